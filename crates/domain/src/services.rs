@@ -1,0 +1,5 @@
+//! Use cases. Each service method enforces the rules of one operation and
+//! returns that operation's error enum.
+
+pub mod api_keys;
+pub mod users;
