@@ -1,1 +1,18 @@
-//! placeholder
+//! Missive's schema. This crate is the only place that defines tables;
+//! `missive migrate up|down|status|fresh` and `serve` (with
+//! `database.auto_migrate`) apply it. Every migration runs unchanged on
+//! PostgreSQL and SQLite.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_users_and_api_keys;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_create_users_and_api_keys::Migration)]
+    }
+}

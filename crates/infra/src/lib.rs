@@ -1,1 +1,22 @@
-//! placeholder
+//! # missive-infra
+//!
+//! Driven adapters for the ports of `missive-domain`: SeaORM repositories
+//! that run unchanged on PostgreSQL and SQLite, an argon2id password hasher
+//! that keeps the async runtime free, an API-key minter (CSPRNG secrets,
+//! SHA-256 digests) and the system clock. SeaORM models never leave this
+//! crate.
+
+pub mod clock;
+pub mod database;
+mod db_error;
+mod entity;
+pub mod keys;
+pub mod password;
+pub mod repositories;
+pub mod scratch;
+
+pub use clock::SystemClock;
+pub use database::{Backend, Database, DatabaseOptions};
+pub use keys::Sha256KeyMinter;
+pub use password::Argon2Hasher;
+pub use repositories::{SeaApiKeyRepository, SeaUserRepository};

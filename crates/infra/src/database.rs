@@ -1,0 +1,100 @@
+//! Connecting to the database, migrating it, and checking it is alive.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use missive_domain::InfraError;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, DbErr};
+
+use crate::db_error::infra_error;
+
+/// Which engine a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL (production, several instances).
+    Postgres,
+    /// SQLite (embedded, single instance).
+    Sqlite,
+}
+
+/// How to open the pool.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    /// `postgres://…` or `sqlite://…` URL.
+    pub url: String,
+    /// Upper bound of pooled connections.
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before it is
+    /// answered 503, so a dead database fails requests fast.
+    pub acquire_timeout: Duration,
+}
+
+/// A pooled connection to PostgreSQL or SQLite.
+#[derive(Debug, Clone)]
+pub struct Database {
+    conn: DatabaseConnection,
+}
+
+impl Database {
+    /// Opens the pool. For SQLite it turns on WAL, foreign keys and a busy
+    /// timeout; for PostgreSQL it checks one connection.
+    ///
+    /// # Errors
+    /// [`DbErr`] when the URL is invalid or the database cannot be reached.
+    pub async fn connect(options: &DatabaseOptions) -> Result<Self, DbErr> {
+        let mut connect = ConnectOptions::new(options.url.clone());
+        connect
+            .max_connections(options.max_connections.max(1))
+            .min_connections(0)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(options.acquire_timeout)
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5))
+            });
+        let conn = sea_orm::Database::connect(connect).await?;
+        Ok(Self { conn })
+    }
+
+    /// The engine behind this pool.
+    pub fn backend(&self) -> Backend {
+        match self.conn.get_database_backend() {
+            DbBackend::Postgres => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    /// Applies every pending migration.
+    ///
+    /// # Errors
+    /// [`DbErr`] when a migration fails.
+    pub async fn migrate_up(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.conn, None).await
+    }
+
+    /// Checks the database answers a trivial query.
+    ///
+    /// # Errors
+    /// [`InfraError::Unavailable`] when it does not.
+    pub async fn ping(&self) -> Result<(), InfraError> {
+        self.conn.ping().await.map_err(infra_error)
+    }
+
+    /// The SeaORM connection, for adapters in this crate and for the
+    /// migration commands.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    ///
+    /// # Errors
+    /// [`DbErr`] when closing fails.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}

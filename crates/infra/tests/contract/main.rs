@@ -1,0 +1,6 @@
+//! Repository contract tests: every body runs on SQLite, and on PostgreSQL
+//! when `MISSIVE_TEST_DATABASE_URL` is set.
+
+mod api_keys;
+mod support;
+mod users;
