@@ -3,6 +3,8 @@
 //! `database.auto_migrate`) apply it. Every migration runs unchanged on
 //! PostgreSQL and SQLite.
 
+/// Whether a migration is applied, as reported by `Migrator::get_migration_with_status`.
+pub use sea_orm_migration::MigrationStatus;
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_users_and_api_keys;
@@ -13,6 +15,8 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_create_users_and_api_keys::Migration)]
+        vec![Box::new(
+            m20261122_000001_create_users_and_api_keys::Migration,
+        )]
     }
 }

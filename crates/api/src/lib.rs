@@ -1,1 +1,20 @@
-//! placeholder
+//! # missive-api
+//!
+//! The driving adapter of Missive: an axum HTTP API (and, later, the
+//! WebSocket gateway) over the use cases of `missive-domain`, wired to the
+//! adapters of `missive-infra`; plus configuration, telemetry, the OpenAPI
+//! document and the `missive` command line.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::Settings;

@@ -20,7 +20,10 @@ struct InMemoryUsers(Mutex<HashMap<String, UserCredentials>>);
 #[async_trait]
 impl UserRepository for InMemoryUsers {
     async fn insert(&self, user: &User, hash: &PasswordHash) -> Result<(), InsertUserError> {
-        let mut users = self.0.lock().map_err(|_| InfraError::unexpected("poisoned"))?;
+        let mut users = self
+            .0
+            .lock()
+            .map_err(|_| InfraError::unexpected("poisoned"))?;
         if users.contains_key(user.email.as_str()) {
             return Err(InsertUserError::EmailTaken);
         }
@@ -33,8 +36,14 @@ impl UserRepository for InMemoryUsers {
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, InfraError> {
-        let users = self.0.lock().map_err(|_| InfraError::unexpected("poisoned"))?;
-        Ok(users.values().find(|c| c.user.id == id).map(|c| c.user.clone()))
+        let users = self
+            .0
+            .lock()
+            .map_err(|_| InfraError::unexpected("poisoned"))?;
+        Ok(users
+            .values()
+            .find(|c| c.user.id == id)
+            .map(|c| c.user.clone()))
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, InfraError> {
@@ -45,7 +54,10 @@ impl UserRepository for InMemoryUsers {
         &self,
         email: &Email,
     ) -> Result<Option<UserCredentials>, InfraError> {
-        let users = self.0.lock().map_err(|_| InfraError::unexpected("poisoned"))?;
+        let users = self
+            .0
+            .lock()
+            .map_err(|_| InfraError::unexpected("poisoned"))?;
         Ok(users.get(email.as_str()).cloned())
     }
 }
@@ -57,7 +69,9 @@ struct ToyHasher;
 #[async_trait]
 impl PasswordHasher for ToyHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, InfraError> {
-        Ok(PasswordHash::new(password.expose().chars().rev().collect::<String>()))
+        Ok(PasswordHash::new(
+            password.expose().chars().rev().collect::<String>(),
+        ))
     }
 
     async fn verify<'a>(
@@ -94,7 +108,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         println!("registered {} as {}", ada.email, ada.id);
 
-        let again = service.login("ada@example.org", "analytical engine").await?;
+        let again = service
+            .login("ada@example.org", "analytical engine")
+            .await?;
         assert_eq!(again.id, ada.id);
         println!("logged in as {}", again.full_name.as_str());
 

@@ -31,7 +31,11 @@ pub trait UserRepository: Send + Sync {
     /// MUST return [`InsertUserError::EmailTaken`] when the e-mail address is
     /// already stored — decided by the store's unique constraint, so that
     /// concurrent registrations cannot both succeed.
-    async fn insert(&self, user: &User, password_hash: &PasswordHash) -> Result<(), InsertUserError>;
+    async fn insert(
+        &self,
+        user: &User,
+        password_hash: &PasswordHash,
+    ) -> Result<(), InsertUserError>;
 
     /// The user with this id, if any.
     ///

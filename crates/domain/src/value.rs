@@ -40,9 +40,7 @@ pub(crate) fn check_chars(value: &str, min: usize, max: usize) -> Result<(), Val
         });
     }
     if count > max {
-        return Err(ValueError::new(format!(
-            "must be at most {max} characters"
-        )));
+        return Err(ValueError::new(format!("must be at most {max} characters")));
     }
     Ok(())
 }

@@ -45,7 +45,10 @@ fn is_transient_sqlx(err: &sqlx::Error) -> bool {
             // cannot connect now, 53300 too many connections.
             // SQLite: 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
             code.starts_with("08")
-                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "5" | "6")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "53300" | "5" | "6"
+                )
         }),
         _ => false,
     }

@@ -38,7 +38,10 @@ impl ApiKeyMinter for Sha256KeyMinter {
 
     fn digest(&self, secret: &str) -> ApiKeyHash {
         let digest = Sha256::digest(secret.as_bytes());
-        let hex = digest.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let hex = digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
         ApiKeyHash::new(hex)
     }
 }
@@ -54,7 +57,11 @@ mod tests {
         let secret = first.secret.expose();
         assert!(secret.starts_with("msv_"));
         assert_eq!(secret.len(), 4 + 43, "32 bytes in unpadded base64");
-        assert!(secret[4..].chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            secret[4..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
         assert_ne!(first.secret, second.secret);
         assert!(secret.starts_with(&first.prefix));
     }

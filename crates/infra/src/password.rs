@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash as PhcHash, PasswordVerifier, Version};
 use argon2::password_hash::PasswordHasher as _;
+use argon2::{Algorithm, Argon2, Params, PasswordHash as PhcHash, PasswordVerifier, Version};
 use async_trait::async_trait;
 use missive_domain::InfraError;
 use missive_domain::ports::PasswordHasher;
@@ -110,19 +110,37 @@ mod tests {
 
         assert!(first.as_str().starts_with("$argon2id$"));
         assert_ne!(first, second, "each hash has its own salt");
-        assert!(hasher.verify("correct horse", Some(&first)).await.expect("verify"));
-        assert!(!hasher.verify("wrong horse", Some(&first)).await.expect("verify"));
+        assert!(
+            hasher
+                .verify("correct horse", Some(&first))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !hasher
+                .verify("wrong horse", Some(&first))
+                .await
+                .expect("verify")
+        );
     }
 
     #[tokio::test]
     async fn verifying_without_a_hash_is_always_false() {
         let hasher = fast_hasher();
-        assert!(!hasher.verify("missive dummy password", None).await.expect("verify"));
+        assert!(
+            !hasher
+                .verify("missive dummy password", None)
+                .await
+                .expect("verify")
+        );
     }
 
     #[test]
     fn default_parameters_are_owasps() {
         let params = Params::DEFAULT;
-        assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (19 * 1024, 2, 1));
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (19 * 1024, 2, 1)
+        );
     }
 }

@@ -46,7 +46,10 @@ pub async fn fresh_database(
 ) -> Result<(Database, String), DbErr> {
     let url = match postgres_server {
         Some(server) => create_postgres_database(server).await?,
-        None => format!("sqlite://{}?mode=rwc", dir.join("missive-test.db").display()),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("missive-test.db").display()
+        ),
     };
     let db = Database::connect(&options(url.clone(), max_connections)).await?;
     db.migrate_up().await?;
@@ -86,7 +89,10 @@ mod tests {
     #[test]
     fn database_name_is_replaced_keeping_credentials_and_query() {
         assert_eq!(
-            with_database_name("postgres://u:p@127.0.0.1:5432/missive?sslmode=disable", "t1"),
+            with_database_name(
+                "postgres://u:p@127.0.0.1:5432/missive?sslmode=disable",
+                "t1"
+            ),
             "postgres://u:p@127.0.0.1:5432/t1?sslmode=disable"
         );
         assert_eq!(with_database_name("postgres://h", "t2"), "postgres://h/t2");

@@ -181,8 +181,9 @@ mod tests {
             .returning(|_, _| Ok(()));
         let service = ApiKeyService::new(Arc::new(keys), Arc::new(minter()), clock());
 
-        let created = block_on(service.create_api_key(owner, ApiKeyName::new("ci").expect("valid")))
-            .expect("created");
+        let created =
+            block_on(service.create_api_key(owner, ApiKeyName::new("ci").expect("valid")))
+                .expect("created");
 
         assert_eq!(created.secret.expose(), "msv_secret");
         assert_eq!(created.key.created_at, NOW);

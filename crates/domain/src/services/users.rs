@@ -117,7 +117,10 @@ impl UserService {
     /// # Errors
     /// [`GetUserError::NotFound`] when there is none.
     pub async fn get_user(&self, id: UserId) -> Result<User, GetUserError> {
-        self.users.find_by_id(id).await?.ok_or(GetUserError::NotFound)
+        self.users
+            .find_by_id(id)
+            .await?
+            .ok_or(GetUserError::NotFound)
     }
 
     /// The user with this address (exact match after normalisation).
@@ -187,7 +190,8 @@ mod tests {
             .returning(|_, _| Ok(()));
         let service = UserService::new(Arc::new(users), Arc::new(hasher), clock());
 
-        let user = block_on(service.register(registration(" ADA@example.org "))).expect("registered");
+        let user =
+            block_on(service.register(registration(" ADA@example.org "))).expect("registered");
 
         assert_eq!(user.email.as_str(), "ada@example.org");
         assert_eq!(user.created_at, NOW);
@@ -230,7 +234,8 @@ mod tests {
             .returning(|_, _| Ok(true));
         let service = UserService::new(Arc::new(users), Arc::new(hasher), clock());
 
-        let user = block_on(service.login("  Ada@Example.org", "correct horse")).expect("logged in");
+        let user =
+            block_on(service.login("  Ada@Example.org", "correct horse")).expect("logged in");
 
         assert_eq!(user, expected);
     }
@@ -238,11 +243,9 @@ mod tests {
     #[test]
     fn wrong_password_and_unknown_email_are_indistinguishable_and_both_verify() {
         let mut users = MockUserRepository::new();
-        users
-            .expect_find_credentials_by_email()
-            .returning(|email| {
-                Ok((email.as_str() == "ada@example.org").then(|| stored_user("ada@example.org")))
-            });
+        users.expect_find_credentials_by_email().returning(|email| {
+            Ok((email.as_str() == "ada@example.org").then(|| stored_user("ada@example.org")))
+        });
         let mut hasher = MockPasswordHasher::new();
         // Both paths must pay for one verification, so timing reveals nothing.
         hasher

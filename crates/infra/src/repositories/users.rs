@@ -54,7 +54,11 @@ impl SeaUserRepository {
 
 #[async_trait]
 impl UserRepository for SeaUserRepository {
-    async fn insert(&self, user: &User, password_hash: &PasswordHash) -> Result<(), InsertUserError> {
+    async fn insert(
+        &self,
+        user: &User,
+        password_hash: &PasswordHash,
+    ) -> Result<(), InsertUserError> {
         let model = users::ActiveModel {
             id: Set(user.id.as_uuid()),
             email: Set(user.email.as_str().to_owned()),
@@ -62,7 +66,10 @@ impl UserRepository for SeaUserRepository {
             password_hash: Set(password_hash.as_str().to_owned()),
             created_at: Set(user.created_at),
         };
-        match users::Entity::insert(model).exec_without_returning(&self.conn).await {
+        match users::Entity::insert(model)
+            .exec_without_returning(&self.conn)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => Err(InsertUserError::EmailTaken),
             Err(e) => Err(infra_error(e).into()),

@@ -58,7 +58,10 @@ async fn listing_shows_only_the_owners_active_keys_oldest_first() {
         let revoked = key(owner, "revoked");
         let second = key(owner, "second");
         let foreign = key(stranger, "foreign");
-        for (i, k) in [&first, &revoked, &second, &foreign].into_iter().enumerate() {
+        for (i, k) in [&first, &revoked, &second, &foreign]
+            .into_iter()
+            .enumerate()
+        {
             repo.insert(k, &ApiKeyHash::new(format!("{i:064}")))
                 .await
                 .expect("insert");
@@ -86,9 +89,18 @@ async fn revoking_works_once_and_only_for_the_owner() {
         assert!(!repo.revoke(stranger, ci.id, at).await.expect("stranger"));
         assert!(repo.revoke(owner, ci.id, at).await.expect("owner"));
         assert!(!repo.revoke(owner, ci.id, at).await.expect("again"));
-        assert!(!repo.revoke(owner, ApiKeyId::new(), at).await.expect("unknown"));
+        assert!(
+            !repo
+                .revoke(owner, ApiKeyId::new(), at)
+                .await
+                .expect("unknown")
+        );
 
-        let found = repo.find_by_hash(&digest).await.expect("find").expect("kept");
+        let found = repo
+            .find_by_hash(&digest)
+            .await
+            .expect("find")
+            .expect("kept");
         assert_eq!(found.revoked_at, Some(at));
         assert!(!found.is_active());
     })

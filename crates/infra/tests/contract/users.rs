@@ -25,8 +25,14 @@ async fn a_stored_user_is_found_by_id_and_email_exactly_as_written() {
 
         repo.insert(&ada, &hash).await.expect("insert");
 
-        assert_eq!(repo.find_by_id(ada.id).await.expect("find"), Some(ada.clone()));
-        assert_eq!(repo.find_by_email(&ada.email).await.expect("find"), Some(ada.clone()));
+        assert_eq!(
+            repo.find_by_id(ada.id).await.expect("find"),
+            Some(ada.clone())
+        );
+        assert_eq!(
+            repo.find_by_email(&ada.email).await.expect("find"),
+            Some(ada.clone())
+        );
         let credentials = repo
             .find_credentials_by_email(&ada.email)
             .await
@@ -45,7 +51,12 @@ async fn unknown_users_are_none_not_errors() {
         assert_eq!(repo.find_by_id(UserId::new()).await.expect("query"), None);
         let email = Email::new("nobody@example.org").expect("valid");
         assert_eq!(repo.find_by_email(&email).await.expect("query"), None);
-        assert!(repo.find_credentials_by_email(&email).await.expect("query").is_none());
+        assert!(
+            repo.find_credentials_by_email(&email)
+                .await
+                .expect("query")
+                .is_none()
+        );
     })
     .await;
 }
@@ -55,7 +66,9 @@ async fn a_second_user_with_the_same_email_is_email_taken() {
     on_each_backend(|db| async move {
         let repo = SeaUserRepository::new(&db);
         let hash = PasswordHash::new("h");
-        repo.insert(&user("ada@example.org"), &hash).await.expect("first");
+        repo.insert(&user("ada@example.org"), &hash)
+            .await
+            .expect("first");
 
         let second = repo.insert(&user("ADA@example.org"), &hash).await;
 
@@ -72,7 +85,8 @@ async fn concurrent_registrations_of_one_email_store_exactly_one_user() {
             .map(|_| {
                 let repo = Arc::clone(&repo);
                 tokio::spawn(async move {
-                    repo.insert(&user("race@example.org"), &PasswordHash::new("h")).await
+                    repo.insert(&user("race@example.org"), &PasswordHash::new("h"))
+                        .await
                 })
             })
             .collect();

@@ -1,0 +1,219 @@
+//! Building and running the HTTP server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::map_response;
+use missive_domain::services::api_keys::ApiKeyService;
+use missive_domain::services::users::UserService;
+use missive_infra::{
+    Argon2Hasher, Database, DatabaseOptions, SeaApiKeyRepository, SeaUserRepository,
+    Sha256KeyMinter, SystemClock,
+};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::extract::problem_for_bare_errors;
+use crate::openapi::{ApiDoc, document};
+use crate::routes;
+use crate::state::{App, AppState};
+
+/// Opens the database described by `settings`.
+///
+/// # Errors
+/// When the URL is invalid or the database cannot be reached.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Database> {
+    let options = DatabaseOptions {
+        url: settings.database.url.clone(),
+        max_connections: settings.database.max_connections,
+        acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_secs),
+    };
+    Database::connect(&options)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact_url(&options.url)))
+}
+
+/// `scheme://user:***@host/db` — never log a database password.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Wires adapters into services.
+///
+/// # Errors
+/// When the password hasher cannot be set up.
+pub fn build_state(settings: Settings, database: Database) -> anyhow::Result<AppState> {
+    let clock = Arc::new(SystemClock);
+    let users = UserService::new(
+        Arc::new(SeaUserRepository::new(&database)),
+        Arc::new(Argon2Hasher::new()?),
+        clock.clone(),
+    );
+    let api_keys = ApiKeyService::new(
+        Arc::new(SeaApiKeyRepository::new(&database)),
+        Arc::new(Sha256KeyMinter),
+        clock,
+    );
+    let jwt = JwtKeys::new(&jwt_secret(&settings)?, settings.auth.access_token_ttl_secs);
+    Ok(AppState(Arc::new(App {
+        users,
+        api_keys,
+        jwt,
+        database,
+        settings,
+    })))
+}
+
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &settings.auth.jwt_secret {
+        return Ok(secret.expose_secret().as_bytes().to_vec());
+    }
+    let mut secret = vec![0u8; 64];
+    getrandom::fill(&mut secret)
+        .context("no random source for a JWT secret; set auth.jwt_secret")?;
+    tracing::warn!(
+        "auth.jwt_secret is not set: using a random secret, so access tokens will not survive a restart \
+         and will not work across instances; set MISSIVE__AUTH__JWT_SECRET"
+    );
+    Ok(secret)
+}
+
+/// The OpenAPI document and the router serving it.
+pub fn router(state: AppState) -> Router {
+    let settings = &state.settings;
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", routes::api_v1())
+        .merge(routes::health::router())
+        .split_for_parts();
+    let openapi = document(openapi);
+
+    Router::new()
+        .merge(api)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(routes::docs::router())
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(settings.server.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(settings.server.request_timeout_secs),
+        ))
+        .layer(map_response(problem_for_bare_errors))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                // The path only: query strings may carry credentials
+                // (`?access_token=` on WebSocket upgrades).
+                tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+/// A server bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, migrates it when `database.auto_migrate`
+    /// is set, and binds `server.bind` (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// When the database cannot be opened or migrated, or the address
+    /// cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let database = connect(&settings).await?;
+        if settings.database.auto_migrate {
+            database
+                .migrate_up()
+                .await
+                .context("cannot apply database migrations")?;
+        }
+        let listener = TcpListener::bind(settings.server.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+        let state = build_state(settings, database)?;
+        Ok(Self {
+            router: router(state.clone()),
+            listener,
+            state,
+        })
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests
+    /// and closes the database pool.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr()?;
+        tracing::info!(
+            %addr,
+            backend = ?self.state.database.backend(),
+            "serving on http://{addr} (docs at http://{addr}/docs)"
+        );
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error")?;
+        tracing::info!("stopped accepting; in-flight requests finished");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://missive:s3cret@db:5432/missive"),
+            "postgres://missive:***@db:5432/missive"
+        );
+        assert_eq!(
+            redact_url("sqlite://missive.db?mode=rwc"),
+            "sqlite://missive.db?mode=rwc"
+        );
+    }
+}

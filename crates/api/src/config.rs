@@ -1,0 +1,375 @@
+//! Layered configuration: built-in defaults → `missive.toml` (or
+//! `--config PATH`) → `MISSIVE__SECTION__KEY` environment variables, plus the
+//! conventional `DATABASE_URL` and `PORT`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// All settings. Every field has a default, so an empty environment works.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP listener.
+    pub server: ServerSettings,
+    /// Storage.
+    pub database: DatabaseSettings,
+    /// Tokens.
+    pub auth: AuthSettings,
+    /// Domain limits.
+    pub limits: LimitSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Longest a request may take before it is answered 503.
+    pub request_timeout_secs: u64,
+    /// Largest accepted request body (413 above).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            request_timeout_secs: 30,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Seconds a request waits for a pooled connection before 503.
+    pub acquire_timeout_secs: u64,
+    /// Apply pending migrations when `serve` starts.
+    pub auto_migrate: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://missive.db?mode=rwc".into(),
+            max_connections: 16,
+            acquire_timeout_secs: 3,
+            auto_migrate: true,
+        }
+    }
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 signing secret (at least 32 bytes). When absent a random one is
+    /// generated at start, and tokens die with the process.
+    pub jwt_secret: Option<SecretString>,
+    /// Lifetime of access tokens.
+    pub access_token_ttl_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_token_ttl_secs: 3600,
+        }
+    }
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Longest message, in characters.
+    pub max_message_chars: usize,
+    /// Most members of a group chat.
+    pub max_group_members: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_message_chars: 4000,
+            max_group_members: 1000,
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: LogFormat,
+    /// Default filter; `RUST_LOG` overrides it.
+    pub level: String,
+    /// When set, also write daily-rotated log files here.
+    pub dir: Option<String>,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+            dir: None,
+        }
+    }
+}
+
+/// A configuration problem, reported as one line naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+/// Where the environment comes from; a seam for tests.
+pub type EnvVars = Vec<(String, String)>;
+
+impl Settings {
+    /// Loads settings from the process environment and `config_file`
+    /// (default: `missive.toml` if it exists).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the offending key.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(config_file, std::env::vars().collect())
+    }
+
+    /// Like [`Settings::load`] with an explicit environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the offending key.
+    pub fn load_from(config_file: Option<&Path>, env: EnvVars) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        builder = match config_file {
+            Some(path) => builder.add_source(config::File::from(path).required(true)),
+            None => builder.add_source(config::File::with_name("missive").required(false)),
+        };
+        let missive_env: std::collections::HashMap<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("MISSIVE__"))
+            .cloned()
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("MISSIVE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(missive_env)),
+        );
+        let lookup = |key: &str| {
+            env.iter()
+                .find(|(k, v)| k == key && !v.is_empty())
+                .map(|(_, v)| v.clone())
+        };
+        if lookup("MISSIVE__DATABASE__URL").is_none()
+            && let Some(url) = lookup("DATABASE_URL")
+        {
+            builder = builder
+                .set_override("database.url", url)
+                .map_err(|e| ConfigError(e.to_string()))?;
+        }
+        let mut settings: Settings = builder
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|e| ConfigError(e.to_string()))?;
+        if let Some(port) = lookup("PORT") {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| ConfigError(format!("PORT must be a port number, got {port:?}")))?;
+            settings.server.bind.set_port(port);
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| Err(ConfigError(format!("{key} {why}")));
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return fail(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            );
+        }
+        if self.database.max_connections == 0 {
+            return fail("database.max_connections", "must be at least 1");
+        }
+        if self.database.acquire_timeout_secs == 0 {
+            return fail("database.acquire_timeout_secs", "must be at least 1");
+        }
+        if self.server.request_timeout_secs == 0 {
+            return fail("server.request_timeout_secs", "must be at least 1");
+        }
+        if self.server.max_body_bytes < 1024 {
+            return fail("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.auth.access_token_ttl_secs == 0 {
+            return fail("auth.access_token_ttl_secs", "must be at least 1");
+        }
+        if let Some(secret) = &self.auth.jwt_secret {
+            use secrecy::ExposeSecret;
+            if secret.expose_secret().len() < 32 {
+                return fail("auth.jwt_secret", "must be at least 32 bytes long");
+            }
+        }
+        if self.limits.max_message_chars == 0 {
+            return fail("limits.max_message_chars", "must be at least 1");
+        }
+        if self.limits.max_group_members < 2 {
+            return fail("limits.max_group_members", "must be at least 2");
+        }
+        if self.log.level.trim().is_empty() {
+            return fail("log.level", "must not be empty");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> EnvVars {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_specification() {
+        let settings = Settings::load_from(None, env(&[])).expect("defaults are valid");
+        assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(settings.server.request_timeout_secs, 30);
+        assert_eq!(settings.server.max_body_bytes, 65536);
+        assert_eq!(settings.database.url, "sqlite://missive.db?mode=rwc");
+        assert_eq!(settings.database.max_connections, 16);
+        assert!(settings.database.auto_migrate);
+        assert!(settings.auth.jwt_secret.is_none());
+        assert_eq!(settings.auth.access_token_ttl_secs, 3600);
+        assert_eq!(settings.limits.max_message_chars, 4000);
+        assert_eq!(settings.limits.max_group_members, 1000);
+        assert_eq!(settings.log.format, LogFormat::Pretty);
+        assert_eq!(settings.log.level, "info");
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("MISSIVE__SERVER__BIND", "0.0.0.0:9000"),
+                ("MISSIVE__DATABASE__MAX_CONNECTIONS", "4"),
+                ("MISSIVE__LOG__FORMAT", "json"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(settings.server.bind.to_string(), "0.0.0.0:9000");
+        assert_eq!(settings.database.max_connections, 4);
+        assert_eq!(settings.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn plain_database_url_and_port_are_honoured() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("DATABASE_URL", "postgres://u:p@db/missive"),
+                ("PORT", "8080"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(settings.database.url, "postgres://u:p@db/missive");
+        assert_eq!(settings.server.bind.port(), 8080);
+    }
+
+    #[test]
+    fn the_namespaced_database_url_wins_over_the_plain_one() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("DATABASE_URL", "postgres://plain/db"),
+                ("MISSIVE__DATABASE__URL", "postgres://namespaced/db"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(settings.database.url, "postgres://namespaced/db");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        for (key, value, needle) in [
+            (
+                "MISSIVE__SERVER__REQUEST_TIMEOUT_SECS",
+                "soon",
+                "request_timeout_secs",
+            ),
+            ("MISSIVE__DATABASE__URL", "mysql://x", "database.url"),
+            ("MISSIVE__AUTH__JWT_SECRET", "short", "auth.jwt_secret"),
+            ("MISSIVE__SERVER__BIND", "nowhere", "bind"),
+            ("PORT", "eighty", "PORT"),
+        ] {
+            let error = Settings::load_from(None, env(&[(key, value)])).expect_err(key);
+            let line = error.to_string();
+            assert!(line.contains(needle), "{line:?} should name {needle}");
+            assert!(!line.contains('\n'), "one line: {line:?}");
+        }
+    }
+
+    #[test]
+    fn a_config_file_is_layered_under_the_environment() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("custom.toml");
+        std::fs::write(
+            &file,
+            "[server]\nbind = \"127.0.0.1:7000\"\n[limits]\nmax_message_chars = 10\n",
+        )
+        .expect("write");
+        let settings = Settings::load_from(
+            Some(&file),
+            env(&[("MISSIVE__LIMITS__MAX_MESSAGE_CHARS", "20")]),
+        )
+        .expect("valid");
+        assert_eq!(settings.server.bind.port(), 7000);
+        assert_eq!(settings.limits.max_message_chars, 20);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("typo.toml");
+        std::fs::write(&file, "[server]\nbnid = \"127.0.0.1:7000\"\n").expect("write");
+        let error = Settings::load_from(Some(&file), env(&[])).expect_err("typo");
+        assert!(error.to_string().contains("bnid"));
+    }
+}

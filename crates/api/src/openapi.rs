@@ -1,0 +1,153 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi as OpenApiDoc, RefOr};
+use utoipa::{Modify, OpenApi, ToResponse};
+
+use crate::error::Problem;
+
+/// Top-level document metadata; paths come from the routers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Missive",
+        description = "Self-hosted chat and message-persistence backend.\n\n\
+            **Authentication**: send `Authorization: Bearer <access_token>` (from `/auth/register` \
+            or `/auth/login`) or `X-API-Key: <key>` (from `POST /api-keys`).\n\n\
+            **Errors** are RFC 9457 `application/problem+json` documents with a stable `code`; \
+            422 answers list each offending field in `errors`. Any operation may also answer \
+            500 `internal` or 503 `unavailable` (database unreachable; retry later).",
+        license(name = "MIT OR Apache-2.0"),
+    ),
+    modifiers(&SecuritySchemes, &CommonResponses),
+    components(
+        schemas(Problem),
+        responses(
+            BadRequest, Unauthorized, InvalidCredentials, Forbidden, NotFound, Conflict,
+            PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, Internal
+        )
+    ),
+    tags(
+        (name = "auth", description = "Registration and login"),
+        (name = "users", description = "User accounts"),
+        (name = "api-keys", description = "Long-lived keys for scripts and services"),
+        (name = "health", description = "Probes for orchestrators"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("Access token from /auth/register or /auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "API key from POST /api-keys",
+            ))),
+        );
+    }
+}
+
+/// Adds the answers every operation can give (500, 503) so clients and
+/// schema checkers see them documented.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let responses = &mut operation.responses.responses;
+                for (status, name) in [("500", "Internal"), ("503", "Unavailable")] {
+                    responses.entry(status.to_owned()).or_insert_with(|| {
+                        RefOr::Ref(utoipa::openapi::Ref::from_response_name(name))
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The finished document for a set of routes.
+pub fn document(mut paths: OpenApiDoc) -> OpenApiDoc {
+    // Modifiers run when `ApiDoc::openapi()` is built, before the router's
+    // paths are merged in; run the per-operation one again on the result.
+    CommonResponses.modify(&mut paths);
+    paths
+}
+
+macro_rules! problem_response {
+    ($(#[$doc:meta])* $name:ident, $description:literal) => {
+        $(#[$doc])*
+        #[derive(ToResponse)]
+        #[response(description = $description, content_type = "application/problem+json")]
+        #[allow(dead_code, reason = "exists only for its OpenAPI description")]
+        pub struct $name(Problem);
+    };
+}
+
+problem_response!(
+    /// 400.
+    BadRequest, "`bad_request`: the body is not JSON, or a path or query parameter does not parse"
+);
+problem_response!(
+    /// 401.
+    Unauthorized, "`unauthorized`: missing, malformed, expired or wrongly signed credentials (`WWW-Authenticate: Bearer`)"
+);
+problem_response!(
+    /// 401 on login.
+    InvalidCredentials, "`invalid_credentials`: unknown email or wrong password (indistinguishable)"
+);
+problem_response!(
+    /// 403.
+    Forbidden, "`forbidden`: authenticated, but not allowed"
+);
+problem_response!(
+    /// 404.
+    NotFound, "`not_found`: does not exist or is not visible to the caller"
+);
+problem_response!(
+    /// 409.
+    Conflict, "`email_taken` (or another conflict code)"
+);
+problem_response!(
+    /// 413.
+    PayloadTooLarge, "`payload_too_large`: body larger than `server.max_body_bytes`"
+);
+problem_response!(
+    /// 415.
+    UnsupportedMediaType, "`unsupported_media_type`: send `Content-Type: application/json`"
+);
+problem_response!(
+    /// 422.
+    ValidationFailed, "`validation_failed`: missing field, wrong type or value out of range; `errors` names each field"
+);
+problem_response!(
+    /// 503.
+    Unavailable, "`unavailable`: the database is unreachable; retry after `Retry-After` seconds"
+);
+problem_response!(
+    /// 500.
+    Internal, "`internal`: unexpected failure (details are only logged)"
+);

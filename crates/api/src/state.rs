@@ -1,0 +1,36 @@
+//! What every handler can reach: the use-case services, never a pool.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use missive_domain::services::api_keys::ApiKeyService;
+use missive_domain::services::users::UserService;
+use missive_infra::Database;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Settings;
+
+/// Shared application state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// The application's services and settings.
+pub struct App {
+    /// Accounts: registration, login, look-ups.
+    pub users: UserService,
+    /// API keys: creation, listing, revocation, authentication.
+    pub api_keys: ApiKeyService,
+    /// Issues and verifies access tokens.
+    pub jwt: JwtKeys,
+    /// Only for readiness checks.
+    pub database: Database,
+    /// The configuration the server started with.
+    pub settings: Settings,
+}

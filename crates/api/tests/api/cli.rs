@@ -1,0 +1,138 @@
+//! The `missive` binary: version, configuration errors, migrations, and
+//! the user/API-key commands, checked end to end against a server.
+
+use std::process::{Command, Output};
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::{JWT_SECRET, TestApp, fresh_database_url};
+
+fn missive(database_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_missive"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MISSIVE__DATABASE__URL", database_url)
+        .env("MISSIVE__AUTH__JWT_SECRET", JWT_SECRET)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run missive")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let output = missive("sqlite::memory:", &["--version"]);
+    assert!(output.status.success());
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("missive {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn invalid_configuration_exits_2_with_one_line_naming_the_key() {
+    let output = Command::new(env!("CARGO_BIN_EXE_missive"))
+        .arg("migrate")
+        .arg("status")
+        .env("MISSIVE__SERVER__REQUEST_TIMEOUT_SECS", "soon")
+        .output()
+        .expect("run missive");
+
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("request_timeout_secs"), "{stderr}");
+}
+
+#[tokio::test]
+async fn migrate_reports_status_and_applies_migrations() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database_url(dir.path()).await;
+
+    let pending = missive(&url, &["migrate", "status"]);
+    assert!(pending.status.success(), "{pending:?}");
+    assert!(
+        stdout(&pending).starts_with("pending"),
+        "{}",
+        stdout(&pending)
+    );
+
+    assert!(missive(&url, &["migrate", "up"]).status.success());
+    let applied = missive(&url, &["migrate", "status"]);
+    assert!(
+        stdout(&applied).starts_with("applied"),
+        "{}",
+        stdout(&applied)
+    );
+
+    assert!(missive(&url, &["migrate", "down"]).status.success());
+    assert!(stdout(&missive(&url, &["migrate", "status"])).starts_with("pending"));
+
+    assert!(missive(&url, &["migrate", "fresh"]).status.success());
+    assert!(stdout(&missive(&url, &["migrate", "status"])).starts_with("applied"));
+}
+
+#[tokio::test]
+async fn a_user_and_api_key_created_on_the_command_line_work_over_http() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database_url(dir.path()).await;
+
+    let user = missive(
+        &url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "Ops@Example.org",
+            "--name",
+            "Ops",
+            "--password",
+            "correct horse",
+        ],
+    );
+    assert!(user.status.success(), "{user:?}");
+    let again = missive(
+        &url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ops@example.org",
+            "--name",
+            "Ops",
+            "--password",
+            "correct horse",
+        ],
+    );
+    assert!(!again.status.success(), "a taken email fails");
+    let key = missive(
+        &url,
+        &[
+            "api-key",
+            "create",
+            "--email",
+            "ops@example.org",
+            "--name",
+            "deploy",
+        ],
+    );
+    assert!(key.status.success(), "{key:?}");
+    let key = stdout(&key).trim().to_owned();
+    assert!(key.starts_with("msv_"), "stdout is only the key: {key}");
+
+    let app = TestApp::spawn_on(dir, url, |_| {}).await;
+    let me = app
+        .request(Method::GET, "/api/v1/users/me")
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.expect("json");
+    assert_eq!(me["email"], "ops@example.org");
+}

@@ -1,0 +1,125 @@
+//! Health probes, the OpenAPI document, and the documentation pages, which
+//! must work without internet access.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+async fn text(app: &TestApp, path: &str) -> (u16, String) {
+    let response = app
+        .request(Method::GET, path)
+        .send()
+        .await
+        .expect("request");
+    (
+        response.status().as_u16(),
+        response.text().await.expect("text"),
+    )
+}
+
+#[tokio::test]
+async fn health_probes_answer_200_while_the_database_answers() {
+    let app = TestApp::spawn().await;
+    for path in ["/health", "/health/live", "/health/ready"] {
+        let (status, body) = text(&app, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(body, r#"{"status":"ok"}"#);
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_3_1_and_lists_every_route_and_both_schemes() {
+    let app = TestApp::spawn().await;
+
+    let (status, body) = text(&app, "/openapi.json").await;
+
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&body).expect("json");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    for (path, method) in [
+        ("/api/v1/auth/register", "post"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/users/me", "get"),
+        ("/api/v1/users/{id}", "get"),
+        ("/api/v1/users", "get"),
+        ("/api/v1/api-keys", "post"),
+        ("/api/v1/api-keys", "get"),
+        ("/api/v1/api-keys/{id}", "delete"),
+        ("/health/ready", "get"),
+    ] {
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is documented");
+        assert!(
+            operation["responses"]["500"].is_object(),
+            "{method} {path} documents 500"
+        );
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["api_key"]["name"], "X-API-Key");
+    let me_security = &doc["paths"]["/api/v1/users/me"]["get"]["security"];
+    assert_eq!(me_security.as_array().map(Vec::len), Some(2));
+    let register_responses = &doc["paths"]["/api/v1/auth/register"]["post"]["responses"];
+    for status in ["201", "400", "409", "413", "415", "422"] {
+        assert!(
+            register_responses[status].is_object(),
+            "register documents {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary() {
+    let app = TestApp::spawn().await;
+
+    let (status, html) = text(&app, "/docs/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert_no_external_assets(&html);
+    for asset in [
+        "/docs/swagger-ui.css",
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-initializer.js",
+    ] {
+        let (status, body) = text(&app, asset).await;
+        assert_eq!(status, 200, "{asset}");
+        assert!(!body.is_empty());
+        if asset.ends_with("initializer.js") {
+            assert!(body.contains("/openapi.json"), "{body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn redoc_is_served_from_the_binary() {
+    let app = TestApp::spawn().await;
+
+    let (status, html) = text(&app, "/redoc").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"spec-url="/openapi.json""#));
+    assert_no_external_assets(&html);
+    let (status, script) = text(&app, "/redoc/redoc.standalone.js").await;
+    assert_eq!(status, 200);
+    assert!(script.len() > 500_000, "the full bundle is served");
+}
+
+/// No `src=`/`href=` pointing off the host.
+fn assert_no_external_assets(html: &str) {
+    for attribute in [
+        "src=\"http",
+        "href=\"http",
+        "src='http",
+        "href='http",
+        "//cdn",
+    ] {
+        assert!(
+            !html.contains(attribute),
+            "external asset ({attribute}) in {html}"
+        );
+    }
+}

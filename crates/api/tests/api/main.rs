@@ -1,0 +1,11 @@
+//! HTTP integration tests against the real server on a random port. They
+//! run on SQLite, or on PostgreSQL when `MISSIVE_TEST_DATABASE_URL` is set.
+
+mod api_keys;
+mod auth;
+mod cli;
+mod docs;
+mod errors;
+mod helpers;
+mod tokens;
+mod users;
