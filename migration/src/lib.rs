@@ -1,13 +1,15 @@
 //! Missive's schema. This crate is the only place that defines tables;
 //! `missive migrate up|down|status|fresh` and `serve` (with
-//! `database.auto_migrate`) apply it. Every migration runs unchanged on
-//! PostgreSQL and SQLite.
+//! `database.auto_migrate`) apply it. Every migration runs on PostgreSQL and
+//! SQLite; the only engine-specific part is the full-text index (a generated
+//! `tsvector` with GIN on PostgreSQL, an FTS5 table on SQLite).
 
 /// Whether a migration is applied, as reported by `Migrator::get_migration_with_status`.
 pub use sea_orm_migration::MigrationStatus;
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_users_and_api_keys;
+mod m20261122_000002_create_chats_and_messages;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -15,8 +17,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261122_000001_create_users_and_api_keys::Migration,
-        )]
+        vec![
+            Box::new(m20261122_000001_create_users_and_api_keys::Migration),
+            Box::new(m20261122_000002_create_chats_and_messages::Migration),
+        ]
     }
 }

@@ -60,6 +60,18 @@ impl UserRepository for InMemoryUsers {
             .map_err(|_| InfraError::unexpected("poisoned"))?;
         Ok(users.get(email.as_str()).cloned())
     }
+
+    async fn find_existing(&self, ids: &[UserId]) -> Result<Vec<UserId>, InfraError> {
+        let users = self
+            .0
+            .lock()
+            .map_err(|_| InfraError::unexpected("poisoned"))?;
+        Ok(ids
+            .iter()
+            .filter(|id| users.values().any(|c| c.user.id == **id))
+            .copied()
+            .collect())
+    }
 }
 
 /// NOT for production: reverses the password. Use a real KDF (the

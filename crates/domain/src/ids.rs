@@ -10,7 +10,7 @@ macro_rules! id_type {
 
         impl $name {
             /// A new, time-ordered (v7) id.
-            #[allow(clippy::new_without_default)]
+            #[expect(clippy::new_without_default, reason = "a new id is not a default value")]
             pub fn new() -> Self {
                 Self(uuid::Uuid::now_v7())
             }
@@ -60,6 +60,14 @@ id_type!(
 id_type!(
     /// Identifies an [`crate::api_key::ApiKey`].
     ApiKeyId
+);
+id_type!(
+    /// Identifies a [`crate::chat::Chat`].
+    ChatId
+);
+id_type!(
+    /// Identifies a [`crate::message::Message`].
+    MessageId
 );
 
 #[cfg(test)]

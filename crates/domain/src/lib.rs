@@ -6,7 +6,7 @@
 //! runtime, web framework or database driver, so other Rust services can
 //! embed it with storage adapters of their own.
 //!
-//! * [`user`] and [`api_key`] hold entities and value objects. Constructors
+//! * [`user`], [`api_key`], [`chat`] and [`message`] hold entities and value objects. Constructors
 //!   validate, so a value of these types is always valid ("parse, don't
 //!   validate").
 //! * [`ports`] holds the traits adapters implement (`Arc<dyn Port>`); with the
@@ -34,8 +34,11 @@
 #![deny(missing_docs)]
 
 pub mod api_key;
+pub mod chat;
 pub mod error;
+pub mod event;
 pub mod ids;
+pub mod message;
 pub mod ports;
 pub mod services;
 pub mod user;

@@ -6,8 +6,13 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::api_key::{ApiKey, ApiKeyHash, MintedApiKey};
+use crate::chat::{Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, Membership, ReadState};
 use crate::error::InfraError;
-use crate::ids::{ApiKeyId, UserId};
+use crate::event::Event;
+use crate::ids::{ApiKeyId, ChatId, MessageId, UserId};
+use crate::message::{
+    HistoryCursor, Message, MessageContent, MessagePage, NewMessage, SearchQuery,
+};
 use crate::user::{Email, Password, PasswordHash, User, UserCredentials};
 
 /// Outcome of [`UserRepository::insert`] other than success.
@@ -57,6 +62,12 @@ pub trait UserRepository: Send + Sync {
         &self,
         email: &Email,
     ) -> Result<Option<UserCredentials>, InfraError>;
+
+    /// Which of `ids` belong to existing users (in any order).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn find_existing(&self, ids: &[UserId]) -> Result<Vec<UserId>, InfraError>;
 }
 
 /// Persistent storage of API keys.
@@ -134,4 +145,242 @@ pub trait ApiKeyMinter: Send + Sync {
 pub trait Clock: Send + Sync {
     /// Now, in UTC.
     fn now(&self) -> OffsetDateTime;
+}
+
+/// Outcome of [`ChatRepository::insert_direct`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectChatOutcome {
+    /// The chat was stored.
+    Created,
+    /// The pair already had a direct chat; nothing was stored.
+    Existing(ChatId),
+}
+
+/// Outcome of [`ChatRepository::add_member`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddMemberOutcome {
+    /// The user is now a member.
+    Added,
+    /// The user was a member already; nothing changed.
+    AlreadyMember,
+    /// The chat has `max_members` members already.
+    Full,
+}
+
+/// Persistent storage of chats and memberships.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ChatRepository: Send + Sync {
+    /// Stores a group chat and its members atomically.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn insert_group(&self, chat: &Chat, members: &[ChatMember]) -> Result<(), InfraError>;
+
+    /// Stores a direct chat between the two `members` unless the pair
+    /// already has one. MUST be race-safe: concurrent calls for one pair
+    /// store one chat (a unique key in the store decides).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn insert_direct(
+        &self,
+        chat: &Chat,
+        members: &[ChatMember],
+    ) -> Result<DirectChatOutcome, InfraError>;
+
+    /// The chat with the user's membership, or `None` when the chat does
+    /// not exist or the user is not a member.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn find_membership(
+        &self,
+        chat_id: ChatId,
+        user_id: UserId,
+    ) -> Result<Option<Membership>, InfraError>;
+
+    /// The chat as `viewer` sees it, or `None` when it does not exist or
+    /// the viewer is not a member.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn details(
+        &self,
+        chat_id: ChatId,
+        viewer: UserId,
+    ) -> Result<Option<ChatDetails>, InfraError>;
+
+    /// Up to `limit` of the viewer's chats, most recent activity first,
+    /// strictly after `after`. MUST use a bounded number of queries per
+    /// page, whatever its size (no query per chat).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn list_for_member(
+        &self,
+        viewer: UserId,
+        limit: u32,
+        after: Option<ChatCursor>,
+    ) -> Result<Vec<ChatDetails>, InfraError>;
+
+    /// Sets a chat's title.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn rename(&self, chat_id: ChatId, title: &ChatTitle) -> Result<(), InfraError>;
+
+    /// Deletes a chat with its memberships and messages.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn delete(&self, chat_id: ChatId) -> Result<(), InfraError>;
+
+    /// Every member of a chat, oldest first.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn members(&self, chat_id: ChatId) -> Result<Vec<ChatMember>, InfraError>;
+
+    /// Adds a member unless they are one already or the chat would exceed
+    /// `max_members`; the count check and the insert are atomic.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn add_member(
+        &self,
+        chat_id: ChatId,
+        member: &ChatMember,
+        max_members: usize,
+    ) -> Result<AddMemberOutcome, InfraError>;
+
+    /// Removes a member, and atomically makes `new_owner` the owner when
+    /// given. Returns whether the user was a member.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn remove_member(
+        &self,
+        chat_id: ChatId,
+        user_id: UserId,
+        new_owner: Option<UserId>,
+    ) -> Result<bool, InfraError>;
+
+    /// Moves the member's read position to `seq` if that is further than
+    /// where it is, clamped to the chat's `last_seq`; never backwards.
+    /// Returns the resulting state and whether it moved, or `None` when the
+    /// user is not a member.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn mark_read(
+        &self,
+        chat_id: ChatId,
+        user_id: UserId,
+        seq: i64,
+    ) -> Result<Option<(ReadState, bool)>, InfraError>;
+}
+
+/// Outcome of [`MessageRepository::append`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now, with the next `seq`.
+    Created(Message),
+    /// The sender had already stored a message with this `client_id` in
+    /// this chat: that message, unchanged. Nothing was stored.
+    Existing(Message),
+}
+
+/// Why [`MessageRepository::append`] stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// The chat does not exist or the sender is not (or no longer) a member.
+    #[error("not a member of the chat")]
+    NotMember,
+    /// Storage failed.
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+/// A change to a message: either or both parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageEdit {
+    /// New content, stamped with `edited_at`.
+    pub content: Option<(MessageContent, OffsetDateTime)>,
+    /// New rating; `Some(None)` clears it.
+    pub rating: Option<Option<bool>>,
+}
+
+/// Persistent storage of messages.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait MessageRepository: Send + Sync {
+    /// Stores a message with `seq = last_seq + 1` of its chat, bumping the
+    /// chat's `last_seq` and activity in the same atomic step, so `seq` is
+    /// gap-free and unique per chat under any concurrency. Only a member
+    /// may append (checked in that same step).
+    ///
+    /// With a `client_id` already used by this sender in this chat, it
+    /// MUST store nothing, leave `last_seq` untouched and return
+    /// [`Appended::Existing`] — decided by a unique constraint, so racing
+    /// duplicates store exactly one message.
+    ///
+    /// # Errors
+    /// [`AppendError::NotMember`]; [`AppendError::Infra`].
+    async fn append(&self, message: &NewMessage) -> Result<Appended, AppendError>;
+
+    /// A message by id (tombstones included).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn find(&self, id: MessageId) -> Result<Option<Message>, InfraError>;
+
+    /// A page of a chat's history, items in ascending `seq`.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn history(
+        &self,
+        chat_id: ChatId,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> Result<MessagePage, InfraError>;
+
+    /// Applies an edit to a message that is not deleted; returns the
+    /// updated message, or `None` when it is missing or deleted.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn edit(&self, id: MessageId, edit: &MessageEdit) -> Result<Option<Message>, InfraError>;
+
+    /// Turns a message into a tombstone (content emptied, `deleted_at`
+    /// set, `seq` kept); returns it, or `None` when it is missing or
+    /// already deleted.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn soft_delete(
+        &self,
+        id: MessageId,
+        at: OffsetDateTime,
+    ) -> Result<Option<Message>, InfraError>;
+
+    /// Messages of chats `viewer` is a member of whose content contains
+    /// every word of the query (case-insensitive), never deleted ones,
+    /// newest first.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn search(&self, viewer: UserId, query: &SearchQuery)
+    -> Result<Vec<Message>, InfraError>;
+}
+
+/// Delivers events to real-time subscribers (this process, or every
+/// instance sharing the database). Called after the change is committed;
+/// delivery failures are the adapter's to log, never the caller's.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes one event.
+    async fn publish(&self, event: Event);
 }

@@ -2,4 +2,6 @@
 //! returns that operation's error enum.
 
 pub mod api_keys;
+pub mod chats;
+pub mod messages;
 pub mod users;

@@ -2,9 +2,14 @@
 //! PostgreSQL and SQLite.
 
 mod api_keys;
+mod chats;
+mod convert;
+mod messages;
 mod users;
 
 pub use api_keys::SeaApiKeyRepository;
+pub use chats::SeaChatRepository;
+pub use messages::SeaMessageRepository;
 pub use users::SeaUserRepository;
 
 use missive_domain::InfraError;

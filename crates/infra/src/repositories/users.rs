@@ -3,7 +3,9 @@ use missive_domain::InfraError;
 use missive_domain::ids::UserId;
 use missive_domain::ports::{InsertUserError, UserRepository};
 use missive_domain::user::{Email, FullName, PasswordHash, User, UserCredentials};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+};
 
 use super::corrupt;
 use crate::Database;
@@ -90,5 +92,20 @@ impl UserRepository for SeaUserRepository {
         email: &Email,
     ) -> Result<Option<UserCredentials>, InfraError> {
         self.find_one(users::Column::Email.eq(email.as_str())).await
+    }
+
+    async fn find_existing(&self, ids: &[UserId]) -> Result<Vec<UserId>, InfraError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found: Vec<uuid::Uuid> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .filter(users::Column::Id.is_in(ids.iter().map(UserId::as_uuid)))
+            .into_tuple()
+            .all(&self.conn)
+            .await
+            .map_err(infra_error)?;
+        Ok(found.into_iter().map(UserId::from_uuid).collect())
     }
 }

@@ -2,5 +2,7 @@
 //! when `MISSIVE_TEST_DATABASE_URL` is set.
 
 mod api_keys;
+mod chats;
+mod messages;
 mod support;
 mod users;

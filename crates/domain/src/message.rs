@@ -1,0 +1,232 @@
+//! Messages and their value objects.
+
+use std::str::FromStr;
+
+use time::OffsetDateTime;
+
+use crate::ids::{ChatId, MessageId, UserId};
+use crate::value::{ValueError, check_chars};
+
+/// Message text: 1 to `max_chars` characters (Unicode scalar values) and
+/// not only whitespace. Stored as given, untrimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageContent(String);
+
+impl MessageContent {
+    /// Validates content against the configured maximum length.
+    ///
+    /// # Errors
+    /// [`ValueError`] when empty, only whitespace, or longer than
+    /// `max_chars`.
+    pub fn new(raw: impl Into<String>, max_chars: usize) -> Result<Self, ValueError> {
+        let raw = raw.into();
+        check_chars(&raw, 1, max_chars)?;
+        if raw.trim().is_empty() {
+            return Err(ValueError::new("must not be only whitespace"));
+        }
+        Ok(Self(raw))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A client-chosen idempotency key: 1–64 characters, unique per (chat,
+/// sender). Re-sending with the same key returns the stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// Longest key accepted.
+    pub const MAX_CHARS: usize = 64;
+
+    /// Validates a key (taken as given, untrimmed).
+    ///
+    /// # Errors
+    /// [`ValueError`] when empty or longer than 64 characters.
+    pub fn new(raw: impl Into<String>) -> Result<Self, ValueError> {
+        let raw = raw.into();
+        check_chars(&raw, 1, Self::MAX_CHARS)?;
+        Ok(Self(raw))
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who authored a turn, for LLM transcripts. Ordinary chat messages are
+/// `user`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MessageRole {
+    /// A person (the default).
+    #[default]
+    User,
+    /// A model's answer.
+    Assistant,
+    /// A system prompt or notice.
+    System,
+}
+
+impl MessageRole {
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Assistant => "assistant",
+            Self::System => "system",
+        }
+    }
+}
+
+impl FromStr for MessageRole {
+    type Err = ValueError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "user" => Ok(Self::User),
+            "assistant" => Ok(Self::Assistant),
+            "system" => Ok(Self::System),
+            _ => Err(ValueError::new("must be one of: user, assistant, system")),
+        }
+    }
+}
+
+/// A stored message. A deleted message stays in the sequence as a
+/// tombstone: `deleted_at` set and `content` empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Stable id.
+    pub id: MessageId,
+    /// The chat it belongs to.
+    pub chat_id: ChatId,
+    /// Position in the chat: the n-th message stored has `seq = n`.
+    pub seq: i64,
+    /// Author.
+    pub sender_id: UserId,
+    /// Text; empty for tombstones.
+    pub content: String,
+    /// Transcript role.
+    pub role: MessageRole,
+    /// Thumbs up (`true`), down (`false`) or none.
+    pub rating: Option<bool>,
+    /// The sender's idempotency key, if they gave one.
+    pub client_id: Option<ClientId>,
+    /// The message this one answers (same chat).
+    pub reply_to: Option<MessageId>,
+    /// When the client says it was sent (defaults to the server time).
+    pub sent_at: OffsetDateTime,
+    /// When the server stored it.
+    pub created_at: OffsetDateTime,
+    /// When its content was last changed.
+    pub edited_at: Option<OffsetDateTime>,
+    /// When it was deleted.
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+impl Message {
+    /// Whether this is a tombstone.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
+/// A message to store; the repository assigns `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// Id for the new message.
+    pub id: MessageId,
+    /// Target chat.
+    pub chat_id: ChatId,
+    /// Author (must be a member).
+    pub sender_id: UserId,
+    /// Text.
+    pub content: MessageContent,
+    /// Transcript role.
+    pub role: MessageRole,
+    /// Initial rating.
+    pub rating: Option<bool>,
+    /// Idempotency key.
+    pub client_id: Option<ClientId>,
+    /// Answered message (same chat, already checked).
+    pub reply_to: Option<MessageId>,
+    /// Client-side send time.
+    pub sent_at: OffsetDateTime,
+    /// Server time.
+    pub created_at: OffsetDateTime,
+}
+
+/// Which slice of a chat's history to read. Items always come back in
+/// ascending `seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryCursor {
+    /// The newest messages.
+    Latest,
+    /// The newest messages with `seq < n` (scrolling back).
+    Before(i64),
+    /// The oldest messages with `seq > n` (catching up).
+    After(i64),
+}
+
+/// A page of history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessagePage {
+    /// Ascending by `seq`.
+    pub items: Vec<Message>,
+    /// More messages exist beyond the page in the direction of travel.
+    pub has_more: bool,
+}
+
+/// A full-text search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// The words that must all occur (case-insensitive).
+    pub words: Vec<String>,
+    /// Only this chat (the caller must be a member).
+    pub chat_id: Option<ChatId>,
+    /// Only this sender.
+    pub sender_id: Option<UserId>,
+    /// Page size.
+    pub limit: u32,
+    /// Continue after this message (newest first, so: older than it).
+    pub before: Option<MessageId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_must_have_a_visible_character_and_respect_the_limit() {
+        assert!(MessageContent::new("", 10).is_err());
+        assert!(MessageContent::new(" \n\t ", 10).is_err());
+        assert_eq!(
+            MessageContent::new("  hi  ", 10).expect("valid").as_str(),
+            "  hi  "
+        );
+        assert!(MessageContent::new("é".repeat(10), 10).is_ok());
+        assert!(MessageContent::new("é".repeat(11), 10).is_err());
+    }
+
+    #[test]
+    fn client_ids_are_1_to_64_characters() {
+        assert!(ClientId::new("").is_err());
+        assert!(ClientId::new("k".repeat(64)).is_ok());
+        assert!(ClientId::new("k".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn roles_parse_from_their_names_and_default_to_user() {
+        assert_eq!(MessageRole::default(), MessageRole::User);
+        for role in [
+            MessageRole::User,
+            MessageRole::Assistant,
+            MessageRole::System,
+        ] {
+            assert_eq!(role.as_str().parse::<MessageRole>(), Ok(role));
+        }
+        assert!("bot".parse::<MessageRole>().is_err());
+    }
+}

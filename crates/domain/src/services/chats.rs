@@ -1,0 +1,469 @@
+//! Chats and memberships: who may create, see, rename, delete, add and
+//! remove; read positions.
+//!
+//! A user who is not a member of a chat gets [`ChatError::NotFound`] for
+//! everything about it, never `Forbidden`, so ids of other people's chats
+//! reveal nothing.
+
+use std::sync::Arc;
+
+use crate::chat::{
+    Chat, ChatCursor, ChatDetails, ChatKind, ChatMember, ChatTitle, MemberRole, Membership,
+    ReadState,
+};
+use crate::error::InfraError;
+use crate::event::Event;
+use crate::ids::{ChatId, UserId};
+use crate::ports::{
+    AddMemberOutcome, ChatRepository, Clock, DirectChatOutcome, EventPublisher, UserRepository,
+};
+
+/// Configurable limits of chats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatLimits {
+    /// Most members of a group, the owner included.
+    pub max_group_members: usize,
+}
+
+/// Why a chat operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// No such chat, or the caller is not a member; or (for member
+    /// removal) the target is not a member.
+    #[error("chat not found")]
+    NotFound,
+    /// The caller is a member but their role does not allow this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The operation only applies to group chats.
+    #[error("this operation is only possible on group chats")]
+    NotAGroup,
+    /// A request field is invalid in a way only the domain can tell
+    /// (unknown user, too many members, …).
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The request field.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ChatError {
+    ChatError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A request to create a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateChat {
+    /// Direct or group.
+    pub kind: ChatKind,
+    /// Required for groups, forbidden for direct chats.
+    pub title: Option<ChatTitle>,
+    /// The other members (the caller is added as owner anyway).
+    pub member_ids: Vec<UserId>,
+}
+
+/// The chat use cases.
+#[derive(Clone)]
+pub struct ChatService {
+    chats: Arc<dyn ChatRepository>,
+    users: Arc<dyn UserRepository>,
+    events: Arc<dyn EventPublisher>,
+    clock: Arc<dyn Clock>,
+    limits: ChatLimits,
+}
+
+impl ChatService {
+    /// Wires the service to its ports.
+    pub fn new(
+        chats: Arc<dyn ChatRepository>,
+        users: Arc<dyn UserRepository>,
+        events: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+        limits: ChatLimits,
+    ) -> Self {
+        Self {
+            chats,
+            users,
+            events,
+            clock,
+            limits,
+        }
+    }
+
+    /// Creates a chat with the caller as owner. For a direct chat that
+    /// already exists between the two users, returns it with `false`.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a direct chat without exactly one other
+    /// user or with a title, a group without a title or with too many
+    /// members, or unknown member ids.
+    pub async fn create_chat(
+        &self,
+        caller: UserId,
+        request: CreateChat,
+    ) -> Result<(ChatDetails, bool), ChatError> {
+        let mut others: Vec<UserId> = Vec::with_capacity(request.member_ids.len());
+        for id in request.member_ids {
+            if id != caller && !others.contains(&id) {
+                others.push(id);
+            }
+        }
+        match request.kind {
+            ChatKind::Direct => {
+                if request.title.is_some() {
+                    return Err(invalid("title", "direct chats have no title"));
+                }
+                if others.len() != 1 {
+                    return Err(invalid(
+                        "member_ids",
+                        "a direct chat needs exactly one other user",
+                    ));
+                }
+            }
+            ChatKind::Group => {
+                if request.title.is_none() {
+                    return Err(invalid("title", "is required for group chats"));
+                }
+                if others.len() + 1 > self.limits.max_group_members {
+                    return Err(invalid(
+                        "member_ids",
+                        format!(
+                            "a group has at most {} members, the creator included",
+                            self.limits.max_group_members
+                        ),
+                    ));
+                }
+            }
+        }
+        self.ensure_users_exist(&others, "member_ids").await?;
+
+        let now = self.clock.now();
+        let chat = Chat {
+            id: ChatId::new(),
+            kind: request.kind,
+            title: request.title,
+            created_by: caller,
+            created_at: now,
+            last_seq: 0,
+            last_activity_at: now,
+        };
+        let member = |user_id, role| ChatMember {
+            user_id,
+            role,
+            joined_at: now,
+            last_read_seq: 0,
+        };
+        let mut members = vec![member(caller, MemberRole::Owner)];
+        members.extend(others.iter().map(|id| member(*id, MemberRole::Member)));
+
+        let (chat_id, created) = match request.kind {
+            ChatKind::Group => {
+                self.chats.insert_group(&chat, &members).await?;
+                (chat.id, true)
+            }
+            ChatKind::Direct => match self.chats.insert_direct(&chat, &members).await? {
+                DirectChatOutcome::Created => (chat.id, true),
+                DirectChatOutcome::Existing(id) => (id, false),
+            },
+        };
+        let details = self.details(chat_id, caller).await?;
+        if created {
+            self.events
+                .publish(Event::ChatCreated(details.clone()))
+                .await;
+        }
+        Ok((details, created))
+    }
+
+    async fn ensure_users_exist(
+        &self,
+        ids: &[UserId],
+        field: &'static str,
+    ) -> Result<(), ChatError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let existing = self.users.find_existing(ids).await?;
+        let unknown: Vec<String> = ids
+            .iter()
+            .filter(|id| !existing.contains(id))
+            .map(ToString::to_string)
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid(
+                field,
+                format!("unknown user ids: {}", unknown.join(", ")),
+            ))
+        }
+    }
+
+    async fn details(&self, chat_id: ChatId, viewer: UserId) -> Result<ChatDetails, ChatError> {
+        self.chats
+            .details(chat_id, viewer)
+            .await?
+            .ok_or(ChatError::NotFound)
+    }
+
+    async fn membership(&self, chat_id: ChatId, caller: UserId) -> Result<Membership, ChatError> {
+        self.chats
+            .find_membership(chat_id, caller)
+            .await?
+            .ok_or(ChatError::NotFound)
+    }
+
+    /// One page of the caller's chats, most recent activity first, and the
+    /// cursor of the next page (`None` on the last).
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a `limit` outside 1–100.
+    pub async fn list_chats(
+        &self,
+        caller: UserId,
+        limit: u32,
+        after: Option<ChatCursor>,
+    ) -> Result<(Vec<ChatDetails>, Option<ChatCursor>), ChatError> {
+        if !(1..=100).contains(&limit) {
+            return Err(invalid("limit", "must be between 1 and 100"));
+        }
+        let mut chats = self.chats.list_for_member(caller, limit + 1, after).await?;
+        let next = if chats.len() > limit as usize {
+            chats.truncate(limit as usize);
+            chats.last().map(|c| ChatCursor {
+                last_activity_at: c.chat.last_activity_at,
+                chat_id: c.chat.id,
+            })
+        } else {
+            None
+        };
+        Ok((chats, next))
+    }
+
+    /// A chat the caller is a member of.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`] for strangers and unknown ids alike.
+    pub async fn get_chat(
+        &self,
+        caller: UserId,
+        chat_id: ChatId,
+    ) -> Result<ChatDetails, ChatError> {
+        self.details(chat_id, caller).await
+    }
+
+    /// Renames a group; owner or admin only.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], [`ChatError::NotAGroup`],
+    /// [`ChatError::Forbidden`].
+    pub async fn rename_chat(
+        &self,
+        caller: UserId,
+        chat_id: ChatId,
+        title: ChatTitle,
+    ) -> Result<ChatDetails, ChatError> {
+        let membership = self.membership(chat_id, caller).await?;
+        if membership.chat.kind != ChatKind::Group {
+            return Err(ChatError::NotAGroup);
+        }
+        if !membership.member.role.is_manager() {
+            return Err(ChatError::Forbidden(
+                "only the owner or an admin may rename a group",
+            ));
+        }
+        self.chats.rename(chat_id, &title).await?;
+        let details = self.details(chat_id, caller).await?;
+        self.events
+            .publish(Event::ChatUpdated(details.clone()))
+            .await;
+        Ok(details)
+    }
+
+    /// Deletes a chat and its messages; owner only.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
+    pub async fn delete_chat(&self, caller: UserId, chat_id: ChatId) -> Result<(), ChatError> {
+        let membership = self.membership(chat_id, caller).await?;
+        if membership.member.role != MemberRole::Owner {
+            return Err(ChatError::Forbidden("only the owner may delete a chat"));
+        }
+        let member_ids = self
+            .chats
+            .members(chat_id)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        self.chats.delete(chat_id).await?;
+        self.events
+            .publish(Event::ChatDeleted {
+                chat_id,
+                member_ids,
+            })
+            .await;
+        Ok(())
+    }
+
+    /// Adds a user to a group (owner or admin), as `member` or `admin`.
+    /// Adding an existing member changes nothing.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], [`ChatError::NotAGroup`],
+    /// [`ChatError::Forbidden`]; [`ChatError::Invalid`] for the `owner`
+    /// role, an unknown user, or a full group.
+    pub async fn add_member(
+        &self,
+        caller: UserId,
+        chat_id: ChatId,
+        user_id: UserId,
+        role: MemberRole,
+    ) -> Result<ChatDetails, ChatError> {
+        let membership = self.membership(chat_id, caller).await?;
+        if membership.chat.kind != ChatKind::Group {
+            return Err(ChatError::NotAGroup);
+        }
+        if !membership.member.role.is_manager() {
+            return Err(ChatError::Forbidden(
+                "only the owner or an admin may add members",
+            ));
+        }
+        if role == MemberRole::Owner {
+            return Err(invalid(
+                "role",
+                "a member can be added as admin or member, not owner",
+            ));
+        }
+        self.ensure_users_exist(&[user_id], "user_id").await?;
+        let member = ChatMember {
+            user_id,
+            role,
+            joined_at: self.clock.now(),
+            last_read_seq: 0,
+        };
+        match self
+            .chats
+            .add_member(chat_id, &member, self.limits.max_group_members)
+            .await?
+        {
+            AddMemberOutcome::Added => {
+                self.events
+                    .publish(Event::MemberAdded { chat_id, user_id })
+                    .await;
+            }
+            AddMemberOutcome::AlreadyMember => {}
+            AddMemberOutcome::Full => {
+                return Err(invalid(
+                    "user_id",
+                    format!(
+                        "the group already has the maximum of {} members",
+                        self.limits.max_group_members
+                    ),
+                ));
+            }
+        }
+        self.details(chat_id, caller).await
+    }
+
+    /// Removes `user_id` from a group. Anyone may remove themself (leave);
+    /// the owner may remove anyone, an admin only plain members. When the
+    /// owner leaves, the longest-standing admin (else member) becomes
+    /// owner; when the last member leaves, the chat is deleted.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`] (also when the target is not a member),
+    /// [`ChatError::NotAGroup`], [`ChatError::Forbidden`].
+    pub async fn remove_member(
+        &self,
+        caller: UserId,
+        chat_id: ChatId,
+        user_id: UserId,
+    ) -> Result<(), ChatError> {
+        let membership = self.membership(chat_id, caller).await?;
+        if membership.chat.kind != ChatKind::Group {
+            return Err(ChatError::NotAGroup);
+        }
+        let members = self.chats.members(chat_id).await?;
+        let target = members
+            .iter()
+            .find(|m| m.user_id == user_id)
+            .ok_or(ChatError::NotFound)?;
+        let mut new_owner = None;
+        if user_id == caller {
+            if target.role == MemberRole::Owner {
+                let successor = members
+                    .iter()
+                    .filter(|m| m.user_id != caller)
+                    .min_by_key(|m| (m.role != MemberRole::Admin, m.joined_at));
+                match successor {
+                    Some(successor) => new_owner = Some(successor.user_id),
+                    None => return self.delete_chat(caller, chat_id).await,
+                }
+            }
+        } else {
+            let allowed = match membership.member.role {
+                MemberRole::Owner => true,
+                MemberRole::Admin => target.role == MemberRole::Member,
+                MemberRole::Member => false,
+            };
+            if !allowed {
+                return Err(ChatError::Forbidden(
+                    "the owner may remove anyone, an admin only members; anyone may leave",
+                ));
+            }
+        }
+        if self
+            .chats
+            .remove_member(chat_id, user_id, new_owner)
+            .await?
+        {
+            self.events
+                .publish(Event::MemberRemoved { chat_id, user_id })
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Moves the caller's read position forward to `seq` (clamped to the
+    /// chat's `last_seq`; never backwards).
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`]; [`ChatError::Invalid`] for a negative seq.
+    pub async fn mark_read(
+        &self,
+        caller: UserId,
+        chat_id: ChatId,
+        seq: i64,
+    ) -> Result<ReadState, ChatError> {
+        if seq < 0 {
+            return Err(invalid("seq", "must not be negative"));
+        }
+        let (state, moved) = self
+            .chats
+            .mark_read(chat_id, caller, seq)
+            .await?
+            .ok_or(ChatError::NotFound)?;
+        if moved {
+            self.events
+                .publish(Event::ChatRead {
+                    chat_id,
+                    user_id: caller,
+                    last_read_seq: state.last_read_seq,
+                })
+                .await;
+        }
+        Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,320 @@
+//! Messages: sending (ordered, idempotent), history, reading one, editing,
+//! rating, deleting, and searching.
+//!
+//! As for chats, a non-member gets [`MessageError::NotFound`], never
+//! `Forbidden`.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::error::InfraError;
+use crate::event::Event;
+use crate::ids::{ChatId, MessageId, UserId};
+use crate::message::{
+    ClientId, HistoryCursor, Message, MessageContent, MessagePage, MessageRole, NewMessage,
+    SearchQuery,
+};
+use crate::ports::{
+    AppendError, Appended, ChatRepository, Clock, EventPublisher, MessageEdit, MessageRepository,
+};
+
+/// Largest history page.
+pub const MAX_PAGE: u32 = 200;
+/// Largest search page.
+pub const MAX_SEARCH_PAGE: u32 = 100;
+
+/// Why a message operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    /// No such message or chat, or the caller is not a member.
+    #[error("not found")]
+    NotFound,
+    /// A member, but not allowed (editing someone else's message, …).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The message is a tombstone and cannot be edited.
+    #[error("the message was deleted")]
+    Deleted,
+    /// A request field is invalid in a way only the domain can tell.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The request field.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> MessageError {
+    MessageError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendMessage {
+    /// Target chat.
+    pub chat_id: ChatId,
+    /// Text.
+    pub content: MessageContent,
+    /// Idempotency key.
+    pub client_id: Option<ClientId>,
+    /// Transcript role (default `user`).
+    pub role: MessageRole,
+    /// Initial rating.
+    pub rating: Option<bool>,
+    /// Client-side send time (default: now).
+    pub sent_at: Option<OffsetDateTime>,
+    /// A message of the same chat this one answers.
+    pub reply_to: Option<MessageId>,
+}
+
+/// A change requested by a member.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EditMessage {
+    /// New text (sender only).
+    pub content: Option<MessageContent>,
+    /// New rating, `Some(None)` to clear it (any member).
+    pub rating: Option<Option<bool>>,
+}
+
+/// The message use cases.
+#[derive(Clone)]
+pub struct MessageService {
+    messages: Arc<dyn MessageRepository>,
+    chats: Arc<dyn ChatRepository>,
+    events: Arc<dyn EventPublisher>,
+    clock: Arc<dyn Clock>,
+}
+
+impl MessageService {
+    /// Wires the service to its ports.
+    pub fn new(
+        messages: Arc<dyn MessageRepository>,
+        chats: Arc<dyn ChatRepository>,
+        events: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            messages,
+            chats,
+            events,
+            clock,
+        }
+    }
+
+    /// Stores a message as the next in its chat. Returns it with `true`,
+    /// or, when the caller already sent a message with this `client_id` in
+    /// this chat, that message unchanged with `false` (nothing stored, no
+    /// event).
+    ///
+    /// # Errors
+    /// [`MessageError::NotFound`] for a non-member; [`MessageError::Invalid`]
+    /// when `reply_to` is not a message of this chat.
+    pub async fn send(
+        &self,
+        caller: UserId,
+        request: SendMessage,
+    ) -> Result<(Message, bool), MessageError> {
+        if let Some(reply_to) = request.reply_to {
+            // Membership first, so a stranger learns nothing from the 422.
+            self.ensure_member(request.chat_id, caller).await?;
+            let target = self.messages.find(reply_to).await?;
+            if target.is_none_or(|m| m.chat_id != request.chat_id) {
+                return Err(invalid("reply_to", "must be a message of the same chat"));
+            }
+        }
+        let now = self.clock.now();
+        let new = NewMessage {
+            id: MessageId::new(),
+            chat_id: request.chat_id,
+            sender_id: caller,
+            content: request.content,
+            role: request.role,
+            rating: request.rating,
+            client_id: request.client_id,
+            reply_to: request.reply_to,
+            sent_at: request.sent_at.unwrap_or(now),
+            created_at: now,
+        };
+        match self.messages.append(&new).await {
+            Ok(Appended::Created(message)) => {
+                self.events
+                    .publish(Event::MessageCreated(message.clone()))
+                    .await;
+                Ok((message, true))
+            }
+            Ok(Appended::Existing(message)) => Ok((message, false)),
+            Err(AppendError::NotMember) => Err(MessageError::NotFound),
+            Err(AppendError::Infra(e)) => Err(e.into()),
+        }
+    }
+
+    async fn ensure_member(&self, chat_id: ChatId, caller: UserId) -> Result<(), MessageError> {
+        self.chats
+            .find_membership(chat_id, caller)
+            .await?
+            .map(|_| ())
+            .ok_or(MessageError::NotFound)
+    }
+
+    /// A page of a chat's history (see [`HistoryCursor`]); `limit` 1–200.
+    ///
+    /// # Errors
+    /// [`MessageError::NotFound`] for a non-member; [`MessageError::Invalid`]
+    /// for a limit out of range or a negative cursor.
+    pub async fn history(
+        &self,
+        caller: UserId,
+        chat_id: ChatId,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> Result<MessagePage, MessageError> {
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(invalid(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
+        }
+        match cursor {
+            HistoryCursor::Before(n) if n < 0 => {
+                return Err(invalid("before_seq", "must not be negative"));
+            }
+            HistoryCursor::After(n) if n < 0 => {
+                return Err(invalid("after_seq", "must not be negative"));
+            }
+            _ => {}
+        }
+        self.ensure_member(chat_id, caller).await?;
+        Ok(self.messages.history(chat_id, cursor, limit).await?)
+    }
+
+    /// A message (a tombstone too) of a chat the caller is in.
+    ///
+    /// # Errors
+    /// [`MessageError::NotFound`] for unknown ids and non-members alike.
+    pub async fn get_message(
+        &self,
+        caller: UserId,
+        id: MessageId,
+    ) -> Result<Message, MessageError> {
+        let message = self
+            .messages
+            .find(id)
+            .await?
+            .ok_or(MessageError::NotFound)?;
+        self.ensure_member(message.chat_id, caller).await?;
+        Ok(message)
+    }
+
+    /// Changes a message: `content` by its sender only (stamping
+    /// `edited_at` when it really changes), `rating` by any member.
+    ///
+    /// # Errors
+    /// [`MessageError::NotFound`], [`MessageError::Forbidden`] (someone
+    /// else's content), [`MessageError::Deleted`], and
+    /// [`MessageError::Invalid`] when nothing is to change.
+    pub async fn edit_message(
+        &self,
+        caller: UserId,
+        id: MessageId,
+        edit: EditMessage,
+    ) -> Result<Message, MessageError> {
+        if edit.content.is_none() && edit.rating.is_none() {
+            return Err(invalid("body", "give content, rating, or both"));
+        }
+        let message = self.get_message(caller, id).await?;
+        if message.is_deleted() {
+            return Err(MessageError::Deleted);
+        }
+        if edit.content.is_some() && message.sender_id != caller {
+            return Err(MessageError::Forbidden(
+                "only the sender may change a message's content",
+            ));
+        }
+        let content = edit
+            .content
+            .filter(|c| c.as_str() != message.content)
+            .map(|c| (c, self.clock.now()));
+        let rating = edit.rating.filter(|r| *r != message.rating);
+        if content.is_none() && rating.is_none() {
+            return Ok(message);
+        }
+        let updated = self
+            .messages
+            .edit(id, &MessageEdit { content, rating })
+            .await?
+            .ok_or(MessageError::Deleted)?;
+        self.events
+            .publish(Event::MessageUpdated(updated.clone()))
+            .await;
+        Ok(updated)
+    }
+
+    /// Deletes a message, leaving a tombstone in its place. The sender,
+    /// and the chat's owner and admins, may; deleting a tombstone again
+    /// changes nothing.
+    ///
+    /// # Errors
+    /// [`MessageError::NotFound`], [`MessageError::Forbidden`].
+    pub async fn delete_message(&self, caller: UserId, id: MessageId) -> Result<(), MessageError> {
+        let message = self
+            .messages
+            .find(id)
+            .await?
+            .ok_or(MessageError::NotFound)?;
+        let membership = self
+            .chats
+            .find_membership(message.chat_id, caller)
+            .await?
+            .ok_or(MessageError::NotFound)?;
+        if message.sender_id != caller && !membership.member.role.is_manager() {
+            return Err(MessageError::Forbidden(
+                "only the sender or the chat's owner or admins may delete a message",
+            ));
+        }
+        if message.is_deleted() {
+            return Ok(());
+        }
+        if let Some(tombstone) = self.messages.soft_delete(id, self.clock.now()).await? {
+            self.events.publish(Event::MessageDeleted(tombstone)).await;
+        }
+        Ok(())
+    }
+
+    /// Messages in the caller's chats containing every word of `query`,
+    /// newest first.
+    ///
+    /// # Errors
+    /// [`MessageError::Invalid`] for an empty query or a limit out of
+    /// range; [`MessageError::NotFound`] for a `chat_id` the caller is not
+    /// in.
+    pub async fn search(
+        &self,
+        caller: UserId,
+        query: SearchQuery,
+    ) -> Result<Vec<Message>, MessageError> {
+        if query.words.iter().all(|w| w.trim().is_empty()) {
+            return Err(invalid("q", "must contain at least one word"));
+        }
+        if !(1..=MAX_SEARCH_PAGE).contains(&query.limit) {
+            return Err(invalid(
+                "limit",
+                format!("must be between 1 and {MAX_SEARCH_PAGE}"),
+            ));
+        }
+        if let Some(chat_id) = query.chat_id {
+            self.ensure_member(chat_id, caller).await?;
+        }
+        Ok(self.messages.search(caller, &query).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests;

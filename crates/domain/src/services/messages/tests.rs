@@ -1,0 +1,663 @@
+use futures_executor::block_on;
+use time::macros::datetime;
+
+use super::*;
+use crate::chat::{Chat, ChatKind, ChatMember, MemberRole, Membership};
+use crate::ports::{MockChatRepository, MockClock, MockEventPublisher, MockMessageRepository};
+
+const NOW: OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
+
+struct Fakes {
+    messages: MockMessageRepository,
+    chats: MockChatRepository,
+    events: MockEventPublisher,
+}
+
+impl Fakes {
+    fn new() -> Self {
+        Self {
+            messages: MockMessageRepository::new(),
+            chats: MockChatRepository::new(),
+            events: MockEventPublisher::new(),
+        }
+    }
+
+    fn member_as(mut self, role: MemberRole) -> Self {
+        self.chats
+            .expect_find_membership()
+            .returning(move |chat_id, user_id| {
+                Ok(Some(Membership {
+                    chat: Chat {
+                        id: chat_id,
+                        kind: ChatKind::Group,
+                        title: None,
+                        created_by: user_id,
+                        created_at: NOW,
+                        last_seq: 1,
+                        last_activity_at: NOW,
+                    },
+                    member: ChatMember {
+                        user_id,
+                        role,
+                        joined_at: NOW,
+                        last_read_seq: 0,
+                    },
+                }))
+            });
+        self
+    }
+
+    fn stranger(mut self) -> Self {
+        self.chats
+            .expect_find_membership()
+            .returning(|_, _| Ok(None));
+        self
+    }
+
+    fn stored(mut self, message: Message) -> Self {
+        self.messages
+            .expect_find()
+            .returning(move |id| Ok((id == message.id).then(|| message.clone())));
+        self
+    }
+
+    fn no_events(mut self) -> Self {
+        self.events.expect_publish().never();
+        self
+    }
+
+    fn expect_event(mut self, check: impl Fn(&Event) -> bool + Send + 'static) -> Self {
+        self.events
+            .expect_publish()
+            .withf(move |e| check(e))
+            .times(1)
+            .returning(|_| ());
+        self
+    }
+
+    fn service(self) -> MessageService {
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(NOW);
+        MessageService::new(
+            Arc::new(self.messages),
+            Arc::new(self.chats),
+            Arc::new(self.events),
+            Arc::new(clock),
+        )
+    }
+}
+
+fn message(chat_id: ChatId, sender_id: UserId) -> Message {
+    Message {
+        id: MessageId::new(),
+        chat_id,
+        seq: 1,
+        sender_id,
+        content: "hello".into(),
+        role: MessageRole::User,
+        rating: None,
+        client_id: None,
+        reply_to: None,
+        sent_at: NOW,
+        created_at: NOW,
+        edited_at: None,
+        deleted_at: None,
+    }
+}
+
+fn stored_from(new: &NewMessage, seq: i64) -> Message {
+    Message {
+        id: new.id,
+        chat_id: new.chat_id,
+        seq,
+        sender_id: new.sender_id,
+        content: new.content.as_str().to_owned(),
+        role: new.role,
+        rating: new.rating,
+        client_id: new.client_id.clone(),
+        reply_to: new.reply_to,
+        sent_at: new.sent_at,
+        created_at: new.created_at,
+        edited_at: None,
+        deleted_at: None,
+    }
+}
+
+fn send_request(chat_id: ChatId) -> SendMessage {
+    SendMessage {
+        chat_id,
+        content: MessageContent::new("hello", 100).expect("valid"),
+        client_id: Some(ClientId::new("k1").expect("valid")),
+        role: MessageRole::Assistant,
+        rating: Some(true),
+        sent_at: None,
+        reply_to: None,
+    }
+}
+
+fn assert_invalid<T: std::fmt::Debug>(result: Result<T, MessageError>, expected: &str) {
+    match result {
+        Err(MessageError::Invalid { field, .. }) => assert_eq!(field, expected),
+        other => panic!("expected Invalid({expected}), got {other:?}"),
+    }
+}
+
+// ---- send ----
+
+#[test]
+fn sending_stores_the_message_with_server_time_and_publishes_it_once() {
+    let caller = UserId::new();
+    let chat_id = ChatId::new();
+    let mut fakes =
+        Fakes::new().expect_event(|e| matches!(e, Event::MessageCreated(m) if m.seq == 4));
+    fakes
+        .messages
+        .expect_append()
+        .withf(move |new| {
+            new.sender_id == caller
+                && new.sent_at == NOW
+                && new.created_at == NOW
+                && new.role == MessageRole::Assistant
+                && new.rating == Some(true)
+        })
+        .times(1)
+        .returning(|new| Ok(Appended::Created(stored_from(new, 4))));
+
+    let (message, created) =
+        block_on(fakes.service().send(caller, send_request(chat_id))).expect("sent");
+
+    assert!(created);
+    assert_eq!(message.seq, 4);
+}
+
+#[test]
+fn a_client_supplied_sent_at_is_kept() {
+    let sent_at = datetime!(2026-01-01 08:00 UTC);
+    let mut fakes = Fakes::new();
+    fakes.events.expect_publish().returning(|_| ());
+    fakes
+        .messages
+        .expect_append()
+        .withf(move |new| new.sent_at == sent_at && new.created_at == NOW)
+        .returning(|new| Ok(Appended::Created(stored_from(new, 1))));
+    let mut request = send_request(ChatId::new());
+    request.sent_at = Some(sent_at);
+
+    block_on(fakes.service().send(UserId::new(), request)).expect("sent");
+}
+
+#[test]
+fn a_repeated_client_id_returns_the_stored_message_without_an_event() {
+    let original = message(ChatId::new(), UserId::new());
+    let expected = original.clone();
+    let mut fakes = Fakes::new().no_events();
+    fakes
+        .messages
+        .expect_append()
+        .returning(move |_| Ok(Appended::Existing(original.clone())));
+
+    let (message, created) = block_on(
+        fakes
+            .service()
+            .send(UserId::new(), send_request(expected.chat_id)),
+    )
+    .expect("ok");
+
+    assert!(!created);
+    assert_eq!(message, expected);
+}
+
+#[test]
+fn a_non_member_cannot_send_and_gets_not_found() {
+    let mut fakes = Fakes::new().no_events();
+    fakes
+        .messages
+        .expect_append()
+        .returning(|_| Err(AppendError::NotMember));
+
+    let result = block_on(
+        fakes
+            .service()
+            .send(UserId::new(), send_request(ChatId::new())),
+    );
+
+    assert!(matches!(result, Err(MessageError::NotFound)));
+}
+
+#[test]
+fn replying_to_a_message_of_another_chat_is_invalid() {
+    let elsewhere = message(ChatId::new(), UserId::new());
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(elsewhere.clone())
+        .no_events();
+    fakes.messages.expect_append().never();
+    let mut request = send_request(ChatId::new());
+    request.reply_to = Some(elsewhere.id);
+
+    assert_invalid(
+        block_on(fakes.service().send(UserId::new(), request)),
+        "reply_to",
+    );
+}
+
+#[test]
+fn replying_to_an_unknown_message_is_invalid() {
+    let mut fakes = Fakes::new().member_as(MemberRole::Member).no_events();
+    fakes.messages.expect_find().returning(|_| Ok(None));
+    let mut request = send_request(ChatId::new());
+    request.reply_to = Some(MessageId::new());
+
+    assert_invalid(
+        block_on(fakes.service().send(UserId::new(), request)),
+        "reply_to",
+    );
+}
+
+#[test]
+fn a_stranger_replying_gets_not_found_not_a_validation_error() {
+    let fakes = Fakes::new().stranger().no_events();
+    let mut request = send_request(ChatId::new());
+    request.reply_to = Some(MessageId::new());
+
+    let result = block_on(fakes.service().send(UserId::new(), request));
+
+    assert!(matches!(result, Err(MessageError::NotFound)));
+}
+
+#[test]
+fn replying_within_the_chat_is_stored() {
+    let chat_id = ChatId::new();
+    let parent = message(chat_id, UserId::new());
+    let parent_id = parent.id;
+    let mut fakes = Fakes::new().member_as(MemberRole::Member).stored(parent);
+    fakes.events.expect_publish().returning(|_| ());
+    fakes
+        .messages
+        .expect_append()
+        .withf(move |new| new.reply_to == Some(parent_id))
+        .returning(|new| Ok(Appended::Created(stored_from(new, 2))));
+    let mut request = send_request(chat_id);
+    request.reply_to = Some(parent_id);
+
+    block_on(fakes.service().send(UserId::new(), request)).expect("sent");
+}
+
+// ---- history ----
+
+#[test]
+fn history_limits_are_1_to_200_and_cursors_non_negative() {
+    let service = Fakes::new().member_as(MemberRole::Member).service();
+    let (caller, chat) = (UserId::new(), ChatId::new());
+
+    assert_invalid(
+        block_on(service.history(caller, chat, HistoryCursor::Latest, 0)),
+        "limit",
+    );
+    assert_invalid(
+        block_on(service.history(caller, chat, HistoryCursor::Latest, 201)),
+        "limit",
+    );
+    assert_invalid(
+        block_on(service.history(caller, chat, HistoryCursor::Before(-1), 5)),
+        "before_seq",
+    );
+    assert_invalid(
+        block_on(service.history(caller, chat, HistoryCursor::After(-1), 5)),
+        "after_seq",
+    );
+}
+
+#[test]
+fn history_is_for_members_only() {
+    let mut fakes = Fakes::new().stranger();
+    fakes.messages.expect_history().never();
+
+    let result = block_on(fakes.service().history(
+        UserId::new(),
+        ChatId::new(),
+        HistoryCursor::Latest,
+        50,
+    ));
+
+    assert!(matches!(result, Err(MessageError::NotFound)));
+}
+
+#[test]
+fn history_passes_the_cursor_and_limit_through() {
+    let mut fakes = Fakes::new().member_as(MemberRole::Member);
+    fakes
+        .messages
+        .expect_history()
+        .withf(|_, cursor, limit| *cursor == HistoryCursor::After(10) && *limit == 200)
+        .returning(|_, _, _| {
+            Ok(MessagePage {
+                items: vec![],
+                has_more: false,
+            })
+        });
+
+    block_on(
+        fakes
+            .service()
+            .history(UserId::new(), ChatId::new(), HistoryCursor::After(10), 200),
+    )
+    .expect("page");
+}
+
+// ---- get ----
+
+#[test]
+fn a_message_is_visible_to_members_only() {
+    let stored = message(ChatId::new(), UserId::new());
+    let member = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(stored.clone())
+        .service();
+    assert_eq!(
+        block_on(member.get_message(UserId::new(), stored.id)).expect("found"),
+        stored
+    );
+
+    let stranger = Fakes::new().stranger().stored(stored.clone()).service();
+    assert!(matches!(
+        block_on(stranger.get_message(UserId::new(), stored.id)),
+        Err(MessageError::NotFound)
+    ));
+}
+
+#[test]
+fn a_tombstone_is_still_returned() {
+    let mut tombstone = message(ChatId::new(), UserId::new());
+    tombstone.deleted_at = Some(NOW);
+    tombstone.content.clear();
+    let service = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(tombstone.clone())
+        .service();
+
+    assert!(
+        block_on(service.get_message(UserId::new(), tombstone.id))
+            .expect("found")
+            .is_deleted()
+    );
+}
+
+// ---- edit ----
+
+fn content(text: &str) -> Option<MessageContent> {
+    Some(MessageContent::new(text, 100).expect("valid"))
+}
+
+#[test]
+fn only_the_sender_changes_content_and_edited_at_is_stamped() {
+    let sender = UserId::new();
+    let stored = message(ChatId::new(), sender);
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(stored.clone())
+        .expect_event(|e| matches!(e, Event::MessageUpdated(_)));
+    let updated = Message {
+        content: "changed".into(),
+        edited_at: Some(NOW),
+        ..stored.clone()
+    };
+    fakes
+        .messages
+        .expect_edit()
+        .withf(|_, edit| {
+            edit.content.as_ref().map(|(c, at)| (c.as_str(), *at)) == Some(("changed", NOW))
+                && edit.rating.is_none()
+        })
+        .times(1)
+        .returning(move |_, _| Ok(Some(updated.clone())));
+
+    let result = block_on(fakes.service().edit_message(
+        sender,
+        stored.id,
+        EditMessage {
+            content: content("changed"),
+            rating: None,
+        },
+    ))
+    .expect("edited");
+
+    assert_eq!(result.edited_at, Some(NOW));
+}
+
+#[test]
+fn another_member_may_not_change_content_even_as_admin() {
+    let stored = message(ChatId::new(), UserId::new());
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Admin)
+        .stored(stored.clone())
+        .no_events();
+    fakes.messages.expect_edit().never();
+
+    let result = block_on(fakes.service().edit_message(
+        UserId::new(),
+        stored.id,
+        EditMessage {
+            content: content("mine now"),
+            rating: None,
+        },
+    ));
+
+    assert!(matches!(result, Err(MessageError::Forbidden(_))));
+}
+
+#[test]
+fn any_member_may_rate_and_clear_a_rating() {
+    let stored = Message {
+        rating: Some(true),
+        ..message(ChatId::new(), UserId::new())
+    };
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(stored.clone())
+        .expect_event(|e| matches!(e, Event::MessageUpdated(_)));
+    let cleared = Message {
+        rating: None,
+        ..stored.clone()
+    };
+    fakes
+        .messages
+        .expect_edit()
+        .withf(|_, edit| edit.rating == Some(None) && edit.content.is_none())
+        .times(1)
+        .returning(move |_, _| Ok(Some(cleared.clone())));
+
+    let result = block_on(fakes.service().edit_message(
+        UserId::new(),
+        stored.id,
+        EditMessage {
+            content: None,
+            rating: Some(None),
+        },
+    ))
+    .expect("rated");
+
+    assert_eq!(result.rating, None);
+}
+
+#[test]
+fn an_edit_that_changes_nothing_stores_nothing_and_stamps_nothing() {
+    let sender = UserId::new();
+    let stored = message(ChatId::new(), sender);
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(stored.clone())
+        .no_events();
+    fakes.messages.expect_edit().never();
+
+    let result = block_on(fakes.service().edit_message(
+        sender,
+        stored.id,
+        EditMessage {
+            content: content("hello"),
+            rating: Some(None),
+        },
+    ))
+    .expect("unchanged");
+
+    assert_eq!(result, stored);
+}
+
+#[test]
+fn an_empty_edit_is_invalid_and_a_tombstone_cannot_be_edited() {
+    let sender = UserId::new();
+    let service = Fakes::new().service();
+    assert_invalid(
+        block_on(service.edit_message(sender, MessageId::new(), EditMessage::default())),
+        "body",
+    );
+
+    let mut tombstone = message(ChatId::new(), sender);
+    tombstone.deleted_at = Some(NOW);
+    let service = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(tombstone.clone())
+        .no_events()
+        .service();
+    let result = block_on(service.edit_message(
+        sender,
+        tombstone.id,
+        EditMessage {
+            content: None,
+            rating: Some(Some(true)),
+        },
+    ));
+    assert!(matches!(result, Err(MessageError::Deleted)));
+}
+
+// ---- delete ----
+
+fn deleting(
+    caller: UserId,
+    role: MemberRole,
+    stored: Message,
+    expect_delete: bool,
+) -> Result<(), MessageError> {
+    let id = stored.id;
+    let mut fakes = Fakes::new().member_as(role).stored(stored.clone());
+    if expect_delete {
+        let tombstone = Message {
+            deleted_at: Some(NOW),
+            content: String::new(),
+            ..stored
+        };
+        fakes
+            .messages
+            .expect_soft_delete()
+            .withf(|_, at| *at == NOW)
+            .times(1)
+            .returning(move |_, _| Ok(Some(tombstone.clone())));
+        fakes = fakes.expect_event(|e| matches!(e, Event::MessageDeleted(m) if m.is_deleted()));
+    } else {
+        fakes.messages.expect_soft_delete().never();
+        fakes = fakes.no_events();
+    }
+    block_on(fakes.service().delete_message(caller, id))
+}
+
+#[test]
+fn the_sender_deletes_their_message_leaving_a_tombstone() {
+    let sender = UserId::new();
+    deleting(
+        sender,
+        MemberRole::Member,
+        message(ChatId::new(), sender),
+        true,
+    )
+    .expect("deleted");
+}
+
+#[test]
+fn owners_and_admins_delete_other_peoples_messages() {
+    for role in [MemberRole::Owner, MemberRole::Admin] {
+        deleting(
+            UserId::new(),
+            role,
+            message(ChatId::new(), UserId::new()),
+            true,
+        )
+        .expect("deleted");
+    }
+}
+
+#[test]
+fn a_plain_member_may_not_delete_someone_elses_message() {
+    let result = deleting(
+        UserId::new(),
+        MemberRole::Member,
+        message(ChatId::new(), UserId::new()),
+        false,
+    );
+    assert!(matches!(result, Err(MessageError::Forbidden(_))));
+}
+
+#[test]
+fn deleting_a_tombstone_again_is_a_silent_no_op() {
+    let sender = UserId::new();
+    let mut tombstone = message(ChatId::new(), sender);
+    tombstone.deleted_at = Some(NOW);
+    deleting(sender, MemberRole::Member, tombstone, false).expect("no-op");
+}
+
+#[test]
+fn a_stranger_cannot_delete_and_gets_not_found() {
+    let stored = message(ChatId::new(), UserId::new());
+    let mut fakes = Fakes::new().stranger().stored(stored.clone()).no_events();
+    fakes.messages.expect_soft_delete().never();
+
+    let result = block_on(fakes.service().delete_message(UserId::new(), stored.id));
+
+    assert!(matches!(result, Err(MessageError::NotFound)));
+}
+
+// ---- search ----
+
+fn query(words: &[&str]) -> SearchQuery {
+    SearchQuery {
+        words: words.iter().map(|w| (*w).to_owned()).collect(),
+        chat_id: None,
+        sender_id: None,
+        limit: 20,
+        before: None,
+    }
+}
+
+#[test]
+fn search_needs_a_word_and_a_sane_limit() {
+    let service = Fakes::new().service();
+    assert_invalid(block_on(service.search(UserId::new(), query(&[]))), "q");
+    let mut too_big = query(&["hi"]);
+    too_big.limit = 101;
+    assert_invalid(block_on(service.search(UserId::new(), too_big)), "limit");
+}
+
+#[test]
+fn searching_a_chat_the_caller_is_not_in_is_not_found() {
+    let mut fakes = Fakes::new().stranger();
+    fakes.messages.expect_search().never();
+    let mut scoped = query(&["hi"]);
+    scoped.chat_id = Some(ChatId::new());
+
+    let result = block_on(fakes.service().search(UserId::new(), scoped));
+
+    assert!(matches!(result, Err(MessageError::NotFound)));
+}
+
+#[test]
+fn search_is_scoped_to_the_caller() {
+    let caller = UserId::new();
+    let mut fakes = Fakes::new();
+    fakes
+        .messages
+        .expect_search()
+        .withf(move |viewer, q| *viewer == caller && q.words == ["hello", "world"])
+        .times(1)
+        .returning(|_, _| Ok(vec![]));
+
+    block_on(fakes.service().search(caller, query(&["hello", "world"]))).expect("searched");
+}

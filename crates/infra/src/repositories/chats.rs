@@ -1,0 +1,464 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use missive_domain::InfraError;
+use missive_domain::chat::{
+    Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, MemberRole, Membership, ReadState,
+};
+use missive_domain::ids::{ChatId, UserId};
+use missive_domain::ports::{AddMemberOutcome, ChatRepository, DirectChatOutcome};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, TransactionTrait, Value,
+};
+
+use super::convert::{self, micros};
+use crate::Database;
+use crate::db_error::infra_error;
+use crate::entity::{chat_members, chats, messages};
+use crate::sql::{placeholders, statement};
+
+/// [`ChatRepository`] on SeaORM.
+#[derive(Debug, Clone)]
+pub struct SeaChatRepository {
+    conn: DatabaseConnection,
+}
+
+impl SeaChatRepository {
+    /// A repository using `db`'s pool.
+    pub fn new(db: &Database) -> Self {
+        Self {
+            conn: db.connection().clone(),
+        }
+    }
+}
+
+const CHAT_COLUMNS_C: &str = "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_us, c.direct_key";
+
+fn chat_model(chat: &Chat, direct_key: Option<String>) -> chats::ActiveModel {
+    chats::ActiveModel {
+        id: Set(chat.id.as_uuid()),
+        kind: Set(chat.kind.as_str().to_owned()),
+        title: Set(chat.title.as_ref().map(|t| t.as_str().to_owned())),
+        created_by: Set(chat.created_by.as_uuid()),
+        created_at: Set(chat.created_at),
+        last_seq: Set(chat.last_seq),
+        last_activity_us: Set(micros(chat.last_activity_at)),
+        direct_key: Set(direct_key),
+    }
+}
+
+fn member_model(chat_id: ChatId, member: &ChatMember) -> chat_members::ActiveModel {
+    chat_members::ActiveModel {
+        chat_id: Set(chat_id.as_uuid()),
+        user_id: Set(member.user_id.as_uuid()),
+        role: Set(member.role.as_str().to_owned()),
+        joined_at: Set(member.joined_at),
+        last_read_seq: Set(member.last_read_seq),
+    }
+}
+
+/// The unique key of a direct chat: both user ids, smaller first.
+fn direct_key(members: &[ChatMember]) -> String {
+    let mut ids: Vec<uuid::Uuid> = members.iter().map(|m| m.user_id.as_uuid()).collect();
+    ids.sort_unstable();
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+#[derive(Debug, FromQueryResult)]
+struct UnreadRow {
+    chat_id: uuid::Uuid,
+    unread: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ReadRow {
+    last_read_seq: i64,
+    unread: i64,
+}
+
+/// Oldest member first. Sorted here rather than in SQL because SQLite keeps
+/// timestamps as text whose order is not chronological.
+fn sort_members(members: &mut [ChatMember]) {
+    members.sort_by_key(|m| (m.joined_at, m.user_id));
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The unread count of the member row aliased `cm`.
+const UNREAD_OF_CM: &str = "m.chat_id = cm.chat_id AND m.seq > cm.last_read_seq \
+    AND m.sender_id <> cm.user_id AND m.deleted_at IS NULL";
+
+impl SeaChatRepository {
+    /// Members, last messages and unread counts for a page of chats, in a
+    /// fixed number of queries whatever the page size.
+    async fn load_details(
+        &self,
+        chats: Vec<chats::Model>,
+        viewer: UserId,
+    ) -> Result<Vec<ChatDetails>, InfraError> {
+        if chats.is_empty() {
+            return Ok(Vec::new());
+        }
+        let backend = self.conn.get_database_backend();
+        let ids: Vec<uuid::Uuid> = chats.iter().map(|c| c.id).collect();
+        let id_values = || ids.iter().map(|id| Value::from(*id));
+
+        let mut members: HashMap<uuid::Uuid, Vec<ChatMember>> = HashMap::new();
+        for row in chat_members::Entity::find()
+            .filter(chat_members::Column::ChatId.is_in(ids.clone()))
+            .all(&self.conn)
+            .await
+            .map_err(infra_error)?
+        {
+            members
+                .entry(row.chat_id)
+                .or_default()
+                .push(convert::member(row)?);
+        }
+        members.values_mut().for_each(|m| sort_members(m));
+
+        let mut last_messages = HashMap::new();
+        let mut unread: HashMap<uuid::Uuid, u64> = HashMap::new();
+        if chats.iter().any(|c| c.last_seq > 0) {
+            let sql = format!(
+                "SELECT {cols} FROM messages m JOIN chats c ON c.id = m.chat_id AND m.seq = c.last_seq \
+                 WHERE c.id IN ({ids})",
+                cols = messages::COLUMNS_M,
+                ids = placeholders(ids.len())
+            );
+            for row in
+                messages::Model::find_by_statement(statement(backend, &sql, id_values().collect()))
+                    .all(&self.conn)
+                    .await
+                    .map_err(infra_error)?
+            {
+                last_messages.insert(row.chat_id, convert::message(row)?);
+            }
+
+            let sql = format!(
+                "SELECT cm.chat_id AS chat_id, COUNT(m.id) AS unread FROM chat_members cm \
+                 JOIN messages m ON {UNREAD_OF_CM} \
+                 WHERE cm.user_id = ? AND cm.chat_id IN ({ids}) GROUP BY cm.chat_id",
+                ids = placeholders(ids.len())
+            );
+            let mut values = vec![Value::from(viewer.as_uuid())];
+            values.extend(id_values());
+            for row in UnreadRow::find_by_statement(statement(backend, &sql, values))
+                .all(&self.conn)
+                .await
+                .map_err(infra_error)?
+            {
+                unread.insert(row.chat_id, count(row.unread));
+            }
+        }
+
+        chats
+            .into_iter()
+            .map(|model| {
+                let id = model.id;
+                Ok(ChatDetails {
+                    chat: convert::chat(model)?,
+                    members: members.remove(&id).unwrap_or_default(),
+                    last_message: last_messages.remove(&id),
+                    unread_count: unread.get(&id).copied().unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_members(
+        conn: &impl ConnectionTrait,
+        chat_id: ChatId,
+        members: &[ChatMember],
+    ) -> Result<(), InfraError> {
+        chat_members::Entity::insert_many(members.iter().map(|m| member_model(chat_id, m)))
+            .exec_without_returning(conn)
+            .await
+            .map_err(infra_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ChatRepository for SeaChatRepository {
+    async fn insert_group(&self, chat: &Chat, members: &[ChatMember]) -> Result<(), InfraError> {
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        chats::Entity::insert(chat_model(chat, None))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(infra_error)?;
+        Self::insert_members(&txn, chat.id, members).await?;
+        txn.commit().await.map_err(infra_error)
+    }
+
+    async fn insert_direct(
+        &self,
+        chat: &Chat,
+        members: &[ChatMember],
+    ) -> Result<DirectChatOutcome, InfraError> {
+        let key = direct_key(members);
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        // The unique key settles races: a concurrent creator's insert waits
+        // for ours and then inserts nothing.
+        let inserted = chats::Entity::insert(chat_model(chat, Some(key.clone())))
+            .on_conflict(
+                OnConflict::column(chats::Column::DirectKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .map_err(infra_error)?;
+        if inserted == 1 {
+            Self::insert_members(&txn, chat.id, members).await?;
+            txn.commit().await.map_err(infra_error)?;
+            return Ok(DirectChatOutcome::Created);
+        }
+        txn.rollback().await.map_err(infra_error)?;
+        let existing = chats::Entity::find()
+            .filter(chats::Column::DirectKey.eq(key))
+            .one(&self.conn)
+            .await
+            .map_err(infra_error)?
+            .ok_or_else(|| InfraError::unexpected("direct chat vanished after a conflict"))?;
+        Ok(DirectChatOutcome::Existing(ChatId::from_uuid(existing.id)))
+    }
+
+    async fn find_membership(
+        &self,
+        chat_id: ChatId,
+        user_id: UserId,
+    ) -> Result<Option<Membership>, InfraError> {
+        let Some(member) = chat_members::Entity::find_by_id((chat_id.as_uuid(), user_id.as_uuid()))
+            .one(&self.conn)
+            .await
+            .map_err(infra_error)?
+        else {
+            return Ok(None);
+        };
+        let Some(chat) = chats::Entity::find_by_id(chat_id.as_uuid())
+            .one(&self.conn)
+            .await
+            .map_err(infra_error)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Membership {
+            chat: convert::chat(chat)?,
+            member: convert::member(member)?,
+        }))
+    }
+
+    async fn details(
+        &self,
+        chat_id: ChatId,
+        viewer: UserId,
+    ) -> Result<Option<ChatDetails>, InfraError> {
+        let backend = self.conn.get_database_backend();
+        let sql = format!(
+            "SELECT {CHAT_COLUMNS_C} FROM chats c JOIN chat_members cm ON cm.chat_id = c.id \
+             WHERE c.id = ? AND cm.user_id = ?"
+        );
+        let values = vec![chat_id.as_uuid().into(), viewer.as_uuid().into()];
+        let Some(chat) = chats::Model::find_by_statement(statement(backend, &sql, values))
+            .one(&self.conn)
+            .await
+            .map_err(infra_error)?
+        else {
+            return Ok(None);
+        };
+        Ok(self.load_details(vec![chat], viewer).await?.pop())
+    }
+
+    async fn list_for_member(
+        &self,
+        viewer: UserId,
+        limit: u32,
+        after: Option<ChatCursor>,
+    ) -> Result<Vec<ChatDetails>, InfraError> {
+        let backend = self.conn.get_database_backend();
+        let mut sql = format!(
+            "SELECT {CHAT_COLUMNS_C} FROM chats c JOIN chat_members cm ON cm.chat_id = c.id \
+             WHERE cm.user_id = ?"
+        );
+        let mut values: Vec<Value> = vec![viewer.as_uuid().into()];
+        if let Some(cursor) = after {
+            sql.push_str(" AND (c.last_activity_us < ? OR (c.last_activity_us = ? AND c.id < ?))");
+            let at = micros(cursor.last_activity_at);
+            values.extend([at.into(), at.into(), cursor.chat_id.as_uuid().into()]);
+        }
+        sql.push_str(" ORDER BY c.last_activity_us DESC, c.id DESC LIMIT ?");
+        values.push(i64::from(limit).into());
+        let chats = chats::Model::find_by_statement(statement(backend, &sql, values))
+            .all(&self.conn)
+            .await
+            .map_err(infra_error)?;
+        self.load_details(chats, viewer).await
+    }
+
+    async fn rename(&self, chat_id: ChatId, title: &ChatTitle) -> Result<(), InfraError> {
+        chats::Entity::update_many()
+            .col_expr(chats::Column::Title, Expr::value(title.as_str()))
+            .filter(chats::Column::Id.eq(chat_id.as_uuid()))
+            .exec(&self.conn)
+            .await
+            .map_err(infra_error)?;
+        Ok(())
+    }
+
+    async fn delete(&self, chat_id: ChatId) -> Result<(), InfraError> {
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        // Messages first and explicitly (not only by cascade) so SQLite's
+        // full-text triggers see every deletion.
+        messages::Entity::delete_many()
+            .filter(messages::Column::ChatId.eq(chat_id.as_uuid()))
+            .exec(&txn)
+            .await
+            .map_err(infra_error)?;
+        chats::Entity::delete_by_id(chat_id.as_uuid())
+            .exec(&txn)
+            .await
+            .map_err(infra_error)?;
+        txn.commit().await.map_err(infra_error)
+    }
+
+    async fn members(&self, chat_id: ChatId) -> Result<Vec<ChatMember>, InfraError> {
+        let mut members = chat_members::Entity::find()
+            .filter(chat_members::Column::ChatId.eq(chat_id.as_uuid()))
+            .all(&self.conn)
+            .await
+            .map_err(infra_error)?
+            .into_iter()
+            .map(convert::member)
+            .collect::<Result<Vec<_>, _>>()?;
+        sort_members(&mut members);
+        Ok(members)
+    }
+
+    async fn add_member(
+        &self,
+        chat_id: ChatId,
+        member: &ChatMember,
+        max_members: usize,
+    ) -> Result<AddMemberOutcome, InfraError> {
+        let backend = self.conn.get_database_backend();
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        // Lock the chat row so concurrent additions count one at a time.
+        txn.execute_raw(statement(
+            backend,
+            "UPDATE chats SET last_seq = last_seq WHERE id = ?",
+            vec![chat_id.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?;
+        let existing =
+            chat_members::Entity::find_by_id((chat_id.as_uuid(), member.user_id.as_uuid()))
+                .one(&txn)
+                .await
+                .map_err(infra_error)?;
+        if existing.is_some() {
+            return Ok(AddMemberOutcome::AlreadyMember);
+        }
+        let current = chat_members::Entity::find()
+            .filter(chat_members::Column::ChatId.eq(chat_id.as_uuid()))
+            .count(&txn)
+            .await
+            .map_err(infra_error)?;
+        if usize::try_from(current).unwrap_or(usize::MAX) >= max_members {
+            return Ok(AddMemberOutcome::Full);
+        }
+        chat_members::Entity::insert(member_model(chat_id, member))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(infra_error)?;
+        txn.commit().await.map_err(infra_error)?;
+        Ok(AddMemberOutcome::Added)
+    }
+
+    async fn remove_member(
+        &self,
+        chat_id: ChatId,
+        user_id: UserId,
+        new_owner: Option<UserId>,
+    ) -> Result<bool, InfraError> {
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        let removed = chat_members::Entity::delete_by_id((chat_id.as_uuid(), user_id.as_uuid()))
+            .exec(&txn)
+            .await
+            .map_err(infra_error)?
+            .rows_affected
+            == 1;
+        if removed && let Some(owner) = new_owner {
+            chat_members::Entity::update_many()
+                .col_expr(
+                    chat_members::Column::Role,
+                    Expr::value(MemberRole::Owner.as_str()),
+                )
+                .filter(chat_members::Column::ChatId.eq(chat_id.as_uuid()))
+                .filter(chat_members::Column::UserId.eq(owner.as_uuid()))
+                .exec(&txn)
+                .await
+                .map_err(infra_error)?;
+        }
+        txn.commit().await.map_err(infra_error)?;
+        Ok(removed)
+    }
+
+    async fn mark_read(
+        &self,
+        chat_id: ChatId,
+        user_id: UserId,
+        seq: i64,
+    ) -> Result<Option<(ReadState, bool)>, InfraError> {
+        let backend = self.conn.get_database_backend();
+        let target = "(SELECT CASE WHEN c.last_seq < ? THEN c.last_seq ELSE ? END \
+                      FROM chats c WHERE c.id = chat_members.chat_id)";
+        let sql = format!(
+            "UPDATE chat_members SET last_read_seq = {target} \
+             WHERE chat_id = ? AND user_id = ? AND last_read_seq < {target}"
+        );
+        let values = vec![
+            seq.into(),
+            seq.into(),
+            chat_id.as_uuid().into(),
+            user_id.as_uuid().into(),
+            seq.into(),
+            seq.into(),
+        ];
+        let moved = self
+            .conn
+            .execute_raw(statement(backend, &sql, values))
+            .await
+            .map_err(infra_error)?
+            .rows_affected()
+            == 1;
+        let sql = format!(
+            "SELECT cm.last_read_seq AS last_read_seq, \
+             (SELECT COUNT(*) FROM messages m WHERE {UNREAD_OF_CM}) AS unread \
+             FROM chat_members cm WHERE cm.chat_id = ? AND cm.user_id = ?"
+        );
+        let values = vec![chat_id.as_uuid().into(), user_id.as_uuid().into()];
+        let row = ReadRow::find_by_statement(statement(backend, &sql, values))
+            .one(&self.conn)
+            .await
+            .map_err(infra_error)?;
+        Ok(row.map(|row| {
+            (
+                ReadState {
+                    chat_id,
+                    user_id,
+                    last_read_seq: row.last_read_seq,
+                    unread_count: count(row.unread),
+                },
+                moved,
+            )
+        }))
+    }
+}

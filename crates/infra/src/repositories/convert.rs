@@ -1,0 +1,67 @@
+//! Conversions between stored rows and domain values.
+
+use missive_domain::InfraError;
+use missive_domain::chat::{Chat, ChatMember, ChatTitle};
+use missive_domain::ids::{ChatId, MessageId, UserId};
+use missive_domain::message::{ClientId, Message};
+use time::OffsetDateTime;
+
+use super::corrupt;
+use crate::entity::{chat_members, chats, messages};
+
+pub(crate) fn micros(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_micros(us: i64) -> Result<OffsetDateTime, InfraError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
+        .map_err(|e| InfraError::unexpected(format!("stored activity time is invalid: {e}")))
+}
+
+pub(crate) fn chat(model: chats::Model) -> Result<Chat, InfraError> {
+    Ok(Chat {
+        id: ChatId::from_uuid(model.id),
+        kind: model.kind.parse().map_err(corrupt("chat kind"))?,
+        title: model
+            .title
+            .as_deref()
+            .map(ChatTitle::new)
+            .transpose()
+            .map_err(corrupt("chat title"))?,
+        created_by: UserId::from_uuid(model.created_by),
+        created_at: model.created_at,
+        last_seq: model.last_seq,
+        last_activity_at: from_micros(model.last_activity_us)?,
+    })
+}
+
+pub(crate) fn member(model: chat_members::Model) -> Result<ChatMember, InfraError> {
+    Ok(ChatMember {
+        user_id: UserId::from_uuid(model.user_id),
+        role: model.role.parse().map_err(corrupt("member role"))?,
+        joined_at: model.joined_at,
+        last_read_seq: model.last_read_seq,
+    })
+}
+
+pub(crate) fn message(model: messages::Model) -> Result<Message, InfraError> {
+    Ok(Message {
+        id: MessageId::from_uuid(model.id),
+        chat_id: ChatId::from_uuid(model.chat_id),
+        seq: model.seq,
+        sender_id: UserId::from_uuid(model.sender_id),
+        content: model.content,
+        role: model.role.parse().map_err(corrupt("message role"))?,
+        rating: model.rating,
+        client_id: model
+            .client_id
+            .map(ClientId::new)
+            .transpose()
+            .map_err(corrupt("client id"))?,
+        reply_to: model.reply_to.map(MessageId::from_uuid),
+        sent_at: model.sent_at,
+        created_at: model.created_at,
+        edited_at: model.edited_at,
+        deleted_at: model.deleted_at,
+    })
+}

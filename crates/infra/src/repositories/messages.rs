@@ -1,0 +1,362 @@
+use async_trait::async_trait;
+use missive_domain::InfraError;
+use missive_domain::ids::{MessageId, UserId};
+use missive_domain::message::{HistoryCursor, Message, MessagePage, NewMessage, SearchQuery};
+use missive_domain::ports::{AppendError, Appended, MessageEdit, MessageRepository};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, Value,
+};
+use time::OffsetDateTime;
+
+use super::convert::{self, micros};
+use crate::Database;
+use crate::db_error::{infra_error, is_unique_violation};
+use crate::entity::messages;
+use crate::sql::statement;
+
+/// [`MessageRepository`] on SeaORM.
+#[derive(Debug, Clone)]
+pub struct SeaMessageRepository {
+    conn: DatabaseConnection,
+}
+
+impl SeaMessageRepository {
+    /// A repository using `db`'s pool.
+    pub fn new(db: &Database) -> Self {
+        Self {
+            conn: db.connection().clone(),
+        }
+    }
+}
+
+/// PostgreSQL: one statement, one round trip. The UPDATE takes the chat's
+/// row lock (serialising senders of one chat, on any instance), checks
+/// membership and yields the next seq; the INSERT stores the message. A
+/// duplicate `client_id` makes the INSERT — and so the whole statement,
+/// bump included — fail atomically on the unique index.
+const APPEND_PG: &str = "WITH bumped AS ( \
+        UPDATE chats SET last_seq = last_seq + 1, \
+            last_activity_us = GREATEST(last_activity_us, ?) \
+        WHERE id = ? AND EXISTS ( \
+            SELECT 1 FROM chat_members WHERE chat_id = ? AND user_id = ?) \
+        RETURNING last_seq) \
+    INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, client_id, \
+        reply_to, sent_at, created_at) \
+    SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
+    RETURNING seq";
+
+/// SQLite: the same two steps inside one transaction (SQLite has no
+/// data-modifying CTEs; it has one writer at a time anyway).
+const BUMP_SQLITE: &str = "UPDATE chats SET last_seq = last_seq + 1, \
+        last_activity_us = MAX(last_activity_us, ?) \
+    WHERE id = ? AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = ? AND user_id = ?) \
+    RETURNING last_seq";
+
+#[derive(Debug, FromQueryResult)]
+struct SeqRow {
+    seq: i64,
+}
+
+fn stored(new: &NewMessage, seq: i64) -> Message {
+    Message {
+        id: new.id,
+        chat_id: new.chat_id,
+        seq,
+        sender_id: new.sender_id,
+        content: new.content.as_str().to_owned(),
+        role: new.role,
+        rating: new.rating,
+        client_id: new.client_id.clone(),
+        reply_to: new.reply_to,
+        sent_at: new.sent_at,
+        created_at: new.created_at,
+        edited_at: None,
+        deleted_at: None,
+    }
+}
+
+fn bump_values(new: &NewMessage) -> Vec<Value> {
+    vec![
+        micros(new.created_at).into(),
+        new.chat_id.as_uuid().into(),
+        new.chat_id.as_uuid().into(),
+        new.sender_id.as_uuid().into(),
+    ]
+}
+
+fn insert_values(new: &NewMessage) -> Vec<Value> {
+    vec![
+        new.id.as_uuid().into(),
+        new.chat_id.as_uuid().into(),
+        new.sender_id.as_uuid().into(),
+        new.content.as_str().into(),
+        new.role.as_str().into(),
+        new.rating.into(),
+        new.client_id.as_ref().map(|c| c.as_str().to_owned()).into(),
+        new.reply_to.map(|r| r.as_uuid()).into(),
+        new.sent_at.into(),
+        new.created_at.into(),
+    ]
+}
+
+enum Attempt {
+    Stored(i64),
+    NotMember,
+    Duplicate,
+}
+
+impl SeaMessageRepository {
+    async fn append_postgres(&self, new: &NewMessage) -> Result<Attempt, DbErr> {
+        let mut values = bump_values(new);
+        values.extend(insert_values(new));
+        let row = SeqRow::find_by_statement(statement(DbBackend::Postgres, APPEND_PG, values))
+            .one(&self.conn)
+            .await;
+        match row {
+            Ok(Some(row)) => Ok(Attempt::Stored(row.seq)),
+            Ok(None) => Ok(Attempt::NotMember),
+            Err(e) if is_unique_violation(&e) => Ok(Attempt::Duplicate),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn append_sqlite(&self, new: &NewMessage) -> Result<Attempt, DbErr> {
+        let backend = self.conn.get_database_backend();
+        let txn = self.conn.begin().await?;
+        let Some(bumped) = txn
+            .query_one_raw(statement(backend, BUMP_SQLITE, bump_values(new)))
+            .await?
+        else {
+            txn.rollback().await?;
+            return Ok(Attempt::NotMember);
+        };
+        let seq: i64 = bumped.try_get("", "last_seq")?;
+        let model = messages::ActiveModel {
+            id: Set(new.id.as_uuid()),
+            chat_id: Set(new.chat_id.as_uuid()),
+            seq: Set(seq),
+            sender_id: Set(new.sender_id.as_uuid()),
+            content: Set(new.content.as_str().to_owned()),
+            role: Set(new.role.as_str().to_owned()),
+            rating: Set(new.rating),
+            client_id: Set(new.client_id.as_ref().map(|c| c.as_str().to_owned())),
+            reply_to: Set(new.reply_to.map(|r| r.as_uuid())),
+            sent_at: Set(new.sent_at),
+            created_at: Set(new.created_at),
+            edited_at: Set(None),
+            deleted_at: Set(None),
+        };
+        match messages::Entity::insert(model)
+            .exec_without_returning(&txn)
+            .await
+        {
+            Ok(_) => {
+                txn.commit().await?;
+                Ok(Attempt::Stored(seq))
+            }
+            Err(e) if is_unique_violation(&e) => {
+                txn.rollback().await?;
+                Ok(Attempt::Duplicate)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn find_by_client_id(&self, new: &NewMessage) -> Result<Option<Message>, InfraError> {
+        let Some(client_id) = &new.client_id else {
+            return Ok(None);
+        };
+        messages::Entity::find()
+            .filter(messages::Column::ChatId.eq(new.chat_id.as_uuid()))
+            .filter(messages::Column::SenderId.eq(new.sender_id.as_uuid()))
+            .filter(messages::Column::ClientId.eq(client_id.as_str()))
+            .one(&self.conn)
+            .await
+            .map_err(infra_error)?
+            .map(convert::message)
+            .transpose()
+    }
+}
+
+/// Words that can match anything: at least one letter or digit.
+fn searchable_words(query: &SearchQuery) -> Vec<&str> {
+    query
+        .words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .collect()
+}
+
+#[async_trait]
+impl MessageRepository for SeaMessageRepository {
+    async fn append(&self, new: &NewMessage) -> Result<Appended, AppendError> {
+        let attempt = match self.conn.get_database_backend() {
+            DbBackend::Postgres => self.append_postgres(new).await,
+            _ => self.append_sqlite(new).await,
+        }
+        .map_err(infra_error)?;
+        match attempt {
+            Attempt::Stored(seq) => Ok(Appended::Created(stored(new, seq))),
+            Attempt::NotMember => Err(AppendError::NotMember),
+            Attempt::Duplicate => match self.find_by_client_id(new).await? {
+                Some(existing) => Ok(Appended::Existing(existing)),
+                None => Err(
+                    InfraError::unexpected("unique violation without a stored duplicate").into(),
+                ),
+            },
+        }
+    }
+
+    async fn find(&self, id: MessageId) -> Result<Option<Message>, InfraError> {
+        messages::Entity::find_by_id(id.as_uuid())
+            .one(&self.conn)
+            .await
+            .map_err(infra_error)?
+            .map(convert::message)
+            .transpose()
+    }
+
+    async fn history(
+        &self,
+        chat_id: missive_domain::ids::ChatId,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> Result<MessagePage, InfraError> {
+        let query = messages::Entity::find().filter(messages::Column::ChatId.eq(chat_id.as_uuid()));
+        let (query, descending) = match cursor {
+            HistoryCursor::Latest => (query.order_by_desc(messages::Column::Seq), true),
+            HistoryCursor::Before(n) => (
+                query
+                    .filter(messages::Column::Seq.lt(n))
+                    .order_by_desc(messages::Column::Seq),
+                true,
+            ),
+            HistoryCursor::After(n) => (
+                query
+                    .filter(messages::Column::Seq.gt(n))
+                    .order_by_asc(messages::Column::Seq),
+                false,
+            ),
+        };
+        let mut rows = query
+            .limit(u64::from(limit) + 1)
+            .all(&self.conn)
+            .await
+            .map_err(infra_error)?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        if descending {
+            rows.reverse();
+        }
+        Ok(MessagePage {
+            items: rows
+                .into_iter()
+                .map(convert::message)
+                .collect::<Result<_, _>>()?,
+            has_more,
+        })
+    }
+
+    async fn edit(&self, id: MessageId, edit: &MessageEdit) -> Result<Option<Message>, InfraError> {
+        let mut update = messages::Entity::update_many()
+            .filter(messages::Column::Id.eq(id.as_uuid()))
+            .filter(messages::Column::DeletedAt.is_null());
+        if let Some((content, at)) = &edit.content {
+            update = update
+                .col_expr(messages::Column::Content, Expr::value(content.as_str()))
+                .col_expr(messages::Column::EditedAt, Expr::value(*at));
+        }
+        if let Some(rating) = edit.rating {
+            update = update.col_expr(messages::Column::Rating, Expr::value(rating));
+        }
+        let changed = update
+            .exec(&self.conn)
+            .await
+            .map_err(infra_error)?
+            .rows_affected;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.find(id).await
+    }
+
+    async fn soft_delete(
+        &self,
+        id: MessageId,
+        at: OffsetDateTime,
+    ) -> Result<Option<Message>, InfraError> {
+        let changed = messages::Entity::update_many()
+            .col_expr(messages::Column::Content, Expr::value(""))
+            .col_expr(messages::Column::DeletedAt, Expr::value(at))
+            .filter(messages::Column::Id.eq(id.as_uuid()))
+            .filter(messages::Column::DeletedAt.is_null())
+            .exec(&self.conn)
+            .await
+            .map_err(infra_error)?
+            .rows_affected;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.find(id).await
+    }
+
+    async fn search(
+        &self,
+        viewer: UserId,
+        query: &SearchQuery,
+    ) -> Result<Vec<Message>, InfraError> {
+        let words = searchable_words(query);
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let backend = self.conn.get_database_backend();
+        let (from, matcher, text) = match backend {
+            DbBackend::Postgres => (
+                "messages m",
+                "m.search @@ plainto_tsquery('simple', ?)",
+                words.join(" "),
+            ),
+            _ => (
+                "messages_fts f JOIN messages m ON m.rowid = f.rowid",
+                "messages_fts MATCH ?",
+                // Each word as an FTS5 string (implicit AND); quotes doubled.
+                words
+                    .iter()
+                    .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        };
+        let mut sql = format!(
+            "SELECT {cols} FROM {from} \
+             JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = ? \
+             WHERE {matcher} AND m.deleted_at IS NULL",
+            cols = messages::COLUMNS_M
+        );
+        let mut values: Vec<Value> = vec![viewer.as_uuid().into(), text.into()];
+        if let Some(chat_id) = query.chat_id {
+            sql.push_str(" AND m.chat_id = ?");
+            values.push(chat_id.as_uuid().into());
+        }
+        if let Some(sender_id) = query.sender_id {
+            sql.push_str(" AND m.sender_id = ?");
+            values.push(sender_id.as_uuid().into());
+        }
+        if let Some(before) = query.before {
+            sql.push_str(" AND m.id < ?");
+            values.push(before.as_uuid().into());
+        }
+        sql.push_str(" ORDER BY m.id DESC LIMIT ?");
+        values.push(i64::from(query.limit).into());
+        messages::Model::find_by_statement(statement(backend, &sql, values))
+            .all(&self.conn)
+            .await
+            .map_err(infra_error)?
+            .into_iter()
+            .map(convert::message)
+            .collect()
+    }
+}

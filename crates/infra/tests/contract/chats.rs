@@ -1,0 +1,347 @@
+use std::sync::Arc;
+
+use missive_domain::chat::{ChatCursor, ChatKind, ChatTitle, MemberRole};
+use missive_domain::ids::{ChatId, UserId};
+use missive_domain::ports::{
+    AddMemberOutcome, ChatRepository, DirectChatOutcome, MessageRepository,
+};
+use missive_infra::{SeaChatRepository, SeaMessageRepository};
+
+use crate::support::{group, member, message, new_chat, on_each_backend, users};
+
+#[tokio::test]
+async fn a_group_is_seen_by_its_members_only_with_members_oldest_first() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 4).await;
+        let chat_id = group(&db, &people[..3]).await;
+        let repo = SeaChatRepository::new(&db);
+
+        let details = repo
+            .details(chat_id, people[1])
+            .await
+            .expect("query")
+            .expect("member");
+
+        assert_eq!(details.chat.kind, ChatKind::Group);
+        assert_eq!(
+            details.chat.title.as_ref().map(ChatTitle::as_str),
+            Some("Team")
+        );
+        let ids: Vec<UserId> = details.members.iter().map(|m| m.user_id).collect();
+        assert_eq!(ids, people[..3]);
+        assert_eq!(details.members[0].role, MemberRole::Owner);
+        assert_eq!(
+            (details.unread_count, details.last_message.is_none()),
+            (0, true)
+        );
+        assert!(
+            repo.details(chat_id, people[3])
+                .await
+                .expect("query")
+                .is_none()
+        );
+        assert!(
+            repo.find_membership(chat_id, people[3])
+                .await
+                .expect("query")
+                .is_none()
+        );
+        assert!(
+            repo.details(ChatId::new(), people[0])
+                .await
+                .expect("query")
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_direct_chat_per_pair_whichever_side_creates_it() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let repo = SeaChatRepository::new(&db);
+        let first = new_chat(ChatKind::Direct, people[0]);
+        let pair = [
+            member(people[0], MemberRole::Owner),
+            member(people[1], MemberRole::Member),
+        ];
+        assert_eq!(
+            repo.insert_direct(&first, &pair).await.expect("insert"),
+            DirectChatOutcome::Created
+        );
+
+        let reverse = [
+            member(people[1], MemberRole::Owner),
+            member(people[0], MemberRole::Member),
+        ];
+        let second = repo
+            .insert_direct(&new_chat(ChatKind::Direct, people[1]), &reverse)
+            .await
+            .expect("insert");
+
+        assert_eq!(second, DirectChatOutcome::Existing(first.id));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_direct_chat_creations_store_one_chat() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let repo = Arc::new(SeaChatRepository::new(&db));
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let repo = Arc::clone(&repo);
+                let people = people.clone();
+                tokio::spawn(async move {
+                    let pair = [
+                        member(people[0], MemberRole::Owner),
+                        member(people[1], MemberRole::Member),
+                    ];
+                    repo.insert_direct(&new_chat(ChatKind::Direct, people[0]), &pair)
+                        .await
+                })
+            })
+            .collect();
+
+        let mut created = Vec::new();
+        let mut existing = Vec::new();
+        for task in tasks {
+            match task.await.expect("task").expect("insert") {
+                DirectChatOutcome::Created => created.push(()),
+                DirectChatOutcome::Existing(id) => existing.push(id),
+            }
+        }
+
+        assert_eq!(created.len(), 1);
+        assert_eq!(existing.len(), 9);
+        let listed = repo
+            .list_for_member(people[0], 50, None)
+            .await
+            .expect("list");
+        assert_eq!(listed.len(), 1);
+        assert!(existing.iter().all(|id| *id == listed[0].chat.id));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chats_are_listed_by_latest_activity_with_a_stable_cursor() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let mut chats = Vec::new();
+        for _ in 0..4 {
+            chats.push(group(&db, &people).await);
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        // A message makes the oldest chat the most recent.
+        SeaMessageRepository::new(&db)
+            .append(&message(chats[0], people[1], "bump", None))
+            .await
+            .expect("send");
+        let repo = SeaChatRepository::new(&db);
+
+        let first = repo
+            .list_for_member(people[0], 2, None)
+            .await
+            .expect("list");
+        let ids: Vec<ChatId> = first.iter().map(|c| c.chat.id).collect();
+        assert_eq!(ids, [chats[0], chats[3]]);
+        assert_eq!(
+            first[0].unread_count, 1,
+            "a message from someone else is unread"
+        );
+        assert_eq!(
+            first[0].last_message.as_ref().map(|m| m.content.as_str()),
+            Some("bump")
+        );
+
+        let last = &first[1];
+        let cursor = ChatCursor {
+            last_activity_at: last.chat.last_activity_at,
+            chat_id: last.chat.id,
+        };
+        let second = repo
+            .list_for_member(people[0], 5, Some(cursor))
+            .await
+            .expect("list");
+        let ids: Vec<ChatId> = second.iter().map(|c| c.chat.id).collect();
+        assert_eq!(ids, [chats[2], chats[1]]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn adding_members_respects_the_limit_and_is_idempotent() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 4).await;
+        let chat_id = group(&db, &people[..2]).await;
+        let repo = SeaChatRepository::new(&db);
+
+        let added = repo
+            .add_member(chat_id, &member(people[2], MemberRole::Admin), 3)
+            .await
+            .expect("add");
+        let again = repo
+            .add_member(chat_id, &member(people[2], MemberRole::Member), 3)
+            .await
+            .expect("add");
+        let full = repo
+            .add_member(chat_id, &member(people[3], MemberRole::Member), 3)
+            .await
+            .expect("add");
+
+        assert_eq!(
+            (added, again, full),
+            (
+                AddMemberOutcome::Added,
+                AddMemberOutcome::AlreadyMember,
+                AddMemberOutcome::Full
+            )
+        );
+        let roles: Vec<MemberRole> = repo
+            .members(chat_id)
+            .await
+            .expect("members")
+            .iter()
+            .map(|m| m.role)
+            .collect();
+        assert_eq!(
+            roles,
+            [MemberRole::Owner, MemberRole::Member, MemberRole::Admin]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn removing_the_owner_can_hand_ownership_over_atomically() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 3).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaChatRepository::new(&db);
+
+        assert!(
+            repo.remove_member(chat_id, people[0], Some(people[2]))
+                .await
+                .expect("remove")
+        );
+        assert!(
+            !repo
+                .remove_member(chat_id, people[0], None)
+                .await
+                .expect("again")
+        );
+
+        let members = repo.members(chat_id).await.expect("members");
+        let roles: Vec<(UserId, MemberRole)> =
+            members.iter().map(|m| (m.user_id, m.role)).collect();
+        assert_eq!(
+            roles,
+            [
+                (people[1], MemberRole::Member),
+                (people[2], MemberRole::Owner)
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn read_positions_move_forward_only_and_are_clamped() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let chat_id = group(&db, &people).await;
+        let messages = SeaMessageRepository::new(&db);
+        for i in 0..5 {
+            messages
+                .append(&message(chat_id, people[1], &format!("m{i}"), None))
+                .await
+                .expect("send");
+        }
+        messages
+            .append(&message(chat_id, people[0], "mine", None))
+            .await
+            .expect("send");
+        let repo = SeaChatRepository::new(&db);
+
+        let (state, moved) = repo
+            .mark_read(chat_id, people[0], 2)
+            .await
+            .expect("read")
+            .expect("member");
+        assert_eq!(
+            (state.last_read_seq, state.unread_count, moved),
+            (2, 3, true)
+        );
+
+        let (state, moved) = repo
+            .mark_read(chat_id, people[0], 1)
+            .await
+            .expect("read")
+            .expect("member");
+        assert_eq!(
+            (state.last_read_seq, state.unread_count, moved),
+            (2, 3, false),
+            "never backwards"
+        );
+
+        let (state, moved) = repo
+            .mark_read(chat_id, people[0], 99)
+            .await
+            .expect("read")
+            .expect("member");
+        assert_eq!(
+            (state.last_read_seq, state.unread_count, moved),
+            (6, 0, true),
+            "clamped to last_seq"
+        );
+
+        assert!(
+            repo.mark_read(chat_id, UserId::new(), 1)
+                .await
+                .expect("read")
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_a_chat_takes_its_members_and_messages_with_it() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let chat_id = group(&db, &people).await;
+        let messages = SeaMessageRepository::new(&db);
+        let sent = message(chat_id, people[1], "findable needle", None);
+        messages.append(&sent).await.expect("send");
+        let repo = SeaChatRepository::new(&db);
+
+        repo.delete(chat_id).await.expect("delete");
+
+        assert!(
+            repo.details(chat_id, people[0])
+                .await
+                .expect("query")
+                .is_none()
+        );
+        assert!(repo.members(chat_id).await.expect("members").is_empty());
+        assert!(messages.find(sent.id).await.expect("find").is_none());
+        let search = missive_domain::message::SearchQuery {
+            words: vec!["needle".into()],
+            chat_id: None,
+            sender_id: None,
+            limit: 10,
+            before: None,
+        };
+        assert!(
+            messages
+                .search(people[0], &search)
+                .await
+                .expect("search")
+                .is_empty()
+        );
+    })
+    .await;
+}

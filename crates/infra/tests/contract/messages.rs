@@ -1,0 +1,453 @@
+use std::sync::Arc;
+
+use missive_domain::ids::{ChatId, MessageId, UserId};
+use missive_domain::message::{HistoryCursor, MessageContent, SearchQuery};
+use missive_domain::ports::{
+    AppendError, Appended, ChatRepository, MessageEdit, MessageRepository,
+};
+use missive_infra::{Database, SeaChatRepository, SeaMessageRepository};
+
+use crate::support::{group, message, now, on_each_backend, users};
+
+async fn send(repo: &SeaMessageRepository, chat_id: ChatId, sender: UserId, content: &str) -> i64 {
+    match repo
+        .append(&message(chat_id, sender, content, None))
+        .await
+        .expect("send")
+    {
+        Appended::Created(m) => m.seq,
+        Appended::Existing(_) => panic!("no client id, no duplicate"),
+    }
+}
+
+async fn last_seq(db: &Database, chat_id: ChatId, viewer: UserId) -> i64 {
+    SeaChatRepository::new(db)
+        .details(chat_id, viewer)
+        .await
+        .expect("query")
+        .expect("member")
+        .chat
+        .last_seq
+}
+
+#[tokio::test]
+async fn messages_get_consecutive_seqs_and_read_back_exactly() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        let mut sent = message(chat_id, people[0], "héllo wörld 👋", Some("c-1"));
+        sent.rating = Some(false);
+
+        let first = match repo.append(&sent).await.expect("send") {
+            Appended::Created(m) => m,
+            other => panic!("{other:?}"),
+        };
+        let second = send(&repo, chat_id, people[1], "two").await;
+
+        assert_eq!((first.seq, second), (1, 2));
+        assert_eq!(
+            repo.find(first.id).await.expect("find"),
+            Some(first.clone())
+        );
+        assert_eq!(first.rating, Some(false));
+        assert_eq!(last_seq(&db, chat_id, people[0]).await, 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_members_can_append() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 3).await;
+        let chat_id = group(&db, &people[..2]).await;
+        let repo = SeaMessageRepository::new(&db);
+
+        let stranger = repo
+            .append(&message(chat_id, people[2], "let me in", None))
+            .await;
+        let nowhere = repo
+            .append(&message(ChatId::new(), people[0], "void", None))
+            .await;
+
+        assert!(matches!(stranger, Err(AppendError::NotMember)));
+        assert!(matches!(nowhere, Err(AppendError::NotMember)));
+        assert_eq!(
+            last_seq(&db, chat_id, people[0]).await,
+            0,
+            "no seq was consumed"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_repeated_client_id_returns_the_original_and_leaves_no_gap() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        let original = repo
+            .append(&message(chat_id, people[0], "first", Some("k")))
+            .await
+            .expect("send");
+
+        let retry = repo
+            .append(&message(chat_id, people[0], "different text", Some("k")))
+            .await
+            .expect("send");
+        // The same key from another sender is a different message.
+        let other_sender = repo
+            .append(&message(chat_id, people[1], "theirs", Some("k")))
+            .await
+            .expect("send");
+
+        let Appended::Created(original) = original else {
+            panic!("created")
+        };
+        assert_eq!(retry, Appended::Existing(original.clone()));
+        assert!(
+            matches!(other_sender, Appended::Created(ref m) if m.seq == 2),
+            "{other_sender:?}"
+        );
+        assert_eq!(send(&repo, chat_id, people[0], "next").await, 3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn racing_duplicates_store_exactly_one_message() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat_id = group(&db, &people).await;
+        let repo = Arc::new(SeaMessageRepository::new(&db));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let repo = Arc::clone(&repo);
+                let sender = people[0];
+                tokio::spawn(async move {
+                    repo.append(&message(chat_id, sender, "once", Some("same")))
+                        .await
+                })
+            })
+            .collect();
+
+        let mut created = 0;
+        let mut ids = Vec::new();
+        for task in tasks {
+            match task.await.expect("task").expect("send") {
+                Appended::Created(m) => {
+                    created += 1;
+                    ids.push(m.id);
+                }
+                Appended::Existing(m) => ids.push(m.id),
+            }
+        }
+
+        assert_eq!(created, 1);
+        assert!(ids.iter().all(|id| *id == ids[0]));
+        assert_eq!(last_seq(&db, chat_id, people[0]).await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_senders_get_a_gap_free_sequence() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 4).await;
+        let chat_id = group(&db, &people).await;
+        let repo = Arc::new(SeaMessageRepository::new(&db));
+        let tasks: Vec<_> = people
+            .iter()
+            .map(|sender| {
+                let repo = Arc::clone(&repo);
+                let sender = *sender;
+                tokio::spawn(async move {
+                    let mut seqs = Vec::new();
+                    for i in 0..50 {
+                        seqs.push(send(&repo, chat_id, sender, &format!("m{i}")).await);
+                    }
+                    seqs
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for task in tasks {
+            let seqs = task.await.expect("task");
+            assert!(
+                seqs.windows(2).all(|w| w[0] < w[1]),
+                "each sender's seqs increase"
+            );
+            all.extend(seqs);
+        }
+
+        all.sort_unstable();
+        assert_eq!(all, (1..=200).collect::<Vec<i64>>());
+        assert_eq!(last_seq(&db, chat_id, people[0]).await, 200);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn history_pages_in_both_directions_with_has_more() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        for i in 1..=7 {
+            send(&repo, chat_id, people[0], &format!("m{i}")).await;
+        }
+        let seqs = |page: &missive_domain::message::MessagePage| -> Vec<i64> {
+            page.items.iter().map(|m| m.seq).collect()
+        };
+
+        let latest = repo
+            .history(chat_id, HistoryCursor::Latest, 3)
+            .await
+            .expect("page");
+        assert_eq!((seqs(&latest), latest.has_more), (vec![5, 6, 7], true));
+        let before = repo
+            .history(chat_id, HistoryCursor::Before(5), 3)
+            .await
+            .expect("page");
+        assert_eq!((seqs(&before), before.has_more), (vec![2, 3, 4], true));
+        let oldest = repo
+            .history(chat_id, HistoryCursor::Before(2), 3)
+            .await
+            .expect("page");
+        assert_eq!((seqs(&oldest), oldest.has_more), (vec![1], false));
+        let after = repo
+            .history(chat_id, HistoryCursor::After(2), 3)
+            .await
+            .expect("page");
+        assert_eq!((seqs(&after), after.has_more), (vec![3, 4, 5], true));
+        let tail = repo
+            .history(chat_id, HistoryCursor::After(5), 3)
+            .await
+            .expect("page");
+        assert_eq!((seqs(&tail), tail.has_more), (vec![6, 7], false));
+        let exact = repo
+            .history(chat_id, HistoryCursor::Latest, 7)
+            .await
+            .expect("page");
+        assert_eq!((exact.items.len(), exact.has_more), (7, false));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn edits_change_only_what_is_asked_and_never_tombstones() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        let sent = message(chat_id, people[0], "original", None);
+        repo.append(&sent).await.expect("send");
+        let at = now();
+
+        let rated = repo
+            .edit(
+                sent.id,
+                &MessageEdit {
+                    content: None,
+                    rating: Some(Some(true)),
+                },
+            )
+            .await
+            .expect("edit")
+            .expect("present");
+        assert_eq!(
+            (rated.rating, rated.content.as_str(), rated.edited_at),
+            (Some(true), "original", None)
+        );
+
+        let edited = repo
+            .edit(
+                sent.id,
+                &MessageEdit {
+                    content: Some((MessageContent::new("changed", 100).expect("valid"), at)),
+                    rating: None,
+                },
+            )
+            .await
+            .expect("edit")
+            .expect("present");
+        assert_eq!(
+            (edited.content.as_str(), edited.edited_at, edited.rating),
+            ("changed", Some(at), Some(true))
+        );
+
+        let tombstone = repo
+            .soft_delete(sent.id, at)
+            .await
+            .expect("delete")
+            .expect("deleted");
+        assert_eq!(
+            (
+                tombstone.content.as_str(),
+                tombstone.deleted_at,
+                tombstone.seq
+            ),
+            ("", Some(at), 1)
+        );
+        assert!(
+            repo.soft_delete(sent.id, at)
+                .await
+                .expect("delete")
+                .is_none(),
+            "only once"
+        );
+        let edit_tombstone = MessageEdit {
+            content: None,
+            rating: Some(None),
+        };
+        assert!(
+            repo.edit(sent.id, &edit_tombstone)
+                .await
+                .expect("edit")
+                .is_none()
+        );
+        assert!(
+            repo.edit(MessageId::new(), &edit_tombstone)
+                .await
+                .expect("edit")
+                .is_none()
+        );
+    })
+    .await;
+}
+
+fn search(words: &[&str]) -> SearchQuery {
+    SearchQuery {
+        words: words.iter().map(|w| (*w).to_owned()).collect(),
+        chat_id: None,
+        sender_id: None,
+        limit: 50,
+        before: None,
+    }
+}
+
+#[tokio::test]
+async fn search_matches_every_word_case_insensitively_in_the_viewers_chats_only() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 3).await;
+        let ours = group(&db, &people[..2]).await;
+        let theirs = group(&db, &[people[2]]).await;
+        let repo = SeaMessageRepository::new(&db);
+        let hit_old = message(ours, people[0], "The Quick brown fox", None);
+        let partial = message(ours, people[1], "quick thinking", None);
+        let hit_new = message(ours, people[1], "a FOX, quick as ever", None);
+        let deleted = message(ours, people[0], "quick fox deleted", None);
+        let foreign = message(theirs, people[2], "quick fox elsewhere", None);
+        for m in [&hit_old, &partial, &hit_new, &deleted, &foreign] {
+            repo.append(m).await.expect("send");
+        }
+        repo.soft_delete(deleted.id, now()).await.expect("delete");
+
+        let found = repo
+            .search(people[0], &search(&["QUICK", "fox"]))
+            .await
+            .expect("search");
+        let ids: Vec<MessageId> = found.iter().map(|m| m.id).collect();
+        assert_eq!(
+            ids,
+            [hit_new.id, hit_old.id],
+            "newest first; every word; no deleted, no foreign"
+        );
+
+        let mut by_sender = search(&["quick"]);
+        by_sender.sender_id = Some(people[1]);
+        let found = repo.search(people[0], &by_sender).await.expect("search");
+        assert_eq!(
+            found.iter().map(|m| m.id).collect::<Vec<_>>(),
+            [hit_new.id, partial.id]
+        );
+
+        let mut in_chat = search(&["fox"]);
+        in_chat.chat_id = Some(theirs);
+        assert_eq!(
+            repo.search(people[2], &in_chat)
+                .await
+                .expect("search")
+                .len(),
+            1
+        );
+
+        assert!(
+            repo.search(people[0], &search(&["?!", "--"]))
+                .await
+                .expect("search")
+                .is_empty()
+        );
+        assert!(
+            repo.search(people[0], &search(&["qui"]))
+                .await
+                .expect("search")
+                .is_empty(),
+            "whole words"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn search_pages_newest_first_with_a_before_cursor() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        let mut sent = Vec::new();
+        for i in 0..5 {
+            let m = message(
+                chat_id,
+                people[0],
+                &format!("needle \"{i}\" 'quoted'"),
+                None,
+            );
+            repo.append(&m).await.expect("send");
+            sent.push(m.id);
+        }
+
+        let mut query = search(&["needle", "\"quoted\""]);
+        query.limit = 2;
+        let first = repo.search(people[0], &query).await.expect("search");
+        query.before = first.last().map(|m| m.id);
+        let second = repo.search(people[0], &query).await.expect("search");
+
+        let ids: Vec<MessageId> = first.iter().chain(&second).map(|m| m.id).collect();
+        assert_eq!(ids, [sent[4], sent[3], sent[2], sent[1]]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn edited_content_is_searchable_and_the_old_text_is_not() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        let sent = message(chat_id, people[0], "apple", None);
+        repo.append(&sent).await.expect("send");
+
+        let edit = MessageEdit {
+            content: Some((MessageContent::new("banana", 100).expect("valid"), now())),
+            rating: None,
+        };
+        repo.edit(sent.id, &edit).await.expect("edit");
+
+        assert!(
+            repo.search(people[0], &search(&["apple"]))
+                .await
+                .expect("search")
+                .is_empty()
+        );
+        assert_eq!(
+            repo.search(people[0], &search(&["banana"]))
+                .await
+                .expect("search")
+                .len(),
+            1
+        );
+    })
+    .await;
+}
