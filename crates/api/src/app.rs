@@ -11,10 +11,12 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::map_response;
 use missive_domain::services::api_keys::ApiKeyService;
+use missive_domain::services::chats::{ChatLimits, ChatService};
+use missive_domain::services::messages::MessageService;
 use missive_domain::services::users::UserService;
 use missive_infra::{
-    Argon2Hasher, Database, DatabaseOptions, SeaApiKeyRepository, SeaUserRepository,
-    Sha256KeyMinter, SystemClock,
+    Argon2Hasher, Database, DatabaseOptions, InProcessEventBus, SeaApiKeyRepository,
+    SeaChatRepository, SeaMessageRepository, SeaUserRepository, Sha256KeyMinter, SystemClock,
 };
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -66,20 +68,41 @@ pub fn redact_url(url: &str) -> String {
 /// When the password hasher cannot be set up.
 pub fn build_state(settings: Settings, database: Database) -> anyhow::Result<AppState> {
     let clock = Arc::new(SystemClock);
+    let user_repository = Arc::new(SeaUserRepository::new(&database));
+    let chat_repository = Arc::new(SeaChatRepository::new(&database));
+    let events = InProcessEventBus::new();
     let users = UserService::new(
-        Arc::new(SeaUserRepository::new(&database)),
+        user_repository.clone(),
         Arc::new(Argon2Hasher::new()?),
         clock.clone(),
     );
     let api_keys = ApiKeyService::new(
         Arc::new(SeaApiKeyRepository::new(&database)),
         Arc::new(Sha256KeyMinter),
+        clock.clone(),
+    );
+    let chats = ChatService::new(
+        chat_repository.clone(),
+        user_repository,
+        Arc::new(events.clone()),
+        clock.clone(),
+        ChatLimits {
+            max_group_members: settings.limits.max_group_members,
+        },
+    );
+    let messages = MessageService::new(
+        Arc::new(SeaMessageRepository::new(&database)),
+        chat_repository,
+        Arc::new(events.clone()),
         clock,
     );
     let jwt = JwtKeys::new(&jwt_secret(&settings)?, settings.auth.access_token_ttl_secs);
     Ok(AppState(Arc::new(App {
         users,
         api_keys,
+        chats,
+        messages,
+        events,
         jwt,
         database,
         settings,

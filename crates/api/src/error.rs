@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use missive_domain::InfraError;
 use missive_domain::services::api_keys::{AuthenticateApiKeyError, RevokeApiKeyError};
+use missive_domain::services::chats::ChatError;
+use missive_domain::services::messages::MessageError;
 use missive_domain::services::users::{GetUserError, LoginError, RegisterError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -146,6 +148,11 @@ impl ApiError {
         );
         error.errors = errors;
         error
+    }
+
+    /// 409 with a specific code.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
     }
 
     /// 503 `unavailable`.
@@ -303,6 +310,40 @@ impl From<AuthenticateApiKeyError> for ApiError {
                 Self::invalid_token("invalid or revoked api key")
             }
             AuthenticateApiKeyError::Infra(e) => e.into(),
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(error: ChatError) -> Self {
+        match error {
+            ChatError::NotFound => Self::not_found("chat not found"),
+            ChatError::Forbidden(why) => Self::forbidden(why),
+            ChatError::NotAGroup => Self::conflict(
+                "not_a_group",
+                "this operation is only possible on group chats",
+            ),
+            ChatError::Invalid { field, message } => {
+                Self::validation(vec![FieldError::new(field, message)])
+            }
+            ChatError::Infra(e) => e.into(),
+        }
+    }
+}
+
+impl From<MessageError> for ApiError {
+    fn from(error: MessageError) -> Self {
+        match error {
+            MessageError::NotFound => Self::not_found("not found"),
+            MessageError::Forbidden(why) => Self::forbidden(why),
+            MessageError::Deleted => Self::conflict(
+                "message_deleted",
+                "the message was deleted and cannot be changed",
+            ),
+            MessageError::Invalid { field, message } => {
+                Self::validation(vec![FieldError::new(field, message)])
+            }
+            MessageError::Infra(e) => e.into(),
         }
     }
 }

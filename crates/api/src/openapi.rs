@@ -31,6 +31,8 @@ use crate::error::Problem;
         (name = "auth", description = "Registration and login"),
         (name = "users", description = "User accounts"),
         (name = "api-keys", description = "Long-lived keys for scripts and services"),
+        (name = "chats", description = "Direct and group chats, members, read positions"),
+        (name = "messages", description = "Sending (ordered, idempotent), history, edits, ratings, deletion, search"),
         (name = "health", description = "Probes for orchestrators"),
     )
 )]
@@ -129,7 +131,7 @@ problem_response!(
 );
 problem_response!(
     /// 409.
-    Conflict, "`email_taken` (or another conflict code)"
+    Conflict, "Conflict: `email_taken` (registration), `not_a_group` (renaming or changing members of a direct chat), `message_deleted` (editing a tombstone)"
 );
 problem_response!(
     /// 413.

@@ -3,8 +3,11 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod chats;
+pub mod cursor;
 pub mod docs;
 pub mod health;
+pub mod messages;
 pub mod users;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -17,9 +20,21 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(users::router())
         .merge(api_keys::router())
+        .merge(chats::router())
+        .merge(messages::router())
 }
 
 /// Serialises timestamps as RFC 3339 in UTC.
 pub(crate) mod rfc3339 {
     pub use time::serde::rfc3339::*;
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null`
+/// (`Some(None)`), for PATCH bodies. Use with `#[serde(default)]`.
+pub(crate) fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
 }

@@ -4,8 +4,10 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use missive_domain::services::api_keys::ApiKeyService;
+use missive_domain::services::chats::ChatService;
+use missive_domain::services::messages::MessageService;
 use missive_domain::services::users::UserService;
-use missive_infra::Database;
+use missive_infra::{Database, InProcessEventBus};
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::Settings;
@@ -27,6 +29,12 @@ pub struct App {
     pub users: UserService,
     /// API keys: creation, listing, revocation, authentication.
     pub api_keys: ApiKeyService,
+    /// Chats and memberships.
+    pub chats: ChatService,
+    /// Messages.
+    pub messages: MessageService,
+    /// Where committed changes are announced, for real-time delivery.
+    pub events: InProcessEventBus,
     /// Issues and verifies access tokens.
     pub jwt: JwtKeys,
     /// Only for readiness checks.

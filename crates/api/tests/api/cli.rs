@@ -70,11 +70,30 @@ async fn migrate_reports_status_and_applies_migrations() {
         stdout(&applied)
     );
 
+    let statuses = |url: &str| -> Vec<String> {
+        stdout(&missive(url, &["migrate", "status"]))
+            .lines()
+            .map(|line| {
+                line.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert!(statuses(&url).iter().all(|s| s == "applied"));
+
     assert!(missive(&url, &["migrate", "down"]).status.success());
-    assert!(stdout(&missive(&url, &["migrate", "status"])).starts_with("pending"));
+    let after_down = statuses(&url);
+    assert_eq!(
+        after_down.last().map(String::as_str),
+        Some("pending"),
+        "down reverts the newest"
+    );
+    assert_eq!(after_down[0], "applied", "and only the newest");
 
     assert!(missive(&url, &["migrate", "fresh"]).status.success());
-    assert!(stdout(&missive(&url, &["migrate", "status"])).starts_with("applied"));
+    assert!(statuses(&url).iter().all(|s| s == "applied"));
 }
 
 #[tokio::test]

@@ -175,3 +175,62 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
         .map(|e| e["field"].as_str().expect("field").to_owned())
         .collect()
 }
+
+impl TestApp {
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> Response {
+        self.request(method, path)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A group owned by `owner` with `members`; returns its id.
+    pub async fn group(&self, owner: &TestUser, members: &[&TestUser]) -> String {
+        let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+        let response = self
+            .post_json(
+                "/api/v1/chats",
+                Some(&owner.token),
+                &json!({"kind": "group", "title": "Team", "member_ids": ids}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "create group");
+        let body: Value = response.json().await.expect("json");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Sends a message and returns the stored message.
+    pub async fn send(&self, sender: &TestUser, chat_id: &str, content: &str) -> Value {
+        let response = self
+            .post_json(
+                &format!("/api/v1/chats/{chat_id}/messages"),
+                Some(&sender.token),
+                &json!({"content": content}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "send");
+        response.json().await.expect("json")
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let response = self.get(path, token).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+}

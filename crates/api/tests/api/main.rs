@@ -3,9 +3,12 @@
 
 mod api_keys;
 mod auth;
+mod chats;
 mod cli;
+mod concurrency;
 mod docs;
 mod errors;
 mod helpers;
+mod messages;
 mod tokens;
 mod users;

@@ -289,7 +289,8 @@ impl MessageService {
     }
 
     /// Messages in the caller's chats containing every word of `query`,
-    /// newest first.
+    /// newest first, one page of `query.limit`; with the id to continue
+    /// after (`SearchQuery::before`) when more may follow.
     ///
     /// # Errors
     /// [`MessageError::Invalid`] for an empty query or a limit out of
@@ -298,12 +299,13 @@ impl MessageService {
     pub async fn search(
         &self,
         caller: UserId,
-        query: SearchQuery,
-    ) -> Result<Vec<Message>, MessageError> {
+        mut query: SearchQuery,
+    ) -> Result<(Vec<Message>, Option<MessageId>), MessageError> {
         if query.words.iter().all(|w| w.trim().is_empty()) {
             return Err(invalid("q", "must contain at least one word"));
         }
-        if !(1..=MAX_SEARCH_PAGE).contains(&query.limit) {
+        let limit = query.limit;
+        if !(1..=MAX_SEARCH_PAGE).contains(&limit) {
             return Err(invalid(
                 "limit",
                 format!("must be between 1 and {MAX_SEARCH_PAGE}"),
@@ -312,7 +314,16 @@ impl MessageService {
         if let Some(chat_id) = query.chat_id {
             self.ensure_member(chat_id, caller).await?;
         }
-        Ok(self.messages.search(caller, &query).await?)
+        // One more than asked, to know whether another page exists.
+        query.limit = limit + 1;
+        let mut found = self.messages.search(caller, &query).await?;
+        let next = if found.len() > limit as usize {
+            found.truncate(limit as usize);
+            found.last().map(|m| m.id)
+        } else {
+            None
+        };
+        Ok((found, next))
     }
 }
 

@@ -659,5 +659,28 @@ fn search_is_scoped_to_the_caller() {
         .times(1)
         .returning(|_, _| Ok(vec![]));
 
-    block_on(fakes.service().search(caller, query(&["hello", "world"]))).expect("searched");
+    let (found, next) =
+        block_on(fakes.service().search(caller, query(&["hello", "world"]))).expect("searched");
+
+    assert!(found.is_empty() && next.is_none());
+}
+
+#[test]
+fn search_asks_for_one_extra_result_to_know_whether_a_next_page_exists() {
+    let chat_id = ChatId::new();
+    let results: Vec<Message> = (0..3).map(|_| message(chat_id, UserId::new())).collect();
+    let second_id = results[1].id;
+    let mut fakes = Fakes::new();
+    fakes
+        .messages
+        .expect_search()
+        .withf(|_, q| q.limit == 3)
+        .returning(move |_, _| Ok(results.clone()));
+    let mut two = query(&["hi"]);
+    two.limit = 2;
+
+    let (found, next) = block_on(fakes.service().search(UserId::new(), two)).expect("searched");
+
+    assert_eq!(found.len(), 2);
+    assert_eq!(next, Some(second_id));
 }

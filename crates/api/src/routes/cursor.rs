@@ -1,0 +1,95 @@
+//! Opaque pagination cursors: URL-safe base64 of a small text payload.
+//! Clients pass them back verbatim; anything else is a 400.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use missive_domain::chat::ChatCursor;
+use missive_domain::ids::{ChatId, MessageId};
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+
+fn encode(payload: &str) -> String {
+    URL_SAFE_NO_PAD.encode(payload)
+}
+
+fn decode(cursor: &str) -> Result<String, ApiError> {
+    let invalid = || ApiError::bad_request("invalid cursor: pass back a next_cursor unchanged");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    String::from_utf8(bytes).map_err(|_| invalid())
+}
+
+/// `c1:<activity in µs>:<chat id>`.
+pub fn encode_chat(cursor: &ChatCursor) -> String {
+    let micros = cursor.last_activity_at.unix_timestamp_nanos() / 1_000;
+    encode(&format!("c1:{micros}:{}", cursor.chat_id))
+}
+
+/// Parses a chat-list cursor.
+///
+/// # Errors
+/// 400 when it is not one of ours.
+pub fn decode_chat(cursor: &str) -> Result<ChatCursor, ApiError> {
+    let text = decode(cursor)?;
+    let invalid = || ApiError::bad_request("invalid cursor: pass back a next_cursor unchanged");
+    let mut parts = text.splitn(3, ':');
+    let (Some("c1"), Some(micros), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    let micros: i128 = micros.parse().map_err(|_| invalid())?;
+    Ok(ChatCursor {
+        last_activity_at: OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000)
+            .map_err(|_| invalid())?,
+        chat_id: id.parse::<ChatId>().map_err(|_| invalid())?,
+    })
+}
+
+/// `m1:<message id>`.
+pub fn encode_message(id: MessageId) -> String {
+    encode(&format!("m1:{id}"))
+}
+
+/// Parses a search cursor.
+///
+/// # Errors
+/// 400 when it is not one of ours.
+pub fn decode_message(cursor: &str) -> Result<MessageId, ApiError> {
+    decode(cursor)?
+        .strip_prefix("m1:")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| ApiError::bad_request("invalid cursor: pass back a next_cursor unchanged"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_cursors_round_trip() {
+        let cursor = ChatCursor {
+            last_activity_at: OffsetDateTime::from_unix_timestamp_nanos(1_795_307_212_573_680_000)
+                .expect("valid"),
+            chat_id: ChatId::new(),
+        };
+        assert_eq!(decode_chat(&encode_chat(&cursor)).expect("valid"), cursor);
+    }
+
+    #[test]
+    fn message_cursors_round_trip() {
+        let id = MessageId::new();
+        assert_eq!(decode_message(&encode_message(id)).expect("valid"), id);
+    }
+
+    #[test]
+    fn foreign_cursors_are_bad_requests() {
+        for garbage in [
+            "",
+            "%%%",
+            "bm90IGEgY3Vyc29y",
+            &encode_message(MessageId::new()),
+        ] {
+            assert!(decode_chat(garbage).is_err(), "{garbage}");
+        }
+        assert!(decode_message(&encode("c1:1:x")).is_err());
+    }
+}

@@ -1,0 +1,472 @@
+//! Messages: `POST|GET /chats/{id}/messages`, `GET|PATCH|DELETE
+//! /messages/{id}`, `GET /messages/search`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use missive_domain::ids::{ChatId, MessageId, UserId};
+use missive_domain::message::{
+    ClientId, HistoryCursor, Message, MessageContent, MessagePage, MessageRole, SearchQuery,
+};
+use missive_domain::services::messages::{EditMessage, SendMessage};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::chats::limit;
+use super::cursor;
+use crate::auth::Caller;
+use crate::error::{ApiError, FieldError};
+use crate::extract::{FieldErrors, Json, Path, Query};
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+    ValidationFailed,
+};
+use crate::state::AppState;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send_message, history))
+        .routes(routes!(search))
+        .routes(routes!(get_message, edit_message, delete_message))
+}
+
+/// Transcript role of a message.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageRoleDto {
+    /// A person (default).
+    User,
+    /// A model's answer.
+    Assistant,
+    /// A system prompt or notice.
+    System,
+}
+
+impl From<MessageRoleDto> for MessageRole {
+    fn from(role: MessageRoleDto) -> Self {
+        match role {
+            MessageRoleDto::User => Self::User,
+            MessageRoleDto::Assistant => Self::Assistant,
+            MessageRoleDto::System => Self::System,
+        }
+    }
+}
+
+impl From<MessageRole> for MessageRoleDto {
+    fn from(role: MessageRole) -> Self {
+        match role {
+            MessageRole::User => Self::User,
+            MessageRole::Assistant => Self::Assistant,
+            MessageRole::System => Self::System,
+        }
+    }
+}
+
+/// A message. A deleted message is a tombstone: `deleted: true`, `content: ""`,
+/// its `seq` kept.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = Message)]
+pub struct MessageView {
+    /// Message id.
+    pub id: uuid::Uuid,
+    /// Its chat.
+    pub chat_id: uuid::Uuid,
+    /// Position in the chat: the n-th message stored has seq n (gap-free).
+    pub seq: i64,
+    /// Author.
+    pub sender_id: uuid::Uuid,
+    /// Text ("" for a tombstone).
+    pub content: String,
+    /// `user`, `assistant` or `system`.
+    pub role: MessageRoleDto,
+    /// Thumbs up (true), down (false), or none.
+    pub rating: Option<bool>,
+    /// The sender's idempotency key.
+    pub client_id: Option<String>,
+    /// The message this one answers.
+    pub reply_to: Option<uuid::Uuid>,
+    /// Client-side send time (server time when not given).
+    #[serde(with = "super::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub sent_at: OffsetDateTime,
+    /// When the server stored it.
+    #[serde(with = "super::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    /// When its content last changed.
+    #[serde(with = "super::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub edited_at: Option<OffsetDateTime>,
+    /// Whether it was deleted.
+    pub deleted: bool,
+}
+
+impl From<Message> for MessageView {
+    fn from(message: Message) -> Self {
+        Self {
+            deleted: message.is_deleted(),
+            id: message.id.as_uuid(),
+            chat_id: message.chat_id.as_uuid(),
+            seq: message.seq,
+            sender_id: message.sender_id.as_uuid(),
+            content: message.content,
+            role: message.role.into(),
+            rating: message.rating,
+            client_id: message.client_id.map(|c| c.as_str().to_owned()),
+            reply_to: message.reply_to.map(|r| r.as_uuid()),
+            sent_at: message.sent_at,
+            created_at: message.created_at,
+            edited_at: message.edited_at,
+        }
+    }
+}
+
+/// Body of `POST /chats/{id}/messages`.
+#[derive(Deserialize, ToSchema)]
+pub struct SendMessageRequest {
+    /// 1–`limits.max_message_chars` characters (default 4000), not only
+    /// whitespace.
+    #[schema(example = "Hello!")]
+    pub content: String,
+    /// Idempotency key, 1–64 characters, unique per chat and sender:
+    /// re-sending it returns the stored message with 200.
+    #[serde(default)]
+    #[schema(example = "9f1c2e0a-client-generated")]
+    pub client_id: Option<String>,
+    /// `user` (default), `assistant` or `system`.
+    #[serde(default)]
+    pub role: Option<MessageRoleDto>,
+    /// Initial rating.
+    #[serde(default)]
+    pub rating: Option<bool>,
+    /// Client-side send time, RFC 3339 (default: server time).
+    #[serde(default, with = "super::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sent_at: Option<OffsetDateTime>,
+    /// A message of the same chat this one answers.
+    #[serde(default)]
+    pub reply_to: Option<uuid::Uuid>,
+}
+
+impl SendMessageRequest {
+    /// Validates the body against `max_chars`, naming every bad field.
+    ///
+    /// # Errors
+    /// 422 listing each invalid field.
+    pub fn try_into_domain(
+        self,
+        chat_id: ChatId,
+        max_chars: usize,
+    ) -> Result<SendMessage, ApiError> {
+        let mut errors = FieldErrors::default();
+        let content = errors.check("content", MessageContent::new(self.content, max_chars));
+        let client_id = match self.client_id {
+            Some(raw) => errors.check("client_id", ClientId::new(raw)).map(Some),
+            None => Some(None),
+        };
+        match (content, client_id) {
+            (Some(content), Some(client_id)) => Ok(SendMessage {
+                chat_id,
+                content,
+                client_id,
+                role: self.role.map_or(MessageRole::User, Into::into),
+                rating: self.rating,
+                sent_at: self.sent_at,
+                reply_to: self.reply_to.map(MessageId::from_uuid),
+            }),
+            _ => Err(errors.into_error()),
+        }
+    }
+}
+
+/// Stores a message as the next in the chat (gap-free `seq`). With a
+/// `client_id` the sender used before in this chat, nothing is stored and
+/// the original message is returned, unchanged, with 200.
+#[utoipa::path(
+    post, path = "/chats/{id}/messages", tag = "messages",
+    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    request_body = SendMessageRequest,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 201, description = "Stored", body = MessageView),
+        (status = 200, description = "Already stored under this client_id: the original", body = MessageView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    )
+)]
+async fn send_message(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<uuid::Uuid>,
+    Json(body): Json<SendMessageRequest>,
+) -> Result<(StatusCode, Json<MessageView>), ApiError> {
+    let request =
+        body.try_into_domain(ChatId::from_uuid(id), app.settings.limits.max_message_chars)?;
+    let (message, created) = app.messages.send(caller, request).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(message.into())))
+}
+
+/// Query of `GET /chats/{id}/messages`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+    /// The newest messages with a smaller seq (scrolling back).
+    before_seq: Option<i64>,
+    /// The oldest messages with a greater seq (catching up after a
+    /// reconnect). Not together with `before_seq`.
+    after_seq: Option<i64>,
+}
+
+/// A page of history.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MessagePageView {
+    /// Always in ascending seq.
+    pub items: Vec<MessageView>,
+    /// More messages exist beyond this page in the direction of travel:
+    /// older ones without a cursor and with `before_seq`, newer ones with
+    /// `after_seq`.
+    pub has_more: bool,
+}
+
+impl From<MessagePage> for MessagePageView {
+    fn from(page: MessagePage) -> Self {
+        Self {
+            items: page.items.into_iter().map(Into::into).collect(),
+            has_more: page.has_more,
+        }
+    }
+}
+
+/// A page of a chat's history. Without a cursor: the newest `limit`
+/// messages.
+#[utoipa::path(
+    get, path = "/chats/{id}/messages", tag = "messages",
+    params(("id" = uuid::Uuid, Path, description = "Chat id"), HistoryQuery),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "A page, ascending by seq", body = MessagePageView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = ValidationFailed),
+    )
+)]
+async fn history(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<uuid::Uuid>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<MessagePageView>, ApiError> {
+    let cursor = match (query.before_seq, query.after_seq) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation(vec![
+                FieldError::new("before_seq", "cannot be combined with after_seq"),
+                FieldError::new("after_seq", "cannot be combined with before_seq"),
+            ]));
+        }
+        (Some(n), None) => HistoryCursor::Before(n),
+        (None, Some(n)) => HistoryCursor::After(n),
+        (None, None) => HistoryCursor::Latest,
+    };
+    let page = app
+        .messages
+        .history(
+            caller,
+            ChatId::from_uuid(id),
+            cursor,
+            limit(query.limit, 50),
+        )
+        .await?;
+    Ok(Json(page.into()))
+}
+
+/// One message of a chat the caller is in; a deleted one is returned as
+/// its tombstone.
+#[utoipa::path(
+    get, path = "/messages/{id}", tag = "messages",
+    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The message", body = MessageView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn get_message(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Json<MessageView>, ApiError> {
+    let message = app
+        .messages
+        .get_message(caller, MessageId::from_uuid(id))
+        .await?;
+    Ok(Json(message.into()))
+}
+
+/// Body of `PATCH /messages/{id}`: either field or both.
+#[derive(Deserialize, ToSchema)]
+pub struct EditMessageRequest {
+    /// New text (the sender only); sets `edited_at`.
+    #[serde(default)]
+    content: Option<String>,
+    /// true, false, or null to clear (any member).
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<bool>)]
+    rating: Option<Option<bool>>,
+}
+
+/// Edits a message's content (sender only) or rating (any member).
+#[utoipa::path(
+    patch, path = "/messages/{id}", tag = "messages",
+    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    request_body = EditMessageRequest,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The updated message", body = MessageView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    )
+)]
+async fn edit_message(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<uuid::Uuid>,
+    Json(body): Json<EditMessageRequest>,
+) -> Result<Json<MessageView>, ApiError> {
+    let mut errors = FieldErrors::default();
+    let content = match body.content {
+        Some(raw) => Some(
+            errors
+                .check(
+                    "content",
+                    MessageContent::new(raw, app.settings.limits.max_message_chars),
+                )
+                .ok_or_else(|| errors.into_error())?,
+        ),
+        None => None,
+    };
+    let edit = EditMessage {
+        content,
+        rating: body.rating,
+    };
+    let message = app
+        .messages
+        .edit_message(caller, MessageId::from_uuid(id), edit)
+        .await?;
+    Ok(Json(message.into()))
+}
+
+/// Deletes a message (sender, or the chat's owner or admins). It stays in
+/// the sequence as a tombstone.
+#[utoipa::path(
+    delete, path = "/messages/{id}", tag = "messages",
+    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 204, description = "Deleted (also when it already was)"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn delete_message(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<StatusCode, ApiError> {
+    app.messages
+        .delete_message(caller, MessageId::from_uuid(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Query of `GET /messages/search`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words that must all occur in a message (whole words,
+    /// case-insensitive).
+    q: Option<String>,
+    /// Only this chat (you must be a member).
+    chat_id: Option<uuid::Uuid>,
+    /// Only this sender.
+    sender_id: Option<uuid::Uuid>,
+    /// Page size, 1–100 (default 20).
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Search results.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SearchResults {
+    /// Newest first.
+    pub items: Vec<MessageView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Full-text search over the caller's chats: messages containing every
+/// word of `q`, newest first, never deleted ones.
+#[utoipa::path(
+    get, path = "/messages/search", tag = "messages",
+    params(SearchParams),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "Matching messages", body = SearchResults),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = ValidationFailed),
+    )
+)]
+async fn search(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Query(params): Query<SearchParams>,
+) -> Result<Json<SearchResults>, ApiError> {
+    let before = params
+        .cursor
+        .as_deref()
+        .map(cursor::decode_message)
+        .transpose()?;
+    let query = SearchQuery {
+        words: params
+            .q
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        chat_id: params.chat_id.map(ChatId::from_uuid),
+        sender_id: params.sender_id.map(UserId::from_uuid),
+        limit: limit(params.limit, 20),
+        before,
+    };
+    let (found, next) = app.messages.search(caller, query).await?;
+    Ok(Json(SearchResults {
+        items: found.into_iter().map(Into::into).collect(),
+        next_cursor: next.map(cursor::encode_message),
+    }))
+}

@@ -1,0 +1,411 @@
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem, error_fields};
+
+#[tokio::test]
+async fn a_sent_message_has_every_field_and_the_next_seq() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let group = app.group(&ada, &[]).await;
+    let first = app.send(&ada, &group, "first").await;
+
+    let response = app
+        .post_json(
+            &format!("/api/v1/chats/{group}/messages"),
+            Some(&ada.token),
+            &json!({
+                "content": "  The answer is 42 ✨  ",
+                "client_id": "turn-2",
+                "role": "assistant",
+                "rating": true,
+                "sent_at": "2026-01-02T03:04:05.123456Z",
+                "reply_to": first["id"],
+            }),
+        )
+        .await;
+
+    assert_eq!(response.status(), 201);
+    let message: Value = response.json().await.expect("json");
+    assert_eq!(message["seq"], 2);
+    assert_eq!(message["chat_id"], group.as_str());
+    assert_eq!(message["sender_id"], ada.id.as_str());
+    assert_eq!(message["content"], "  The answer is 42 ✨  ");
+    assert_eq!(message["role"], "assistant");
+    assert_eq!(message["rating"], true);
+    assert_eq!(message["client_id"], "turn-2");
+    assert_eq!(message["reply_to"], first["id"]);
+    assert_eq!(message["sent_at"], "2026-01-02T03:04:05.123456Z");
+    assert!(message["edited_at"].is_null());
+    assert_eq!(message["deleted"], false);
+    assert_eq!(first["role"], "user", "role defaults to user");
+    assert_eq!(
+        first["sent_at"], first["created_at"],
+        "sent_at defaults to server time"
+    );
+
+    let fetched = app
+        .get_json(
+            &format!("/api/v1/messages/{}", message["id"].as_str().expect("id")),
+            &ada.token,
+        )
+        .await;
+    assert_eq!(fetched, message);
+    let chat = app
+        .get_json(&format!("/api/v1/chats/{group}"), &ada.token)
+        .await;
+    assert_eq!(chat["last_seq"], 2);
+    assert_eq!(chat["last_message"], message);
+}
+
+#[tokio::test]
+async fn resending_a_client_id_returns_200_with_the_original_unchanged() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let group = app.group(&ada, &[]).await;
+    let path = format!("/api/v1/chats/{group}/messages");
+
+    let first = app
+        .post_json(
+            &path,
+            Some(&ada.token),
+            &json!({"content": "once", "client_id": "abc"}),
+        )
+        .await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.expect("json");
+    let retry = app
+        .post_json(
+            &path,
+            Some(&ada.token),
+            &json!({"content": "changed", "client_id": "abc"}),
+        )
+        .await;
+
+    assert_eq!(retry.status(), 200);
+    let retry: Value = retry.json().await.expect("json");
+    assert_eq!(retry, first);
+    let next = app.send(&ada, &group, "next").await;
+    assert_eq!(next["seq"], 2, "the retry consumed no seq");
+}
+
+#[tokio::test]
+async fn invalid_messages_are_422_naming_every_field() {
+    let app = TestApp::spawn_with(|s| s.limits.max_message_chars = 10).await;
+    let ada = app.register("ada@example.org").await;
+    let group = app.group(&ada, &[]).await;
+    let other_group = app.group(&ada, &[]).await;
+    let elsewhere = app.send(&ada, &other_group, "elsewhere").await;
+    let path = format!("/api/v1/chats/{group}/messages");
+
+    for (body, fields) in [
+        (json!({"content": ""}), vec!["content"]),
+        (json!({"content": " \n\t "}), vec!["content"]),
+        (json!({"content": "é".repeat(11)}), vec!["content"]),
+        (json!({"content": "ok", "client_id": ""}), vec!["client_id"]),
+        (
+            json!({"content": "ok", "client_id": "k".repeat(65)}),
+            vec!["client_id"],
+        ),
+        (
+            json!({"content": "", "client_id": ""}),
+            vec!["content", "client_id"],
+        ),
+        (json!({"content": "ok", "role": "bot"}), vec!["role"]),
+        (json!({"content": "ok", "rating": "yes"}), vec!["rating"]),
+        (
+            json!({"content": "ok", "sent_at": "yesterday"}),
+            vec!["sent_at"],
+        ),
+        (
+            json!({"content": "ok", "reply_to": elsewhere["id"]}),
+            vec!["reply_to"],
+        ),
+        (
+            json!({"content": "ok", "reply_to": uuid::Uuid::now_v7()}),
+            vec!["reply_to"],
+        ),
+        (json!({"content": 5}), vec!["content"]),
+        (json!({}), vec!["content"]),
+    ] {
+        let response = app.post_json(&path, Some(&ada.token), &body).await;
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), fields, "{body}");
+    }
+    let exactly_ten = app
+        .post_json(&path, Some(&ada.token), &json!({"content": "é".repeat(10)}))
+        .await;
+    assert_eq!(exactly_ten.status(), 201);
+}
+
+#[tokio::test]
+async fn history_pages_back_and_forward_with_has_more() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let group = app.group(&ada, &[]).await;
+    for i in 1..=7 {
+        app.send(&ada, &group, &format!("m{i}")).await;
+    }
+    let page = |query: &str| {
+        let app = &app;
+        let path = format!("/api/v1/chats/{group}/messages{query}");
+        let token = ada.token.clone();
+        async move {
+            let page = app.get_json(&path, &token).await;
+            let seqs: Vec<i64> = page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|m| m["seq"].as_i64().expect("seq"))
+                .collect();
+            (seqs, page["has_more"].as_bool().expect("has_more"))
+        }
+    };
+
+    assert_eq!(page("").await, ((1..=7).collect(), false));
+    assert_eq!(page("?limit=3").await, (vec![5, 6, 7], true));
+    assert_eq!(page("?limit=3&before_seq=5").await, (vec![2, 3, 4], true));
+    assert_eq!(page("?limit=3&before_seq=2").await, (vec![1], false));
+    assert_eq!(page("?limit=3&after_seq=0").await, (vec![1, 2, 3], true));
+    assert_eq!(page("?limit=3&after_seq=4").await, (vec![5, 6, 7], false));
+    assert_eq!(page("?after_seq=7").await, (vec![], false));
+    assert_eq!(page("?limit=200").await.0.len(), 7);
+
+    for bad in [
+        "?limit=0",
+        "?limit=201",
+        "?limit=-1",
+        "?before_seq=3&after_seq=1",
+        "?before_seq=-2",
+    ] {
+        let response = app
+            .get(&format!("/api/v1/chats/{group}/messages{bad}"), &ada.token)
+            .await;
+        assert_problem(response, 422, "validation_failed").await;
+    }
+    let unparsable = app
+        .get(
+            &format!("/api/v1/chats/{group}/messages?after_seq=abc"),
+            &ada.token,
+        )
+        .await;
+    assert_problem(unparsable, 400, "bad_request").await;
+}
+
+#[tokio::test]
+async fn only_the_sender_edits_content_and_anyone_in_the_chat_rates() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    let group = app.group(&ada, &[&bob]).await;
+    let message = app.send(&bob, &group, "draft").await;
+    let path = format!("/api/v1/messages/{}", message["id"].as_str().expect("id"));
+
+    let by_owner = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            &ada.token,
+            &json!({"content": "hijacked"}),
+        )
+        .await;
+    assert_problem(by_owner, 403, "forbidden").await;
+
+    let rated = app
+        .send_json(Method::PATCH, &path, &ada.token, &json!({"rating": false}))
+        .await;
+    assert_eq!(rated.status(), 200);
+    let rated: Value = rated.json().await.expect("json");
+    assert_eq!(
+        (rated["rating"].clone(), rated["edited_at"].clone()),
+        (json!(false), Value::Null)
+    );
+
+    let edited: Value = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            &bob.token,
+            &json!({"content": "final"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(edited["content"], "final");
+    assert!(edited["edited_at"].is_string());
+    assert_eq!(edited["rating"], false, "the rating is kept");
+
+    let cleared: Value = app
+        .send_json(Method::PATCH, &path, &bob.token, &json!({"rating": null}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(cleared["rating"].is_null());
+
+    let empty = app
+        .send_json(Method::PATCH, &path, &bob.token, &json!({}))
+        .await;
+    assert_problem(empty, 422, "validation_failed").await;
+    let blank = app
+        .send_json(Method::PATCH, &path, &bob.token, &json!({"content": "  "}))
+        .await;
+    assert_eq!(
+        error_fields(&assert_problem(blank, 422, "validation_failed").await),
+        ["content"]
+    );
+}
+
+#[tokio::test]
+async fn deleting_leaves_a_tombstone_in_the_sequence() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    let cy = app.register("cy@example.org").await;
+    let group = app.group(&ada, &[&bob, &cy]).await;
+    let bobs = app.send(&bob, &group, "oops").await;
+    let cys = app.send(&cy, &group, "hello").await;
+    let path = |m: &Value| format!("/api/v1/messages/{}", m["id"].as_str().expect("id"));
+
+    assert_problem(app.delete(&path(&cys), &bob.token).await, 403, "forbidden").await;
+    assert_eq!(app.delete(&path(&bobs), &bob.token).await.status(), 204);
+    assert_eq!(
+        app.delete(&path(&bobs), &bob.token).await.status(),
+        204,
+        "idempotent"
+    );
+    assert_eq!(
+        app.delete(&path(&cys), &ada.token).await.status(),
+        204,
+        "the owner moderates"
+    );
+
+    let tombstone = app.get_json(&path(&bobs), &cy.token).await;
+    assert_eq!(
+        (
+            tombstone["deleted"].clone(),
+            tombstone["content"].clone(),
+            tombstone["seq"].clone()
+        ),
+        (json!(true), json!(""), json!(1))
+    );
+    let history = app
+        .get_json(&format!("/api/v1/chats/{group}/messages"), &ada.token)
+        .await;
+    let seqs: Vec<(i64, bool)> = history["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|m| {
+            (
+                m["seq"].as_i64().expect("seq"),
+                m["deleted"].as_bool().expect("deleted"),
+            )
+        })
+        .collect();
+    assert_eq!(seqs, [(1, true), (2, true)]);
+    let edit = app
+        .send_json(
+            Method::PATCH,
+            &path(&bobs),
+            &bob.token,
+            &json!({"content": "back"}),
+        )
+        .await;
+    assert_problem(edit, 409, "message_deleted").await;
+    let next = app.send(&bob, &group, "again").await;
+    assert_eq!(next["seq"], 3);
+    let chat = app
+        .get_json(&format!("/api/v1/chats/{group}"), &ada.token)
+        .await;
+    assert_eq!(chat["unread_count"], 1, "deleted messages are not unread");
+}
+
+#[tokio::test]
+async fn search_finds_every_word_in_the_callers_chats_newest_first() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    let eve = app.register("eve@example.org").await;
+    let shared = app.group(&ada, &[&bob]).await;
+    let private = app.group(&eve, &[]).await;
+    let old = app.send(&ada, &shared, "Deploy the ROCKET today").await;
+    app.send(&bob, &shared, "rocket only").await;
+    let new = app.send(&bob, &shared, "today: rocket deploy").await;
+    let gone = app.send(&bob, &shared, "rocket today, deleted").await;
+    app.send(&eve, &private, "rocket today in private").await;
+    app.delete(
+        &format!("/api/v1/messages/{}", gone["id"].as_str().expect("id")),
+        &bob.token,
+    )
+    .await;
+    let ids = |page: &Value| -> Vec<Value> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|m| m["id"].clone())
+            .collect()
+    };
+
+    let found = app
+        .get_json("/api/v1/messages/search?q=rocket%20TODAY", &ada.token)
+        .await;
+    assert_eq!(ids(&found), [new["id"].clone(), old["id"].clone()]);
+    assert!(found["next_cursor"].is_null());
+
+    let page1 = app
+        .get_json("/api/v1/messages/search?q=rocket&limit=2", &ada.token)
+        .await;
+    assert_eq!(page1["items"].as_array().map(Vec::len), Some(2));
+    let cursor = page1["next_cursor"].as_str().expect("cursor");
+    let page2 = app
+        .get_json(
+            &format!("/api/v1/messages/search?q=rocket&limit=2&cursor={cursor}"),
+            &ada.token,
+        )
+        .await;
+    assert_eq!(ids(&page2), [old["id"].clone()]);
+    assert!(page2["next_cursor"].is_null());
+
+    let by_sender = app
+        .get_json(
+            &format!("/api/v1/messages/search?q=rocket&sender_id={}", ada.id),
+            &bob.token,
+        )
+        .await;
+    assert_eq!(ids(&by_sender), [old["id"].clone()]);
+    let in_chat = app
+        .get_json(
+            &format!("/api/v1/messages/search?q=rocket&chat_id={private}"),
+            &eve.token,
+        )
+        .await;
+    assert_eq!(in_chat["items"].as_array().map(Vec::len), Some(1));
+    let foreign_chat = app
+        .get(
+            &format!("/api/v1/messages/search?q=rocket&chat_id={private}"),
+            &ada.token,
+        )
+        .await;
+    assert_problem(foreign_chat, 404, "not_found").await;
+
+    for bad in ["?q=", "?q=%20%20", "", "?q=x&limit=0", "?q=x&limit=101"] {
+        let response = app
+            .get(&format!("/api/v1/messages/search{bad}"), &ada.token)
+            .await;
+        assert_problem(response, 422, "validation_failed").await;
+    }
+    assert_problem(
+        app.get("/api/v1/messages/search?q=x&cursor=nope", &ada.token)
+            .await,
+        400,
+        "bad_request",
+    )
+    .await;
+    let full_page = app
+        .get("/api/v1/messages/search?q=x&limit=100", &ada.token)
+        .await;
+    assert_eq!(full_page.status(), 200);
+}
