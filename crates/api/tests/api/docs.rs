@@ -50,6 +50,22 @@ async fn the_openapi_document_is_3_1_and_lists_every_route_and_both_schemes() {
         ("/api/v1/api-keys", "post"),
         ("/api/v1/api-keys", "get"),
         ("/api/v1/api-keys/{id}", "delete"),
+        ("/api/v1/chats", "post"),
+        ("/api/v1/chats", "get"),
+        ("/api/v1/chats/{id}", "get"),
+        ("/api/v1/chats/{id}", "patch"),
+        ("/api/v1/chats/{id}", "delete"),
+        ("/api/v1/chats/{id}/members", "post"),
+        ("/api/v1/chats/{id}/members/{user_id}", "delete"),
+        ("/api/v1/chats/{id}/read", "post"),
+        ("/api/v1/chats/{id}/messages", "post"),
+        ("/api/v1/chats/{id}/messages", "get"),
+        ("/api/v1/messages/{id}", "get"),
+        ("/api/v1/messages/{id}", "patch"),
+        ("/api/v1/messages/{id}", "delete"),
+        ("/api/v1/messages/search", "get"),
+        ("/health", "get"),
+        ("/health/live", "get"),
         ("/health/ready", "get"),
     ] {
         let operation = &doc["paths"][path][method];
@@ -64,6 +80,21 @@ async fn the_openapi_document_is_3_1_and_lists_every_route_and_both_schemes() {
     assert_eq!(schemes["api_key"]["name"], "X-API-Key");
     let me_security = &doc["paths"]["/api/v1/users/me"]["get"]["security"];
     assert_eq!(me_security.as_array().map(Vec::len), Some(2));
+    let send = &doc["paths"]["/api/v1/chats/{id}/messages"]["post"];
+    for status in ["200", "201", "404", "422"] {
+        assert!(
+            send["responses"][status].is_object(),
+            "send documents {status}"
+        );
+    }
+    let history_params: Vec<&str> =
+        doc["paths"]["/api/v1/chats/{id}/messages"]["get"]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+    assert_eq!(history_params, ["id", "limit", "before_seq", "after_seq"]);
     let register_responses = &doc["paths"]["/api/v1/auth/register"]["post"]["responses"];
     for status in ["201", "400", "409", "413", "415", "422"] {
         assert!(
