@@ -15,8 +15,9 @@ use missive_domain::services::chats::{ChatLimits, ChatService};
 use missive_domain::services::messages::MessageService;
 use missive_domain::services::users::UserService;
 use missive_infra::{
-    Argon2Hasher, Database, DatabaseOptions, InProcessEventBus, SeaApiKeyRepository,
-    SeaChatRepository, SeaMessageRepository, SeaUserRepository, Sha256KeyMinter, SystemClock,
+    Argon2Hasher, Database, DatabaseOptions, SeaApiKeyRepository, SeaChatRepository,
+    SeaMessageRepository, SeaUserRepository, Sha256KeyMinter, SignalBus, SignalPublisher,
+    SystemClock,
 };
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -32,6 +33,8 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::extract::problem_for_bare_errors;
 use crate::openapi::{ApiDoc, document};
+use crate::realtime::Realtime;
+use crate::realtime::dispatcher::Dispatcher;
 use crate::routes;
 use crate::state::{App, AppState};
 
@@ -62,15 +65,22 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Wires adapters into services.
+/// Wires adapters into services. Events go onto `bus`; the returned
+/// dispatcher delivers them to this instance's WebSocket connections once
+/// spawned (the command line does not need it).
 ///
 /// # Errors
 /// When the password hasher cannot be set up.
-pub fn build_state(settings: Settings, database: Database) -> anyhow::Result<AppState> {
+pub fn build_state(
+    settings: Settings,
+    database: Database,
+    bus: &SignalBus,
+) -> anyhow::Result<(AppState, Dispatcher)> {
     let clock = Arc::new(SystemClock);
     let user_repository = Arc::new(SeaUserRepository::new(&database));
     let chat_repository = Arc::new(SeaChatRepository::new(&database));
-    let events = InProcessEventBus::new();
+    let message_repository = Arc::new(SeaMessageRepository::new(&database));
+    let events = Arc::new(SignalPublisher::new(bus.clone()));
     let users = UserService::new(
         user_repository.clone(),
         Arc::new(Argon2Hasher::new()?),
@@ -84,29 +94,36 @@ pub fn build_state(settings: Settings, database: Database) -> anyhow::Result<App
     let chats = ChatService::new(
         chat_repository.clone(),
         user_repository,
-        Arc::new(events.clone()),
+        events.clone(),
         clock.clone(),
         ChatLimits {
             max_group_members: settings.limits.max_group_members,
         },
     );
     let messages = MessageService::new(
-        Arc::new(SeaMessageRepository::new(&database)),
-        chat_repository,
-        Arc::new(events.clone()),
+        message_repository.clone(),
+        chat_repository.clone(),
+        events,
         clock,
     );
     let jwt = JwtKeys::new(&jwt_secret(&settings)?, settings.auth.access_token_ttl_secs);
-    Ok(AppState(Arc::new(App {
+    let realtime = Realtime::new(settings.realtime.outbound_queue);
+    let dispatcher = Dispatcher::new(
+        Arc::clone(&realtime.registry),
+        chat_repository,
+        message_repository,
+    );
+    let state = AppState(Arc::new(App {
         users,
         api_keys,
         chats,
         messages,
-        events,
+        realtime,
         jwt,
         database,
         settings,
-    })))
+    }));
+    Ok((state, dispatcher))
 }
 
 fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
@@ -160,6 +177,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// Stops the real-time background tasks.
+    stop: tokio_util::sync::CancellationToken,
 }
 
 impl Application {
@@ -180,11 +199,17 @@ impl Application {
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
-        let state = build_state(settings, database)?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        // PostgreSQL: LISTEN/NOTIFY across instances; SQLite: in-process.
+        let bus = SignalBus::for_database(&database, stop.clone());
+        let signals = bus.subscribe();
+        let (state, dispatcher) = build_state(settings, database, &bus)?;
+        tokio::spawn(dispatcher.run(signals, stop.clone()));
         Ok(Self {
             router: router(state.clone()),
             listener,
             state,
+            stop,
         })
     }
 
@@ -196,8 +221,9 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests
-    /// and closes the database pool.
+    /// Serves until `shutdown` completes, then stops accepting, finishes
+    /// in-flight requests, closes WebSockets with 1001 (waiting up to
+    /// `server.shutdown_timeout_secs`), and closes the database pool.
     ///
     /// # Errors
     /// When the server fails.
@@ -211,15 +237,31 @@ impl Application {
             backend = ?self.state.database.backend(),
             "serving on http://{addr} (docs at http://{addr}/docs)"
         );
+        let realtime_shutdown = self.state.realtime.shutdown.clone();
+        let signal = async move {
+            shutdown.await;
+            // WebSockets are not HTTP requests in flight: tell them now.
+            realtime_shutdown.cancel();
+        };
         axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(signal)
         .await
         .context("server error")?;
-        tracing::info!("stopped accepting; in-flight requests finished");
+        let connections = &self.state.realtime.connections;
+        connections.close();
+        let grace = Duration::from_secs(self.state.settings.server.request_timeout_secs);
+        if tokio::time::timeout(grace, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some WebSockets did not close in time");
+        }
+        self.stop.cancel();
+        tracing::info!("stopped: in-flight requests finished, WebSockets closed");
         Ok(())
     }
 }

@@ -162,7 +162,9 @@ async fn ready_state(settings: Settings) -> anyhow::Result<crate::state::AppStat
             .await
             .context("cannot apply database migrations")?;
     }
-    build_state(settings, database)
+    let (state, _dispatcher) =
+        build_state(settings, database, &missive_infra::SignalBus::in_process())?;
+    Ok(state)
 }
 
 async fn create_user(

@@ -20,8 +20,40 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Domain limits.
     pub limits: LimitSettings,
+    /// WebSocket delivery.
+    pub realtime: RealtimeSettings,
     /// Logging.
     pub log: LogSettings,
+}
+
+/// `[realtime]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RealtimeSettings {
+    /// Seconds between server pings; a connection silent for two intervals
+    /// is dropped.
+    pub ping_interval_secs: u64,
+    /// Events queued per connection before it is closed with 4008.
+    pub outbound_queue: usize,
+    /// Longest a single write may block before the connection is dropped.
+    pub write_timeout_secs: u64,
+    /// Largest accepted frame; larger ones close the connection with 1009.
+    pub max_frame_bytes: usize,
+    /// Least time between two relayed `typing` commands per chat and
+    /// connection; extra ones are dropped.
+    pub typing_interval_ms: u64,
+}
+
+impl Default for RealtimeSettings {
+    fn default() -> Self {
+        Self {
+            ping_interval_secs: 30,
+            outbound_queue: 256,
+            write_timeout_secs: 10,
+            max_frame_bytes: 64 * 1024,
+            typing_interval_ms: 1000,
+        }
+    }
 }
 
 /// `[server]`.
@@ -247,6 +279,19 @@ impl Settings {
         }
         if self.limits.max_group_members < 2 {
             return fail("limits.max_group_members", "must be at least 2");
+        }
+        let realtime = &self.realtime;
+        if realtime.ping_interval_secs == 0 {
+            return fail("realtime.ping_interval_secs", "must be at least 1");
+        }
+        if realtime.outbound_queue == 0 {
+            return fail("realtime.outbound_queue", "must be at least 1");
+        }
+        if realtime.write_timeout_secs == 0 {
+            return fail("realtime.write_timeout_secs", "must be at least 1");
+        }
+        if realtime.max_frame_bytes < 1024 {
+            return fail("realtime.max_frame_bytes", "must be at least 1024");
         }
         if self.log.level.trim().is_empty() {
             return fail("log.level", "must not be empty");

@@ -93,6 +93,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Deserialises an already-parsed JSON value (a WebSocket command), with
+/// the same 422 field errors as a request body.
+///
+/// # Errors
+/// 422 naming the offending field.
+pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        ApiError::validation(vec![field_error(&path, &inner)])
+    })
+}
+
 fn without_position(error: &serde_json::Error) -> String {
     let message = error.to_string();
     match message.rfind(" at line ") {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod realtime;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

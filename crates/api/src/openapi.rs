@@ -33,6 +33,7 @@ use crate::error::Problem;
         (name = "api-keys", description = "Long-lived keys for scripts and services"),
         (name = "chats", description = "Direct and group chats, members, read positions"),
         (name = "messages", description = "Sending (ordered, idempotent), history, edits, ratings, deletion, search"),
+        (name = "realtime", description = "WebSocket delivery of events (see the README for the protocol)"),
         (name = "health", description = "Probes for orchestrators"),
     )
 )]

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod health;
 pub mod messages;
 pub mod users;
+pub mod ws;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -22,6 +23,7 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(chats::router())
         .merge(messages::router())
+        .merge(ws::router())
 }
 
 /// Serialises timestamps as RFC 3339 in UTC.

@@ -7,7 +7,7 @@ use missive_domain::services::api_keys::ApiKeyService;
 use missive_domain::services::chats::ChatService;
 use missive_domain::services::messages::MessageService;
 use missive_domain::services::users::UserService;
-use missive_infra::{Database, InProcessEventBus};
+use missive_infra::Database;
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::Settings;
@@ -33,8 +33,8 @@ pub struct App {
     pub chats: ChatService,
     /// Messages.
     pub messages: MessageService,
-    /// Where committed changes are announced, for real-time delivery.
-    pub events: InProcessEventBus,
+    /// WebSocket connections and their shutdown.
+    pub realtime: crate::realtime::Realtime,
     /// Issues and verifies access tokens.
     pub jwt: JwtKeys,
     /// Only for readiness checks.

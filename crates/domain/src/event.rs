@@ -39,6 +39,13 @@ pub enum Event {
         /// The former member.
         user_id: UserId,
     },
+    /// A member is typing (not stored; relayed to the other members).
+    Typing {
+        /// The chat.
+        chat_id: ChatId,
+        /// The typist.
+        user_id: UserId,
+    },
     /// A member's read position moved forward.
     ChatRead {
         /// The chat.
@@ -61,6 +68,7 @@ impl Event {
             Self::ChatDeleted { chat_id, .. }
             | Self::MemberAdded { chat_id, .. }
             | Self::MemberRemoved { chat_id, .. }
+            | Self::Typing { chat_id, .. }
             | Self::ChatRead { chat_id, .. } => *chat_id,
         }
     }

@@ -10,18 +10,18 @@ pub mod clock;
 pub mod database;
 mod db_error;
 mod entity;
-pub mod events;
 pub mod keys;
 pub mod password;
+pub mod realtime;
 pub mod repositories;
 pub mod scratch;
 mod sql;
 
 pub use clock::SystemClock;
 pub use database::{Backend, Database, DatabaseOptions};
-pub use events::InProcessEventBus;
 pub use keys::Sha256KeyMinter;
 pub use password::Argon2Hasher;
+pub use realtime::{Signal, SignalBus, SignalPublisher};
 pub use repositories::{
     SeaApiKeyRepository, SeaChatRepository, SeaMessageRepository, SeaUserRepository,
 };

@@ -122,8 +122,9 @@ impl From<Message> for MessageView {
     }
 }
 
-/// Body of `POST /chats/{id}/messages`.
-#[derive(Deserialize, ToSchema)]
+/// Body of `POST /chats/{id}/messages` (and of the WebSocket
+/// `message.send` command, beside its `chat_id`).
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
     /// 1–`limits.max_message_chars` characters (default 4000), not only
     /// whitespace.

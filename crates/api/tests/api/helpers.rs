@@ -16,6 +16,7 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -90,6 +91,7 @@ impl TestApp {
         Self {
             addr,
             client: reqwest::Client::new(),
+            database_url,
             stop: Some(stop),
             _dir: dir,
         }
@@ -232,5 +234,189 @@ impl TestApp {
         let response = self.get(path, token).await;
         assert_eq!(response.status(), 200, "GET {path}");
         response.json().await.expect("json")
+    }
+}
+
+/// A WebSocket client for tests.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+/// How a connection attempt or a connection ended.
+#[derive(Debug, PartialEq)]
+pub enum WsEnd {
+    /// A close frame with this code.
+    Closed(u16),
+    /// The stream ended without a close frame.
+    Dropped,
+}
+
+impl TestApp {
+    pub fn ws_url(&self, query: &str) -> String {
+        format!("ws://{}/api/v1/ws{query}", self.addr)
+    }
+
+    /// Connects with a bearer token and waits for `ready`.
+    pub async fn ws(&self, user: &TestUser) -> WsClient {
+        let authorization = format!("Bearer {}", user.token);
+        let mut client = self
+            .ws_attempt("", &[("authorization", &authorization)])
+            .await
+            .expect("connect");
+        let ready = client.next_event().await;
+        assert_eq!(ready["type"], "ready", "{ready}");
+        assert_eq!(ready["user_id"], user.id.as_str());
+        client
+    }
+
+    /// Tries to connect with extra headers; the HTTP status when refused.
+    pub async fn ws_attempt(
+        &self,
+        query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<WsClient, (u16, String)> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self.ws_url(query).into_client_request().expect("request");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                value.parse().expect("value"),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Ok(WsClient { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let status = response.status().as_u16();
+                let body = response
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                Err((status, body))
+            }
+            Err(other) => panic!("unexpected WebSocket error: {other}"),
+        }
+    }
+}
+
+impl WsClient {
+    /// The next JSON event (pings are skipped), within 10 s.
+    pub async fn next_event(&mut self) -> Value {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let next = tokio::time::timeout(std::time::Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("an event within 10 s")
+                .expect("stream open")
+                .expect("frame");
+            match next {
+                Message::Text(text) => {
+                    return serde_json::from_str(text.as_str()).expect("JSON event");
+                }
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// The next event of `kind`, skipping others (e.g. typing noise).
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let event = self.next_event().await;
+            if event["type"] == kind {
+                return event;
+            }
+        }
+    }
+
+    /// Asserts nothing but pings arrives for `millis`.
+    pub async fn assert_silent(&mut self, millis: u64) {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(millis);
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return,
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(other) => panic!("expected silence, got {other:?}"),
+            }
+        }
+    }
+
+    pub async fn send(&mut self, command: Value) {
+        self.send_text(command.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        use futures::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_raw(&mut self, message: tokio_tungstenite::tungstenite::Message) {
+        use futures::SinkExt;
+        let _ = self.stream.send(message).await;
+    }
+
+    /// Reads until the connection ends; how it ended.
+    pub async fn end(&mut self) -> WsEnd {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("the connection ends within 10 s")
+            {
+                Some(Ok(Message::Close(Some(frame)))) => return WsEnd::Closed(frame.code.into()),
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return WsEnd::Dropped,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// Stops the server as SIGTERM would.
+    pub fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A connection that does not read until [`SlowWs::start_reading`].
+pub struct SlowWs(WsClient);
+
+impl SlowWs {
+    pub fn start_reading(self) -> WsClient {
+        self.0
+    }
+}
+
+impl TestApp {
+    /// Connects with a tiny socket receive buffer and never reads, like a
+    /// client that stopped reading.
+    pub async fn slow_ws(&self, user: &TestUser) -> SlowWs {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("buffer size");
+        let stream = socket.connect(self.addr).await.expect("connect");
+        let mut request = self.ws_url("").into_client_request().expect("request");
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", user.token).parse().expect("header"),
+        );
+        let (stream, _) = tokio_tungstenite::client_async(
+            request,
+            tokio_tungstenite::MaybeTlsStream::Plain(stream),
+        )
+        .await
+        .expect("handshake");
+        SlowWs(WsClient { stream })
     }
 }

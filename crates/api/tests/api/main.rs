@@ -12,3 +12,4 @@ mod helpers;
 mod messages;
 mod tokens;
 mod users;
+mod ws;

@@ -433,6 +433,23 @@ impl ChatService {
         Ok(())
     }
 
+    /// Tells the other members that the caller is typing. Nothing is
+    /// stored; how often a client may call this is the caller's concern
+    /// (the gateway rate-limits it).
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`] for a non-member.
+    pub async fn typing(&self, caller: UserId, chat_id: ChatId) -> Result<(), ChatError> {
+        self.membership(chat_id, caller).await?;
+        self.events
+            .publish(Event::Typing {
+                chat_id,
+                user_id: caller,
+            })
+            .await;
+        Ok(())
+    }
+
     /// Moves the caller's read position forward to `seq` (clamped to the
     /// chat's `last_seq`; never backwards).
     ///

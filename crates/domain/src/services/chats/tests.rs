@@ -711,3 +711,34 @@ fn marking_read_needs_membership_and_a_non_negative_seq() {
         "seq",
     );
 }
+
+// ---- typing ----
+
+#[test]
+fn typing_is_relayed_for_members_only() {
+    let user = UserId::new();
+    let group = chat(ChatKind::Group);
+    let group_id = group.id;
+    let member = with_membership(
+        Fakes::new().expect_event(move |e| {
+            *e == Event::Typing {
+                chat_id: group_id,
+                user_id: user,
+            }
+        }),
+        &group,
+        user,
+        MemberRole::Member,
+    );
+    block_on(member.service().typing(user, group.id)).expect("relayed");
+
+    let mut stranger = Fakes::new().no_events();
+    stranger
+        .chats
+        .expect_find_membership()
+        .returning(|_, _| Ok(None));
+    assert!(matches!(
+        block_on(stranger.service().typing(user, group.id)),
+        Err(ChatError::NotFound)
+    ));
+}

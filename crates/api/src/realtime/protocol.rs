@@ -1,0 +1,271 @@
+//! The WebSocket protocol: JSON text frames with a `type` and the event's
+//! fields beside it at the top level.
+
+use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::parse_value;
+use crate::routes::chats::ChatView;
+use crate::routes::messages::{MessageView, SendMessageRequest};
+
+/// Server → client.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type")]
+pub enum ServerEvent {
+    /// Sent once, first, on every connection.
+    #[serde(rename = "ready")]
+    Ready {
+        /// The authenticated user.
+        user_id: uuid::Uuid,
+    },
+    /// A message was stored.
+    #[serde(rename = "message.created")]
+    MessageCreated {
+        /// The message.
+        message: MessageView,
+    },
+    /// A message's content or rating changed.
+    #[serde(rename = "message.updated")]
+    MessageUpdated {
+        /// The message as it is now.
+        message: MessageView,
+    },
+    /// A message was deleted (the tombstone).
+    #[serde(rename = "message.deleted")]
+    MessageDeleted {
+        /// The tombstone.
+        message: MessageView,
+    },
+    /// A chat you are in was created.
+    #[serde(rename = "chat.created")]
+    ChatCreated {
+        /// The chat (`unread_count` is not personalised in events).
+        chat: ChatView,
+    },
+    /// A chat you are in was renamed.
+    #[serde(rename = "chat.updated")]
+    ChatUpdated {
+        /// The chat (`unread_count` is not personalised in events).
+        chat: ChatView,
+    },
+    /// A chat you were in was deleted.
+    #[serde(rename = "chat.deleted")]
+    ChatDeleted {
+        /// The chat.
+        chat_id: uuid::Uuid,
+    },
+    /// Someone joined a chat you are in (or you joined).
+    #[serde(rename = "member.added")]
+    MemberAdded {
+        /// The chat.
+        chat_id: uuid::Uuid,
+        /// Who joined.
+        user_id: uuid::Uuid,
+    },
+    /// Someone left or was removed (you too, when it is you).
+    #[serde(rename = "member.removed")]
+    MemberRemoved {
+        /// The chat.
+        chat_id: uuid::Uuid,
+        /// Who left.
+        user_id: uuid::Uuid,
+    },
+    /// A member's read position moved.
+    #[serde(rename = "chat.read")]
+    ChatRead {
+        /// The chat.
+        chat_id: uuid::Uuid,
+        /// The reader.
+        user_id: uuid::Uuid,
+        /// Their new position.
+        last_read_seq: i64,
+    },
+    /// Another member is typing.
+    #[serde(rename = "typing")]
+    Typing {
+        /// The chat.
+        chat_id: uuid::Uuid,
+        /// The typist.
+        user_id: uuid::Uuid,
+    },
+    /// A command succeeded.
+    #[serde(rename = "ack")]
+    Ack {
+        /// The command's `ref`.
+        #[serde(rename = "ref")]
+        reference: Value,
+        /// For `message.send`: the stored message.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<MessageView>,
+    },
+    /// A command or frame was refused.
+    #[serde(rename = "error")]
+    Error {
+        /// The command's `ref` (null when it could not be read).
+        #[serde(rename = "ref")]
+        reference: Value,
+        /// The same problem document REST would answer.
+        error: Problem,
+    },
+    /// Answer to `ping`.
+    #[serde(rename = "pong")]
+    Pong {
+        /// The ping's `ref`, if any.
+        #[serde(rename = "ref", skip_serializing_if = "Value::is_null")]
+        reference: Value,
+    },
+}
+
+impl ServerEvent {
+    /// The frame, serialised once (then shared by every recipient).
+    pub fn frame(&self) -> Utf8Bytes {
+        // Serialising these plain structs cannot fail.
+        Utf8Bytes::from(serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// An `error` event for `error`.
+    pub fn error(reference: Value, error: &ApiError) -> Self {
+        Self::Error {
+            reference,
+            error: error.problem(),
+        }
+    }
+}
+
+/// Client → server, after the frame's `type` has been read.
+#[derive(Debug)]
+pub enum ClientCommand {
+    /// Send a message (same rules as REST).
+    Send(SendCommand),
+    /// Move the read position.
+    Read(ReadCommand),
+    /// Tell the others you are typing.
+    Typing(TypingCommand),
+    /// Keep-alive.
+    Ping,
+}
+
+/// `message.send`.
+#[derive(Debug, Deserialize)]
+pub struct SendCommand {
+    /// Target chat.
+    pub chat_id: uuid::Uuid,
+    /// The message, as for `POST /chats/{id}/messages`.
+    #[serde(flatten)]
+    pub message: SendMessageRequest,
+}
+
+/// `message.read`.
+#[derive(Debug, Deserialize)]
+pub struct ReadCommand {
+    /// The chat.
+    pub chat_id: uuid::Uuid,
+    /// Read up to here.
+    pub seq: i64,
+}
+
+/// `typing`.
+#[derive(Debug, Deserialize)]
+pub struct TypingCommand {
+    /// The chat.
+    pub chat_id: uuid::Uuid,
+}
+
+/// Parses a text frame into its `ref` and command. The `ref` is returned
+/// even when the command is invalid, so the error can carry it.
+pub fn parse(text: &str) -> (Value, Result<ClientCommand, ApiError>) {
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return (
+            Value::Null,
+            Err(ApiError::bad_request("the frame is not valid JSON")),
+        );
+    };
+    let Value::Object(mut fields) = value else {
+        return (
+            Value::Null,
+            Err(ApiError::bad_request("the frame must be a JSON object")),
+        );
+    };
+    let reference = fields.remove("ref").unwrap_or(Value::Null);
+    let kind = match fields.remove("type") {
+        Some(Value::String(kind)) => kind,
+        _ => {
+            return (
+                reference,
+                Err(ApiError::validation(vec![crate::error::FieldError::new(
+                    "type",
+                    "is required: message.send, message.read, typing or ping",
+                )])),
+            );
+        }
+    };
+    let body = Value::Object(fields);
+    let command = match kind.as_str() {
+        "message.send" => parse_value(body).map(ClientCommand::Send),
+        "message.read" => parse_value(body).map(ClientCommand::Read),
+        "typing" => parse_value(body).map(ClientCommand::Typing),
+        "ping" => Ok(ClientCommand::Ping),
+        other => Err(ApiError::validation(vec![crate::error::FieldError::new(
+            "type",
+            format!("unknown command {other:?}: use message.send, message.read, typing or ping"),
+        )])),
+    };
+    (reference, command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_put_their_fields_at_the_top_level() {
+        let id = uuid::Uuid::now_v7();
+        let frame = ServerEvent::ChatDeleted { chat_id: id }.frame();
+        let value: Value = serde_json::from_str(frame.as_str()).expect("json");
+        assert_eq!(
+            value,
+            serde_json::json!({"type": "chat.deleted", "chat_id": id})
+        );
+        let pong = ServerEvent::Pong {
+            reference: Value::Null,
+        }
+        .frame();
+        assert_eq!(pong.as_str(), r#"{"type":"pong"}"#);
+    }
+
+    #[test]
+    fn commands_keep_their_ref_even_when_invalid() {
+        let (reference, command) = parse(r#"{"type": "message.send", "ref": 7, "content": "x"}"#);
+        assert_eq!(reference, serde_json::json!(7));
+        let error = command.expect_err("chat_id missing");
+        assert_eq!(error.problem().errors[0].field, "chat_id");
+
+        let (reference, command) = parse(r#"{"type": "teleport", "ref": "a"}"#);
+        assert_eq!(reference, serde_json::json!("a"));
+        assert_eq!(
+            command.expect_err("unknown").problem().errors[0].field,
+            "type"
+        );
+
+        let (reference, command) = parse("not json");
+        assert!(reference.is_null() && command.is_err());
+    }
+
+    #[test]
+    fn a_send_command_reads_the_rest_message_fields() {
+        let chat = uuid::Uuid::now_v7();
+        let (_, command) = parse(&format!(
+            r#"{{"type": "message.send", "ref": "r1", "chat_id": "{chat}", "content": "hi", "client_id": "c1", "role": "assistant"}}"#
+        ));
+        match command.expect("valid") {
+            ClientCommand::Send(send) => {
+                assert_eq!(send.chat_id, chat);
+                assert_eq!(send.message.content, "hi");
+                assert_eq!(send.message.client_id.as_deref(), Some("c1"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

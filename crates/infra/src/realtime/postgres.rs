@@ -1,0 +1,254 @@
+//! The PostgreSQL transport: one notifier task that batches, coalesces and
+//! sends signals with `pg_notify`, and one listener task per instance.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use missive_domain::ids::{ChatId, UserId};
+use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::sqlx::{self, PgPool};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::Signal;
+
+/// The NOTIFY channel.
+pub(crate) const CHANNEL: &str = "missive_signals";
+/// PostgreSQL refuses payloads of 8000 bytes or more; stay well below.
+const MAX_PAYLOAD: usize = 7_800;
+/// Most signals taken from the queue per batch.
+const MAX_BATCH: usize = 4_096;
+
+/// Sends queued signals until `stop`. Each round takes everything queued
+/// (no added latency when idle, large batches under load), keeps only the
+/// highest seq per chat, and sends as few notifications as fit.
+pub(crate) async fn notify_loop(
+    pool: PgPool,
+    mut queue: mpsc::Receiver<Signal>,
+    stop: CancellationToken,
+) {
+    let mut batch = Vec::with_capacity(64);
+    loop {
+        let first = tokio::select! {
+            () = stop.cancelled() => return,
+            next = queue.recv() => match next {
+                Some(signal) => signal,
+                None => return,
+            },
+        };
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(signal) => batch.push(signal),
+                Err(_) => break,
+            }
+        }
+        for payload in payloads(coalesce(std::mem::take(&mut batch))) {
+            send(&pool, &payload, &stop).await;
+        }
+    }
+}
+
+async fn send(pool: &PgPool, payload: &str, stop: &CancellationToken) {
+    let mut delay = Duration::from_millis(50);
+    for attempt in 1..=5 {
+        let result = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(pool)
+            .await;
+        match result {
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(%error, attempt, "NOTIFY failed; retrying");
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay *= 2;
+            }
+        }
+    }
+    // Receivers resync when their own connection fails; a lost Seq signal is
+    // also repaired by the chat's next message.
+    tracing::error!("NOTIFY kept failing; dropped a batch of real-time signals");
+}
+
+/// Keeps the highest `Seq` per chat (in first-seen order) and every other
+/// signal in order; splits member lists that could not fit one payload.
+pub(crate) fn coalesce(batch: Vec<Signal>) -> Vec<Signal> {
+    let mut out: Vec<Signal> = Vec::with_capacity(batch.len());
+    let mut seq_slot: HashMap<ChatId, usize> = HashMap::new();
+    for signal in batch {
+        match signal {
+            Signal::Seq { c, s } => match seq_slot.get(&c) {
+                Some(&slot) => {
+                    if let Signal::Seq { s: kept, .. } = &mut out[slot] {
+                        *kept = (*kept).max(s);
+                    }
+                }
+                None => {
+                    seq_slot.insert(c, out.len());
+                    out.push(Signal::Seq { c, s });
+                }
+            },
+            Signal::ChatDeleted { c, u } => {
+                // ~40 bytes per id: 150 ids stay far below the limit.
+                for part in u.chunks(150) {
+                    out.push(Signal::ChatDeleted {
+                        c,
+                        u: part.to_vec(),
+                    });
+                }
+                if u.is_empty() {
+                    out.push(Signal::ChatDeleted {
+                        c,
+                        u: Vec::<UserId>::new(),
+                    });
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// JSON arrays of signals, each under [`MAX_PAYLOAD`] bytes.
+pub(crate) fn payloads(signals: Vec<Signal>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::from("[");
+    for signal in signals {
+        let Ok(json) = serde_json::to_string(&signal) else {
+            continue;
+        };
+        if current.len() + json.len() + 2 > MAX_PAYLOAD && current.len() > 1 {
+            current.push(']');
+            out.push(std::mem::replace(&mut current, String::from("[")));
+        }
+        if current.len() > 1 {
+            current.push(',');
+        }
+        current.push_str(&json);
+    }
+    if current.len() > 1 {
+        current.push(']');
+        out.push(current);
+    }
+    out
+}
+
+/// Listens until `stop`, re-broadcasting every signal locally. After the
+/// connection is lost and re-established, emits [`Signal::Resync`].
+pub(crate) async fn listen_loop(
+    pool: PgPool,
+    local: broadcast::Sender<Signal>,
+    stop: CancellationToken,
+) {
+    let mut delay = Duration::from_millis(100);
+    let mut connected_before = false;
+    loop {
+        let listener = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = tokio::select! {
+            () = stop.cancelled() => return,
+            result = listener => match result {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot LISTEN for real-time signals; retrying");
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            },
+        };
+        delay = Duration::from_millis(100);
+        if connected_before {
+            tracing::info!("real-time listener reconnected; resynchronising");
+            let _ = local.send(Signal::Resync);
+        }
+        connected_before = true;
+        loop {
+            let next = tokio::select! {
+                () = stop.cancelled() => return,
+                next = listener.try_recv() => next,
+            };
+            match next {
+                Ok(Some(notification)) => {
+                    match serde_json::from_str::<Vec<Signal>>(notification.payload()) {
+                        Ok(signals) => {
+                            for signal in signals {
+                                let _ = local.send(signal);
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "ignored a malformed real-time signal")
+                        }
+                    }
+                }
+                // The connection dropped; the listener reconnects on the next
+                // call, and anything sent meanwhile is lost: resync.
+                Ok(None) => {
+                    tracing::warn!("real-time listener lost its connection");
+                    let _ = local.send(Signal::Resync);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "real-time listener failed; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coalescing_keeps_the_highest_seq_per_chat_and_everything_else_in_order() {
+        let (a, b) = (ChatId::new(), ChatId::new());
+        let user = UserId::new();
+        let batch = vec![
+            Signal::Seq { c: a, s: 1 },
+            Signal::Typing { c: a, u: user },
+            Signal::Seq { c: b, s: 7 },
+            Signal::Seq { c: a, s: 3 },
+            Signal::Seq { c: a, s: 2 },
+        ];
+        assert_eq!(
+            coalesce(batch),
+            vec![
+                Signal::Seq { c: a, s: 3 },
+                Signal::Typing { c: a, u: user },
+                Signal::Seq { c: b, s: 7 },
+            ]
+        );
+    }
+
+    #[test]
+    fn payloads_stay_under_the_notify_limit_even_for_huge_member_lists() {
+        let members: Vec<UserId> = (0..1000).map(|_| UserId::new()).collect();
+        let signals = coalesce(vec![Signal::ChatDeleted {
+            c: ChatId::new(),
+            u: members.clone(),
+        }]);
+        let payloads = payloads(signals);
+        assert!(payloads.len() > 1);
+        let mut seen = Vec::new();
+        for payload in &payloads {
+            assert!(payload.len() < 8000, "{}", payload.len());
+            for signal in serde_json::from_str::<Vec<Signal>>(payload).expect("json") {
+                if let Signal::ChatDeleted { u, .. } = signal {
+                    seen.extend(u);
+                }
+            }
+        }
+        assert_eq!(seen, members);
+    }
+}
