@@ -147,10 +147,15 @@ impl MigrationTrait for Migration {
         match manager.get_database_backend() {
             DbBackend::Postgres => {
                 // `simple`: lower-cases and splits words without stemming or
-                // stop words, so every language is searchable.
+                // stop words, so every language is searchable. ASCII
+                // punctuation becomes spaces first, so e-mail addresses, URLs
+                // and hyphenated words split into their words exactly as
+                // SQLite's tokenizer (and the query side) split them.
                 db.execute_unprepared(
                     "ALTER TABLE messages ADD COLUMN search tsvector \
-                     GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED",
+                     GENERATED ALWAYS AS (to_tsvector('simple', translate(content, \
+                     '!\"#$%&''()*+,-./:;<=>?@[\\]^_`{|}~', \
+                     '                                '))) STORED",
                 )
                 .await?;
                 db.execute_unprepared(
@@ -159,20 +164,30 @@ impl MigrationTrait for Migration {
                 .await?;
             }
             _ => {
-                // External-content FTS5 index kept in step by triggers.
-                // Diacritics are kept so matching equals PostgreSQL's.
+                // A contentless FTS5 index kept in step by triggers. It is
+                // keyed by `message_search.rowid`, an INTEGER PRIMARY KEY
+                // (stable across VACUUM, unlike the implicit rowid of a table
+                // with a UUID key). Diacritics are kept, as on PostgreSQL.
                 for statement in [
-                    "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', \
-                     content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')",
+                    "CREATE TABLE message_search (rowid INTEGER PRIMARY KEY, \
+                     message_id BLOB NOT NULL UNIQUE)",
+                    "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='', \
+                     tokenize='unicode61 remove_diacritics 0')",
                     "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN \
-                     INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END",
-                    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN \
-                     INSERT INTO messages_fts(messages_fts, rowid, content) \
-                     VALUES ('delete', old.rowid, old.content); END",
+                     INSERT INTO message_search (message_id) VALUES (new.id); \
+                     INSERT INTO messages_fts (rowid, content) VALUES (last_insert_rowid(), new.content); \
+                     END",
                     "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN \
-                     INSERT INTO messages_fts(messages_fts, rowid, content) \
-                     VALUES ('delete', old.rowid, old.content); \
-                     INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END",
+                     INSERT INTO messages_fts (messages_fts, rowid, content) \
+                     SELECT 'delete', rowid, old.content FROM message_search WHERE message_id = old.id; \
+                     INSERT INTO messages_fts (rowid, content) \
+                     SELECT rowid, new.content FROM message_search WHERE message_id = new.id; \
+                     END",
+                    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN \
+                     INSERT INTO messages_fts (messages_fts, rowid, content) \
+                     SELECT 'delete', rowid, old.content FROM message_search WHERE message_id = old.id; \
+                     DELETE FROM message_search WHERE message_id = old.id; \
+                     END",
                 ] {
                     db.execute_unprepared(statement).await?;
                 }
@@ -189,6 +204,7 @@ impl MigrationTrait for Migration {
                 "DROP TRIGGER IF EXISTS messages_fts_delete",
                 "DROP TRIGGER IF EXISTS messages_fts_insert",
                 "DROP TABLE IF EXISTS messages_fts",
+                "DROP TABLE IF EXISTS message_search",
             ] {
                 db.execute_unprepared(statement).await?;
             }

@@ -21,6 +21,7 @@ use missive_infra::{
 };
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -162,6 +163,13 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(settings.server.request_timeout_secs),
         ))
         .layer(map_response(problem_for_bare_errors))
+        // A bug must still answer a problem document, not drop the connection.
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            axum::response::IntoResponse::into_response(ApiError::from_status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ))
+        }))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
                 // The path only: query strings may carry credentials

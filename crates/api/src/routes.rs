@@ -40,3 +40,18 @@ where
 {
     serde::Deserialize::deserialize(deserializer).map(Some)
 }
+
+/// Runs a use case that changes state and announces it, on a task of its
+/// own, so that a request cancelled midway (client gone, timeout) cannot
+/// stop it between the commit and the event that tells the other members.
+pub(crate) async fn to_completion<F>(work: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(output) => output,
+        // A panic in the use case: let the panic layer answer 500.
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}

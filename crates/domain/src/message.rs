@@ -58,6 +58,38 @@ impl ClientId {
     }
 }
 
+/// A client-supplied time, normalised: converted to UTC, cut to whole
+/// microseconds (the precision both databases keep), years 1–9999 (what
+/// RFC 3339 can express), so it reads back exactly as it was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentAt(OffsetDateTime);
+
+impl SentAt {
+    /// Normalises and checks a client time.
+    ///
+    /// # Errors
+    /// [`ValueError`] when, in UTC, it falls outside years 1–9999.
+    pub fn new(at: OffsetDateTime) -> Result<Self, ValueError> {
+        let out_of_range = || ValueError::new("must be between years 1 and 9999 (UTC)");
+        let utc = at
+            .checked_to_offset(time::UtcOffset::UTC)
+            .ok_or_else(out_of_range)?;
+        if !(1..=9999).contains(&utc.year()) {
+            return Err(out_of_range());
+        }
+        let micros = utc.microsecond();
+        Ok(Self(
+            utc.replace_microsecond(micros)
+                .map_err(|_| out_of_range())?,
+        ))
+    }
+
+    /// The normalised time.
+    pub fn get(self) -> OffsetDateTime {
+        self.0
+    }
+}
+
 /// Who authored a turn, for LLM transcripts. Ordinary chat messages are
 /// `user`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -179,10 +211,21 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
+/// The searchable words of a query: its runs of letters and digits, the
+/// same way both databases split message text into words (so
+/// `bob@example.com` is `bob`, `example`, `com` on either engine).
+pub fn search_words(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A full-text search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
-    /// The words that must all occur (case-insensitive).
+    /// The words that must all occur (case-insensitive), as produced by
+    /// [`search_words`].
     pub words: Vec<String>,
     /// Only this chat (the caller must be a member).
     pub chat_id: Option<ChatId>,
@@ -215,6 +258,34 @@ mod tests {
         assert!(ClientId::new("").is_err());
         assert!(ClientId::new("k".repeat(64)).is_ok());
         assert!(ClientId::new("k".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn sent_at_is_normalised_to_utc_microseconds_within_years_1_to_9999() {
+        use time::macros::datetime;
+        let local = datetime!(2026-01-02 08:04:05.123456789 +05:00);
+        assert_eq!(
+            SentAt::new(local).expect("valid").get(),
+            datetime!(2026-01-02 03:04:05.123456 UTC)
+        );
+        assert!(SentAt::new(datetime!(9999-12-31 23:59:59 -01:00)).is_err());
+        assert!(SentAt::new(datetime!(0000-01-01 00:00:00 +01:00)).is_err());
+        assert!(SentAt::new(datetime!(0001-01-01 00:00:00 UTC)).is_ok());
+    }
+
+    #[test]
+    fn search_words_are_runs_of_letters_and_digits() {
+        assert_eq!(
+            search_words(" Bob@Example.com, don't  日本語!"),
+            ["Bob", "Example", "com", "don", "t", "日本語"]
+        );
+        assert!(search_words("?! -- \0").is_empty());
+    }
+
+    #[test]
+    fn content_and_client_ids_refuse_nul() {
+        assert!(MessageContent::new("a\0", 10).is_err());
+        assert!(ClientId::new("k\0").is_err());
     }
 
     #[test]

@@ -29,8 +29,12 @@ impl fmt::Display for ValueError {
     }
 }
 
-/// Checks that `value` holds between `min` and `max` Unicode scalar values.
+/// Checks that `value` holds between `min` and `max` Unicode scalar values
+/// and no NUL character (which no text column can store).
 pub(crate) fn check_chars(value: &str, min: usize, max: usize) -> Result<(), ValueError> {
+    if value.contains('\0') {
+        return Err(ValueError::new("must not contain NUL characters"));
+    }
     let count = value.chars().count();
     if count < min {
         return Err(if min == 1 {
@@ -43,4 +47,15 @@ pub(crate) fn check_chars(value: &str, min: usize, max: usize) -> Result<(), Val
         return Err(ValueError::new(format!("must be at most {max} characters")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_characters_are_refused() {
+        assert!(check_chars("a\0b", 1, 10).is_err());
+        assert!(check_chars("a\tb\n", 1, 10).is_ok());
+    }
 }

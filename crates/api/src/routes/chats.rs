@@ -212,7 +212,8 @@ async fn create_chat(
         title,
         member_ids: body.member_ids.into_iter().map(UserId::from_uuid).collect(),
     };
-    let (details, created) = app.chats.create_chat(caller, request).await?;
+    let (details, created) =
+        super::to_completion(async move { app.chats.create_chat(caller, request).await }).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -334,10 +335,12 @@ async fn rename_chat(
     let title = errors
         .check("title", ChatTitle::new(&body.title))
         .ok_or_else(|| errors.into_error())?;
-    let details = app
-        .chats
-        .rename_chat(caller, ChatId::from_uuid(id), title)
-        .await?;
+    let details = super::to_completion(async move {
+        app.chats
+            .rename_chat(caller, ChatId::from_uuid(id), title)
+            .await
+    })
+    .await?;
     Ok(Json(details.into()))
 }
 
@@ -359,7 +362,8 @@ async fn delete_chat(
     Caller(caller): Caller,
     Path(id): Path<uuid::Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    app.chats.delete_chat(caller, ChatId::from_uuid(id)).await?;
+    super::to_completion(async move { app.chats.delete_chat(caller, ChatId::from_uuid(id)).await })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -399,15 +403,17 @@ async fn add_member(
     Json(body): Json<AddMemberRequest>,
 ) -> Result<Json<ChatView>, ApiError> {
     let role = body.role.map_or(MemberRole::Member, Into::into);
-    let details = app
-        .chats
-        .add_member(
-            caller,
-            ChatId::from_uuid(id),
-            UserId::from_uuid(body.user_id),
-            role,
-        )
-        .await?;
+    let details = super::to_completion(async move {
+        app.chats
+            .add_member(
+                caller,
+                ChatId::from_uuid(id),
+                UserId::from_uuid(body.user_id),
+                role,
+            )
+            .await
+    })
+    .await?;
     Ok(Json(details.into()))
 }
 
@@ -436,9 +442,12 @@ async fn remove_member(
     Caller(caller): Caller,
     Path((id, user_id)): Path<(uuid::Uuid, uuid::Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    app.chats
-        .remove_member(caller, ChatId::from_uuid(id), UserId::from_uuid(user_id))
-        .await?;
+    super::to_completion(async move {
+        app.chats
+            .remove_member(caller, ChatId::from_uuid(id), UserId::from_uuid(user_id))
+            .await
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -497,9 +506,11 @@ async fn mark_read(
     Path(id): Path<uuid::Uuid>,
     Json(body): Json<ReadRequest>,
 ) -> Result<Json<ReadStateView>, ApiError> {
-    let state = app
-        .chats
-        .mark_read(caller, ChatId::from_uuid(id), body.seq)
-        .await?;
+    let state = super::to_completion(async move {
+        app.chats
+            .mark_read(caller, ChatId::from_uuid(id), body.seq)
+            .await
+    })
+    .await?;
     Ok(Json(state.into()))
 }

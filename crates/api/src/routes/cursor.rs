@@ -37,8 +37,9 @@ pub fn decode_chat(cursor: &str) -> Result<ChatCursor, ApiError> {
         return Err(invalid());
     };
     let micros: i128 = micros.parse().map_err(|_| invalid())?;
+    let nanos = micros.checked_mul(1_000).ok_or_else(invalid)?;
     Ok(ChatCursor {
-        last_activity_at: OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000)
+        last_activity_at: OffsetDateTime::from_unix_timestamp_nanos(nanos)
             .map_err(|_| invalid())?,
         chat_id: id.parse::<ChatId>().map_err(|_| invalid())?,
     })

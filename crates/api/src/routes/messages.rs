@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{
     ClientId, HistoryCursor, Message, MessageContent, MessagePage, MessageRole, SearchQuery,
+    SentAt, search_words,
 };
 use missive_domain::services::messages::{EditMessage, SendMessage};
 use serde::{Deserialize, Serialize};
@@ -166,14 +167,18 @@ impl SendMessageRequest {
             Some(raw) => errors.check("client_id", ClientId::new(raw)).map(Some),
             None => Some(None),
         };
-        match (content, client_id) {
-            (Some(content), Some(client_id)) => Ok(SendMessage {
+        let sent_at = match self.sent_at {
+            Some(at) => errors.check("sent_at", SentAt::new(at)).map(Some),
+            None => Some(None),
+        };
+        match (content, client_id, sent_at) {
+            (Some(content), Some(client_id), Some(sent_at)) => Ok(SendMessage {
                 chat_id,
                 content,
                 client_id,
                 role: self.role.map_or(MessageRole::User, Into::into),
                 rating: self.rating,
-                sent_at: self.sent_at,
+                sent_at,
                 reply_to: self.reply_to.map(MessageId::from_uuid),
             }),
             _ => Err(errors.into_error()),
@@ -208,7 +213,8 @@ async fn send_message(
 ) -> Result<(StatusCode, Json<MessageView>), ApiError> {
     let request =
         body.try_into_domain(ChatId::from_uuid(id), app.settings.limits.max_message_chars)?;
-    let (message, created) = app.messages.send(caller, request).await?;
+    let (message, created) =
+        super::to_completion(async move { app.messages.send(caller, request).await }).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -370,10 +376,12 @@ async fn edit_message(
         content,
         rating: body.rating,
     };
-    let message = app
-        .messages
-        .edit_message(caller, MessageId::from_uuid(id), edit)
-        .await?;
+    let message = super::to_completion(async move {
+        app.messages
+            .edit_message(caller, MessageId::from_uuid(id), edit)
+            .await
+    })
+    .await?;
     Ok(Json(message.into()))
 }
 
@@ -396,9 +404,12 @@ async fn delete_message(
     Caller(caller): Caller,
     Path(id): Path<uuid::Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    app.messages
-        .delete_message(caller, MessageId::from_uuid(id))
-        .await?;
+    super::to_completion(async move {
+        app.messages
+            .delete_message(caller, MessageId::from_uuid(id))
+            .await
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -453,13 +464,7 @@ async fn search(
         .map(cursor::decode_message)
         .transpose()?;
     let query = SearchQuery {
-        words: params
-            .q
-            .as_deref()
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
+        words: search_words(params.q.as_deref().unwrap_or_default()),
         chat_id: params.chat_id.map(ChatId::from_uuid),
         sender_id: params.sender_id.map(UserId::from_uuid),
         limit: limit(params.limit, 20),

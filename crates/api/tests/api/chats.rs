@@ -631,3 +631,40 @@ async fn read_positions_move_forward_only_are_clamped_and_visible_to_others() {
         ["seq"]
     );
 }
+
+#[tokio::test]
+async fn an_admin_removes_another_admin_but_not_the_owner() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    let cy = app.register("cy@example.org").await;
+    let group = app.group(&ada, &[]).await;
+    for user in [&bob, &cy] {
+        let response = app
+            .post_json(
+                &format!("/api/v1/chats/{group}/members"),
+                Some(&ada.token),
+                &json!({"user_id": user.id, "role": "admin"}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+
+    assert_problem(
+        app.delete(
+            &format!("/api/v1/chats/{group}/members/{}", ada.id),
+            &bob.token,
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let removed = app
+        .delete(
+            &format!("/api/v1/chats/{group}/members/{}", cy.id),
+            &bob.token,
+        )
+        .await;
+    assert_eq!(removed.status(), 204);
+}

@@ -142,7 +142,7 @@ async fn hostile_strings_are_stored_verbatim_not_interpreted() {
         .post_json(
             REGISTER,
             None,
-            &json!({"email": "bobby@example.org", "password": "\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}", "full_name": name}),
+            &json!({"email": "bobby@example.org", "password": "\u{202e}🔑\u{7}\u{1b}[31m\t x", "full_name": name}),
         )
         .await;
 
@@ -153,7 +153,7 @@ async fn hostile_strings_are_stored_verbatim_not_interpreted() {
         .post_json(
             "/api/v1/auth/login",
             None,
-            &json!({"email": "bobby@example.org", "password": "\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}"}),
+            &json!({"email": "bobby@example.org", "password": "\u{202e}🔑\u{7}\u{1b}[31m\t x"}),
         )
         .await;
     assert_eq!(login.status(), 200);

@@ -409,3 +409,106 @@ async fn search_finds_every_word_in_the_callers_chats_newest_first() {
         .await;
     assert_eq!(full_page.status(), 200);
 }
+
+#[tokio::test]
+async fn a_client_sent_at_is_stored_in_utc_to_the_microsecond_and_read_back_identically() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let group = app.group(&ada, &[]).await;
+    let path = format!("/api/v1/chats/{group}/messages");
+
+    let response = app
+        .post_json(
+            &path,
+            Some(&ada.token),
+            &json!({"content": "x", "client_id": "t1", "sent_at": "2026-01-02T08:04:05.123456789+05:00"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.expect("json");
+    assert_eq!(created["sent_at"], "2026-01-02T03:04:05.123456Z");
+    let fetched = app
+        .get_json(
+            &format!("/api/v1/messages/{}", created["id"].as_str().expect("id")),
+            &ada.token,
+        )
+        .await;
+    assert_eq!(fetched, created);
+    let replay: Value = app
+        .post_json(
+            &path,
+            Some(&ada.token),
+            &json!({"content": "x", "client_id": "t1"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(replay, created);
+
+    for out_of_range in ["0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"] {
+        let response = app
+            .post_json(
+                &path,
+                Some(&ada.token),
+                &json!({"content": "x", "sent_at": out_of_range}),
+            )
+            .await;
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), ["sent_at"], "{out_of_range}");
+    }
+    // The chat still reads fine afterwards.
+    app.get_json("/api/v1/chats", &ada.token).await;
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_with_422_never_a_500() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let group = app.group(&ada, &[]).await;
+    let message = app.send(&ada, &group, "fine").await;
+
+    let cases = [
+        (app.post_json(&format!("/api/v1/chats/{group}/messages"), Some(&ada.token), &json!({"content": "a\u{0}b"})).await, "content"),
+        (app.post_json(&format!("/api/v1/chats/{group}/messages"), Some(&ada.token), &json!({"content": "ok", "client_id": "k\u{0}"})).await, "client_id"),
+        (app.send_json(Method::PATCH, &format!("/api/v1/messages/{}", message["id"].as_str().expect("id")), &ada.token, &json!({"content": "\u{0}"})).await, "content"),
+        (app.send_json(Method::PATCH, &format!("/api/v1/chats/{group}"), &ada.token, &json!({"title": "t\u{0}"})).await, "title"),
+        (app.post_json("/api/v1/chats", Some(&ada.token), &json!({"kind": "group", "title": "\u{0}"})).await, "title"),
+        (app.post_json("/api/v1/api-keys", Some(&ada.token), &json!({"name": "k\u{0}"})).await, "name"),
+        (app.post_json("/api/v1/auth/register", None, &json!({"email": "nul@example.org", "password": "correct horse", "full_name": "N\u{0}"})).await, "full_name"),
+    ];
+    for (response, field) in cases {
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), [field]);
+    }
+    let search = app
+        .get("/api/v1/messages/search?q=fine%00", &ada.token)
+        .await;
+    assert_eq!(search.status(), 200);
+    let only_nul = app.get("/api/v1/messages/search?q=%00", &ada.token).await;
+    assert_problem(only_nul, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn search_splits_addresses_and_urls_into_words() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let group = app.group(&ada, &[]).await;
+    app.send(
+        &ada,
+        &group,
+        "write to bob@example.com or read https://example.org/deploy-guide",
+    )
+    .await;
+
+    for q in ["example", "bob%40example.com", "deploy", "guide", "https"] {
+        let found = app
+            .get_json(&format!("/api/v1/messages/search?q={q}"), &ada.token)
+            .await;
+        assert_eq!(found["items"].as_array().map(Vec::len), Some(1), "{q}");
+    }
+    let punctuation_only = app
+        .get("/api/v1/messages/search?q=%21%21%21", &ada.token)
+        .await;
+    assert_problem(punctuation_only, 422, "validation_failed").await;
+}

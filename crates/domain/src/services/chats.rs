@@ -375,7 +375,7 @@ impl ChatService {
     }
 
     /// Removes `user_id` from a group. Anyone may remove themself (leave);
-    /// the owner may remove anyone, an admin only plain members. When the
+    /// the owner and admins may remove others, except the owner. When the
     /// owner leaves, the longest-standing admin (else member) becomes
     /// owner; when the last member leaves, the chat is deleted.
     ///
@@ -412,12 +412,12 @@ impl ChatService {
         } else {
             let allowed = match membership.member.role {
                 MemberRole::Owner => true,
-                MemberRole::Admin => target.role == MemberRole::Member,
+                MemberRole::Admin => target.role != MemberRole::Owner,
                 MemberRole::Member => false,
             };
             if !allowed {
                 return Err(ChatError::Forbidden(
-                    "the owner may remove anyone, an admin only members; anyone may leave",
+                    "owners and admins remove others (nobody removes the owner); anyone may leave",
                 ));
             }
         }

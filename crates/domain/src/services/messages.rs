@@ -6,14 +6,12 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use crate::error::InfraError;
 use crate::event::Event;
 use crate::ids::{ChatId, MessageId, UserId};
 use crate::message::{
     ClientId, HistoryCursor, Message, MessageContent, MessagePage, MessageRole, NewMessage,
-    SearchQuery,
+    SearchQuery, SentAt,
 };
 use crate::ports::{
     AppendError, Appended, ChatRepository, Clock, EventPublisher, MessageEdit, MessageRepository,
@@ -70,7 +68,7 @@ pub struct SendMessage {
     /// Initial rating.
     pub rating: Option<bool>,
     /// Client-side send time (default: now).
-    pub sent_at: Option<OffsetDateTime>,
+    pub sent_at: Option<SentAt>,
     /// A message of the same chat this one answers.
     pub reply_to: Option<MessageId>,
 }
@@ -140,7 +138,7 @@ impl MessageService {
             rating: request.rating,
             client_id: request.client_id,
             reply_to: request.reply_to,
-            sent_at: request.sent_at.unwrap_or(now),
+            sent_at: request.sent_at.map_or(now, SentAt::get),
             created_at: now,
         };
         match self.messages.append(&new).await {
@@ -301,8 +299,11 @@ impl MessageService {
         caller: UserId,
         mut query: SearchQuery,
     ) -> Result<(Vec<Message>, Option<MessageId>), MessageError> {
-        if query.words.iter().all(|w| w.trim().is_empty()) {
-            return Err(invalid("q", "must contain at least one word"));
+        if query.words.is_empty() {
+            return Err(invalid(
+                "q",
+                "must contain at least one word (letters or digits)",
+            ));
         }
         let limit = query.limit;
         if !(1..=MAX_SEARCH_PAGE).contains(&limit) {

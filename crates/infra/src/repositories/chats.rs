@@ -126,18 +126,23 @@ impl SeaChatRepository {
 
         let mut last_messages = HashMap::new();
         let mut unread: HashMap<uuid::Uuid, u64> = HashMap::new();
-        if chats.iter().any(|c| c.last_seq > 0) {
+        let with_messages: Vec<&chats::Model> = chats.iter().filter(|c| c.last_seq > 0).collect();
+        if !with_messages.is_empty() {
+            // The message at exactly the `last_seq` read above, so a send
+            // landing in between cannot make the two disagree.
+            let pairs = vec!["(m.chat_id = ? AND m.seq = ?)"; with_messages.len()].join(" OR ");
             let sql = format!(
-                "SELECT {cols} FROM messages m JOIN chats c ON c.id = m.chat_id AND m.seq = c.last_seq \
-                 WHERE c.id IN ({ids})",
-                cols = messages::COLUMNS_M,
-                ids = placeholders(ids.len())
+                "SELECT {cols} FROM messages m WHERE {pairs}",
+                cols = messages::COLUMNS_M
             );
-            for row in
-                messages::Model::find_by_statement(statement(backend, &sql, id_values().collect()))
-                    .all(&self.conn)
-                    .await
-                    .map_err(infra_error)?
+            let values: Vec<Value> = with_messages
+                .iter()
+                .flat_map(|c| [Value::from(c.id), Value::from(c.last_seq)])
+                .collect();
+            for row in messages::Model::find_by_statement(statement(backend, &sql, values))
+                .all(&self.conn)
+                .await
+                .map_err(infra_error)?
             {
                 last_messages.insert(row.chat_id, convert::message(row)?);
             }

@@ -180,16 +180,6 @@ impl SeaMessageRepository {
     }
 }
 
-/// Words that can match anything: at least one letter or digit.
-fn searchable_words(query: &SearchQuery) -> Vec<&str> {
-    query
-        .words
-        .iter()
-        .map(String::as_str)
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .collect()
-}
-
 #[async_trait]
 impl MessageRepository for SeaMessageRepository {
     async fn append(&self, new: &NewMessage) -> Result<Appended, AppendError> {
@@ -308,7 +298,8 @@ impl MessageRepository for SeaMessageRepository {
         viewer: UserId,
         query: &SearchQuery,
     ) -> Result<Vec<Message>, InfraError> {
-        let words = searchable_words(query);
+        // The domain hands over runs of letters and digits only.
+        let words = &query.words;
         if words.is_empty() {
             return Ok(Vec::new());
         }
@@ -320,7 +311,8 @@ impl MessageRepository for SeaMessageRepository {
                 words.join(" "),
             ),
             _ => (
-                "messages_fts f JOIN messages m ON m.rowid = f.rowid",
+                "messages_fts f JOIN message_search s ON s.rowid = f.rowid \
+                 JOIN messages m ON m.id = s.message_id",
                 "messages_fts MATCH ?",
                 // Each word as an FTS5 string (implicit AND); quotes doubled.
                 words

@@ -1,4 +1,5 @@
 use futures_executor::block_on;
+use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
@@ -181,7 +182,7 @@ fn a_client_supplied_sent_at_is_kept() {
         .withf(move |new| new.sent_at == sent_at && new.created_at == NOW)
         .returning(|new| Ok(Appended::Created(stored_from(new, 1))));
     let mut request = send_request(ChatId::new());
-    request.sent_at = Some(sent_at);
+    request.sent_at = Some(SentAt::new(sent_at).expect("valid"));
 
     block_on(fakes.service().send(UserId::new(), request)).expect("sent");
 }
