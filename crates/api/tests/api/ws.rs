@@ -474,3 +474,67 @@ async fn two_instances_on_one_postgresql_deliver_each_others_messages_in_order()
         client.assert_silent(300).await;
     }
 }
+
+#[tokio::test]
+async fn a_connection_that_never_answers_pings_is_dropped() {
+    let app = TestApp::spawn_with(|s| s.realtime.ping_interval_secs = 1).await;
+    let ada = app.register("ada@example.org").await;
+    let silent = app.slow_ws(&ada).await;
+
+    // Two ping intervals without a word from the client.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+
+    let mut silent = silent.start_reading();
+    assert_eq!(silent.end().await, WsEnd::Dropped);
+}
+
+#[tokio::test]
+async fn delivery_resumes_after_the_listen_connection_is_killed() {
+    let Some(server) = missive_infra::scratch::postgres_test_url() else {
+        eprintln!("LISTEN reconnection test skipped: MISSIVE_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    let mut bob_ws = app.ws(&bob).await;
+    let group = app.group(&ada, &[&bob]).await;
+    bob_ws.next_of("chat.created").await;
+    app.send(&ada, &group, "before").await;
+    assert_eq!(bob_ws.next_of("message.created").await["message"]["seq"], 1);
+
+    // Kill every LISTEN session of this test's database, as a failover would.
+    let database = app
+        .database_url
+        .rsplit('/')
+        .next()
+        .expect("name")
+        .to_owned();
+    let admin = missive_infra::Database::connect(&missive_infra::DatabaseOptions {
+        url: server,
+        max_connections: 1,
+        acquire_timeout: std::time::Duration::from_secs(5),
+    })
+    .await
+    .expect("admin connection");
+    use sea_orm::ConnectionTrait;
+    let killed = admin
+        .connection()
+        .execute_unprepared(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{database}' AND query ILIKE 'LISTEN%'"
+        ))
+        .await
+        .expect("terminate");
+    assert!(killed.rows_affected() >= 1, "a LISTEN session existed");
+
+    for i in 2..=6 {
+        app.send(&ada, &group, &format!("after {i}")).await;
+    }
+    for expected in 2..=6 {
+        assert_eq!(
+            bob_ws.next_of("message.created").await["message"]["seq"],
+            expected
+        );
+    }
+}
