@@ -9,7 +9,9 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::map_response;
+use axum::middleware::{from_fn, from_fn_with_state};
 use missive_domain::services::api_keys::ApiKeyService;
 use missive_domain::services::chats::{ChatLimits, ChatService};
 use missive_domain::services::messages::MessageService;
@@ -21,10 +23,15 @@ use missive_infra::{
 };
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -34,10 +41,12 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::extract::problem_for_bare_errors;
 use crate::openapi::{ApiDoc, document};
+use crate::rate_limit::RateLimits;
 use crate::realtime::Realtime;
 use crate::realtime::dispatcher::Dispatcher;
 use crate::routes;
 use crate::state::{App, AppState};
+use crate::{metrics, rate_limit};
 
 /// Opens the database described by `settings`.
 ///
@@ -109,6 +118,7 @@ pub fn build_state(
     );
     let jwt = JwtKeys::new(&jwt_secret(&settings)?, settings.auth.access_token_ttl_secs);
     let realtime = Realtime::new(settings.realtime.outbound_queue);
+    let rate_limits = RateLimits::new(&settings.rate_limit);
     let dispatcher = Dispatcher::new(
         Arc::clone(&realtime.registry),
         chat_repository,
@@ -119,6 +129,7 @@ pub fn build_state(
         api_keys,
         chats,
         messages,
+        rate_limits,
         realtime,
         jwt,
         database,
@@ -141,7 +152,8 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     Ok(secret)
 }
 
-/// The OpenAPI document and the router serving it.
+/// The OpenAPI document and the router serving it, with the middleware
+/// every request goes through.
 pub fn router(state: AppState) -> Router {
     let settings = &state.settings;
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -150,33 +162,91 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let openapi = document(openapi);
 
+    let cors = if settings.server.cors_origins.is_empty() {
+        // No CORS headers at all: browsers on other origins are refused.
+        CorsLayer::new()
+    } else {
+        let origins: Vec<HeaderValue> = settings
+            .server
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-api-key"),
+                HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([
+                HeaderName::from_static("x-request-id"),
+                header::RETRY_AFTER,
+                HeaderName::from_static("ratelimit-limit"),
+                HeaderName::from_static("ratelimit-remaining"),
+            ])
+            .max_age(Duration::from_secs(600))
+    };
+
     Router::new()
         .merge(api)
+        .route("/metrics", axum::routing::get(metrics::render))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(routes::docs::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        // Innermost first: everything below sees the matched route.
+        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(DefaultBodyLimit::max(settings.server.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(settings.server.request_timeout_secs),
         ))
+        .layer(from_fn(metrics::track))
         .layer(map_response(problem_for_bare_errors))
+        .layer(cors)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         // A bug must still answer a problem document, not drop the connection.
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            tracing::error!("a request handler panicked");
-            axum::response::IntoResponse::into_response(ApiError::from_status(
-                StatusCode::INTERNAL_SERVER_ERROR,
-            ))
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked");
+                axum::response::IntoResponse::into_response(ApiError::from_status(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                ))
+            },
+        ))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-                // The path only: query strings may carry credentials
-                // (`?access_token=` on WebSocket upgrades).
-                tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: query strings may carry credentials
+                    // (`?access_token=` on WebSocket upgrades).
+                    tracing::info_span!(
+                        "http",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %request_id,
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(LatencyUnit::Micros),
+                ),
         )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 
@@ -213,6 +283,18 @@ impl Application {
         let signals = bus.subscribe();
         let (state, dispatcher) = build_state(settings, database, &bus)?;
         tokio::spawn(dispatcher.run(signals, stop.clone()));
+        metrics::handle();
+        let sweeper = state.clone();
+        let sweep_stop = stop.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    () = sweep_stop.cancelled() => return,
+                    _ = every.tick() => sweeper.rate_limits.sweep(),
+                }
+            }
+        });
         Ok(Self {
             router: router(state.clone()),
             listener,

@@ -22,6 +22,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// WebSocket delivery.
     pub realtime: RealtimeSettings,
+    /// Request rate limits.
+    pub rate_limit: RateLimitSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -39,9 +41,6 @@ pub struct RealtimeSettings {
     pub write_timeout_secs: u64,
     /// Largest accepted frame; larger ones close the connection with 1009.
     pub max_frame_bytes: usize,
-    /// Least time between two relayed `typing` commands per chat and
-    /// connection; extra ones are dropped.
-    pub typing_interval_ms: u64,
 }
 
 impl Default for RealtimeSettings {
@@ -51,7 +50,67 @@ impl Default for RealtimeSettings {
             outbound_queue: 256,
             write_timeout_secs: 10,
             max_frame_bytes: 64 * 1024,
-            typing_interval_ms: 1000,
+        }
+    }
+}
+
+/// `[rate_limit]`: token buckets per class.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Master switch.
+    pub enabled: bool,
+    /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` is believed;
+    /// nobody's by default.
+    pub trusted_proxies: Vec<String>,
+    /// Register and login, per client IP.
+    pub auth: BucketSettings,
+    /// Sends, edits, deletions and other changes, per user (else IP).
+    pub write: BucketSettings,
+    /// Reads, per user (else IP).
+    pub read: BucketSettings,
+    /// WebSocket `typing`, per user and chat.
+    pub typing: BucketSettings,
+}
+
+/// One token bucket: `requests` every `per_secs` seconds on average, up to
+/// `burst` at once.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSettings {
+    /// Tokens added per period.
+    pub requests: u32,
+    /// The period, in seconds.
+    pub per_secs: u32,
+    /// Bucket size.
+    pub burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            trusted_proxies: Vec::new(),
+            auth: BucketSettings {
+                requests: 10,
+                per_secs: 60,
+                burst: 10,
+            },
+            write: BucketSettings {
+                requests: 20,
+                per_secs: 1,
+                burst: 50,
+            },
+            read: BucketSettings {
+                requests: 50,
+                per_secs: 1,
+                burst: 100,
+            },
+            typing: BucketSettings {
+                requests: 1,
+                per_secs: 1,
+                burst: 1,
+            },
         }
     }
 }
@@ -66,6 +125,8 @@ pub struct ServerSettings {
     pub request_timeout_secs: u64,
     /// Largest accepted request body (413 above).
     pub max_body_bytes: usize,
+    /// Origins allowed to call the API from browsers (CORS); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -74,6 +135,7 @@ impl Default for ServerSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
             request_timeout_secs: 30,
             max_body_bytes: 64 * 1024,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -292,6 +354,31 @@ impl Settings {
         }
         if realtime.max_frame_bytes < 1024 {
             return fail("realtime.max_frame_bytes", "must be at least 1024");
+        }
+        let limits = &self.rate_limit;
+        for (name, bucket) in [
+            ("rate_limit.auth", limits.auth),
+            ("rate_limit.write", limits.write),
+            ("rate_limit.read", limits.read),
+            ("rate_limit.typing", limits.typing),
+        ] {
+            if bucket.requests == 0 || bucket.per_secs == 0 || bucket.burst == 0 {
+                return fail(name, "needs requests, per_secs and burst of at least 1");
+            }
+        }
+        for proxy in &limits.trusted_proxies {
+            if crate::rate_limit::parse_network(proxy).is_none() {
+                return Err(ConfigError(format!(
+                    "rate_limit.trusted_proxies: {proxy:?} is not an IP address or CIDR range"
+                )));
+            }
+        }
+        for origin in &self.server.cors_origins {
+            if axum::http::HeaderValue::from_str(origin).is_err() || !origin.contains("://") {
+                return Err(ConfigError(format!(
+                    "server.cors_origins: {origin:?} is not an origin like https://app.example.org"
+                )));
+            }
         }
         if self.log.level.trim().is_empty() {
             return fail("log.level", "must not be empty");

@@ -155,6 +155,17 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
+    /// 429 `rate_limited`, with `Retry-After`.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; retry after the number of seconds in Retry-After",
+        );
+        error.retry_after_secs = Some(retry_after_secs.max(1));
+        error
+    }
+
     /// 503 `unavailable`.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);

@@ -33,6 +33,8 @@ pub struct App {
     pub chats: ChatService,
     /// Messages.
     pub messages: MessageService,
+    /// Request rate limits.
+    pub rate_limits: crate::rate_limit::RateLimits,
     /// WebSocket connections and their shutdown.
     pub realtime: crate::realtime::Realtime,
     /// Issues and verifies access tokens.

@@ -34,6 +34,18 @@ pub struct DatabaseOptions {
 #[derive(Debug, Clone)]
 pub struct Database {
     conn: DatabaseConnection,
+    max_connections: u32,
+}
+
+/// How busy the pool is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open (idle or in use).
+    pub open: u32,
+    /// Connections open and idle.
+    pub idle: usize,
+    /// The configured maximum.
+    pub max: u32,
 }
 
 impl Database {
@@ -57,7 +69,10 @@ impl Database {
                     .busy_timeout(Duration::from_secs(5))
             });
         let conn = sea_orm::Database::connect(connect).await?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            max_connections: options.max_connections.max(1),
+        })
     }
 
     /// The engine behind this pool.
@@ -65,6 +80,25 @@ impl Database {
         match self.conn.get_database_backend() {
             DbBackend::Postgres => Backend::Postgres,
             _ => Backend::Sqlite,
+        }
+    }
+
+    /// Open, idle and maximum pool connections.
+    pub fn pool_stats(&self) -> PoolStats {
+        let (open, idle) = match self.conn.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        PoolStats {
+            open,
+            idle,
+            max: self.max_connections,
         }
     }
 

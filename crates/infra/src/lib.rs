@@ -18,7 +18,7 @@ pub mod scratch;
 mod sql;
 
 pub use clock::SystemClock;
-pub use database::{Backend, Database, DatabaseOptions};
+pub use database::{Backend, Database, DatabaseOptions, PoolStats};
 pub use keys::Sha256KeyMinter;
 pub use password::Argon2Hasher;
 pub use realtime::{Signal, SignalBus, SignalPublisher};

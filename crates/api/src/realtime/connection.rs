@@ -1,7 +1,6 @@
 //! One WebSocket connection: a single task selecting over inbound frames,
 //! the outbound queue, keep-alive pings and shutdown.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::protocol::{ClientCommand, ServerEvent, parse};
 use crate::error::ApiError;
+use crate::rate_limit::{Class, Decision};
 use crate::state::AppState;
 
 /// Close codes.
@@ -37,7 +37,6 @@ pub async fn run(mut socket: WebSocket, user: UserId, app: AppState) {
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
-    let mut typing_allowed_at: HashMap<ChatId, Instant> = HashMap::new();
 
     let ready = ServerEvent::Ready {
         user_id: user.as_uuid(),
@@ -65,7 +64,7 @@ pub async fn run(mut socket: WebSocket, user: UserId, app: AppState) {
                 last_heard = Instant::now();
                 match inbound {
                     Some(Ok(Message::Text(text))) => {
-                        let reply = handle_command(&app, user, text.as_str(), &mut typing_allowed_at).await;
+                        let reply = handle_command(&app, user, text.as_str()).await;
                         if let Some(reply) = reply {
                             open = write(&mut socket, Message::Text(reply.frame()), write_timeout).await;
                         }
@@ -128,12 +127,7 @@ fn is_too_big(error: &axum::Error) -> bool {
 }
 
 /// Runs one client command; returns the reply, if any.
-async fn handle_command(
-    app: &AppState,
-    user: UserId,
-    text: &str,
-    typing_allowed_at: &mut HashMap<ChatId, Instant>,
-) -> Option<ServerEvent> {
+async fn handle_command(app: &AppState, user: UserId, text: &str) -> Option<ServerEvent> {
     let (reference, command) = parse(text);
     let result = match command {
         Err(error) => Err(error),
@@ -144,12 +138,9 @@ async fn handle_command(
                 .message
                 .try_into_domain(chat_id, app.settings.limits.max_message_chars)
             {
-                Ok(request) => app
-                    .messages
-                    .send(user, request)
+                Ok(request) => crate::routes::messages::send(app, user, request)
                     .await
-                    .map(|(message, _)| Some(message.into()))
-                    .map_err(ApiError::from),
+                    .map(|(message, _)| Some(message.into())),
                 Err(error) => Err(error),
             }
         }
@@ -161,13 +152,11 @@ async fn handle_command(
             .map_err(ApiError::from),
         Ok(ClientCommand::Typing(command)) => {
             let chat_id = ChatId::from_uuid(command.chat_id);
-            let now = Instant::now();
-            if typing_allowed_at.get(&chat_id).is_some_and(|at| now < *at) {
+            let key = format!("user:{user}:{chat_id}");
+            if let Decision::Limited { .. } = app.rate_limits.check(Class::Typing, &key) {
                 // Over the rate: dropped silently, typing is best-effort.
                 return None;
             }
-            let every = Duration::from_millis(app.settings.realtime.typing_interval_ms);
-            typing_allowed_at.insert(chat_id, now + every);
             return match app.chats.typing(user, chat_id).await {
                 Ok(()) => None,
                 Err(error) => Some(ServerEvent::error(reference, &ApiError::from(error))),

@@ -213,14 +213,32 @@ async fn send_message(
 ) -> Result<(StatusCode, Json<MessageView>), ApiError> {
     let request =
         body.try_into_domain(ChatId::from_uuid(id), app.settings.limits.max_message_chars)?;
-    let (message, created) =
-        super::to_completion(async move { app.messages.send(caller, request).await }).await?;
+    let (message, created) = send(&app, caller, request).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((status, Json(message.into())))
+}
+
+/// Sends a message for REST and WebSocket alike: run to completion (so the
+/// event is published even if the caller goes away) and counted.
+///
+/// # Errors
+/// The use case's errors as problems.
+pub(crate) async fn send(
+    app: &AppState,
+    caller: UserId,
+    request: SendMessage,
+) -> Result<(Message, bool), ApiError> {
+    let app = app.clone();
+    let (message, created) =
+        super::to_completion(async move { app.messages.send(caller, request).await }).await?;
+    if created {
+        crate::metrics::message_stored();
+    }
+    Ok((message, created))
 }
 
 /// Query of `GET /chats/{id}/messages`.

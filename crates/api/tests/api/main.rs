@@ -10,6 +10,7 @@ mod docs;
 mod errors;
 mod helpers;
 mod messages;
+mod ops;
 mod tokens;
 mod users;
 mod ws;

@@ -192,7 +192,12 @@ async fn two_hundred_fast_sends_arrive_in_seq_order_exactly_once() {
 
 #[tokio::test]
 async fn every_event_type_reaches_the_members() {
-    let app = TestApp::spawn().await;
+    // Typing is rate limited only with limits on.
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limit.enabled = true;
+        s.rate_limit.auth.burst = 100;
+    })
+    .await;
     let ada = app.register("ada@example.org").await;
     let bob = app.register("bob@example.org").await;
     let cy = app.register("cy@example.org").await;
