@@ -52,31 +52,53 @@ impl Dispatcher {
         }
     }
 
-    /// Processes signals until `stop`.
+    /// Processes signals until `stop`. A signal whose delivery failed (the
+    /// database was unreachable) leaves a resync pending, retried every
+    /// second until it succeeds, so nothing is silently missed.
     pub async fn run(mut self, mut signals: broadcast::Receiver<Signal>, stop: CancellationToken) {
+        let mut resync_pending = false;
+        let mut retry = tokio::time::interval(Duration::from_secs(1));
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let signal = tokio::select! {
+            tokio::select! {
                 () = stop.cancelled() => return,
-                signal = signals.recv() => signal,
-            };
-            match signal {
-                Ok(signal) => self.handle(signal).await,
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "real-time dispatcher lagged; resynchronising");
-                    self.handle(Signal::Resync).await;
+                _ = retry.tick(), if resync_pending => {
+                    resync_pending = !self.handle(Signal::Resync).await;
                 }
-                Err(broadcast::error::RecvError::Closed) => return,
+                signal = signals.recv() => match signal {
+                    Ok(signal) => {
+                        let seq = match signal {
+                            Signal::Seq { c, s } => Some((c, s)),
+                            _ => None,
+                        };
+                        let resync = seq.is_some() || signal == Signal::Resync;
+                        if !self.handle(signal).await && resync {
+                            resync_pending = true;
+                            if let Some((chat, upto)) = seq {
+                                // Remember the chat, so the resync covers it.
+                                self.delivered.entry(chat).or_insert(upto - 1);
+                            }
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "real-time dispatcher lagged; resynchronising");
+                        resync_pending = !self.handle(Signal::Resync).await;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
             }
         }
     }
 
-    /// Handles one signal; failures are logged (clients catch up with
-    /// `after_seq` on their next reconnect).
-    pub async fn handle(&mut self, signal: Signal) {
-        if let Err(error) = self.try_handle(signal).await {
-            tracing::warn!(%error, "real-time delivery failed for a signal");
-            // Give a failing database a moment instead of spinning.
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    /// Handles one signal; returns whether it succeeded. Failures are
+    /// logged.
+    pub async fn handle(&mut self, signal: Signal) -> bool {
+        match self.try_handle(signal).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "real-time delivery failed for a signal; will retry");
+                false
+            }
         }
     }
 

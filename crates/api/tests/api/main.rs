@@ -11,6 +11,7 @@ mod errors;
 mod helpers;
 mod messages;
 mod ops;
+mod resilience;
 mod tokens;
 mod users;
 mod ws;

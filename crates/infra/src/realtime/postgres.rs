@@ -162,7 +162,7 @@ pub(crate) async fn listen_loop(
                         () = stop.cancelled() => return,
                         () = tokio::time::sleep(delay) => {}
                     }
-                    delay = (delay * 2).min(Duration::from_secs(5));
+                    delay = (delay * 2).min(Duration::from_secs(2));
                     continue;
                 }
             },
