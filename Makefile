@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PG_ENV := .pg-env
 
-.PHONY: help run test test-pg lint fmt doc migrate db-up db-down docker compose-up compose-down ci
+.PHONY: help run test test-pg lint fmt doc fuzz bench bench-sqlite migrate db-up db-down docker compose-up compose-down ci
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}'
@@ -29,6 +29,15 @@ fmt: ## Format the code
 
 doc: ## Build the API docs (warnings are errors)
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+bench: ## Benchmark a release server on a throwaway PostgreSQL (durable settings)
+	bash scripts/bench.sh postgres
+
+bench-sqlite: ## Benchmark a release server on SQLite
+	bash scripts/bench.sh sqlite
+
+fuzz: ## Fuzz the HTTP API from its OpenAPI document (schemathesis, in a venv)
+	bash scripts/fuzz-api.sh
 
 migrate: ## Apply pending migrations to the configured database
 	cargo run --release -- migrate up

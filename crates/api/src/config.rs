@@ -261,6 +261,25 @@ impl Settings {
     /// [`ConfigError`] naming the offending key.
     pub fn load_from(config_file: Option<&Path>, env: EnvVars) -> Result<Self, ConfigError> {
         let mut builder = config::Config::builder();
+        // Buckets have per-class defaults, so a single key (say
+        // MISSIVE__RATE_LIMIT__WRITE__BURST) can be overridden alone.
+        let defaults = RateLimitSettings::default();
+        for (class, bucket) in [
+            ("auth", defaults.auth),
+            ("write", defaults.write),
+            ("read", defaults.read),
+            ("typing", defaults.typing),
+        ] {
+            for (field, value) in [
+                ("requests", bucket.requests),
+                ("per_secs", bucket.per_secs),
+                ("burst", bucket.burst),
+            ] {
+                builder = builder
+                    .set_default(format!("rate_limit.{class}.{field}"), value)
+                    .map_err(|e| ConfigError(e.to_string()))?;
+            }
+        }
         builder = match config_file {
             Some(path) => builder.add_source(config::File::from(path).required(true)),
             None => builder.add_source(config::File::with_name("missive").required(false)),
@@ -275,6 +294,9 @@ impl Settings {
                 .prefix_separator("__")
                 .separator("__")
                 .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("rate_limit.trusted_proxies")
+                .with_list_parse_key("server.cors_origins")
                 .source(Some(missive_env)),
         );
         let lookup = |key: &str| {
@@ -429,6 +451,28 @@ mod tests {
         assert_eq!(settings.server.bind.to_string(), "0.0.0.0:9000");
         assert_eq!(settings.database.max_connections, 4);
         assert_eq!(settings.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn list_settings_come_from_comma_separated_environment_variables() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                (
+                    "MISSIVE__RATE_LIMIT__TRUSTED_PROXIES",
+                    "10.0.0.0/8,192.168.1.1",
+                ),
+                ("MISSIVE__SERVER__CORS_ORIGINS", "https://app.example.org"),
+                ("MISSIVE__RATE_LIMIT__WRITE__BURST", "7"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(
+            settings.rate_limit.trusted_proxies,
+            ["10.0.0.0/8", "192.168.1.1"]
+        );
+        assert_eq!(settings.server.cors_origins, ["https://app.example.org"]);
+        assert_eq!(settings.rate_limit.write.burst, 7);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::error::Problem;
             or `/auth/login`) or `X-API-Key: <key>` (from `POST /api-keys`).\n\n\
             **Errors** are RFC 9457 `application/problem+json` documents with a stable `code`; \
             422 answers list each offending field in `errors`. Any operation may also answer \
-            500 `internal` or 503 `unavailable` (database unreachable; retry later).",
+            429 `rate_limited`, 500 `internal` or 503 `unavailable` (database unreachable; retry later).",
         license(name = "MIT OR Apache-2.0"),
     ),
     modifiers(&SecuritySchemes, &CommonResponses),
@@ -24,7 +24,8 @@ use crate::error::Problem;
         schemas(Problem),
         responses(
             BadRequest, Unauthorized, InvalidCredentials, Forbidden, NotFound, Conflict,
-            PayloadTooLarge, UnsupportedMediaType, ValidationFailed, Unavailable, Internal
+            PayloadTooLarge, UnsupportedMediaType, ValidationFailed, TooManyRequests, Unavailable,
+            Internal
         )
     ),
     tags(
@@ -70,7 +71,9 @@ struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut OpenApiDoc) {
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in &mut openapi.paths.paths {
+            // Only API routes are rate limited; probes are not.
+            let limited = path.starts_with("/api/v1/");
             for operation in [
                 &mut item.get,
                 &mut item.post,
@@ -82,7 +85,14 @@ impl Modify for CommonResponses {
             .flatten()
             {
                 let responses = &mut operation.responses.responses;
-                for (status, name) in [("500", "Internal"), ("503", "Unavailable")] {
+                for (status, name) in [
+                    ("429", "TooManyRequests"),
+                    ("500", "Internal"),
+                    ("503", "Unavailable"),
+                ] {
+                    if status == "429" && !limited {
+                        continue;
+                    }
                     responses.entry(status.to_owned()).or_insert_with(|| {
                         RefOr::Ref(utoipa::openapi::Ref::from_response_name(name))
                     });
@@ -97,7 +107,32 @@ pub fn document(mut paths: OpenApiDoc) -> OpenApiDoc {
     // Modifiers run when `ApiDoc::openapi()` is built, before the router's
     // paths are merged in; run the per-operation one again on the result.
     CommonResponses.modify(&mut paths);
+    require_one_of(&mut paths, "EditMessageRequest", &["content", "rating"]);
     paths
+}
+
+/// Documents "give at least one of these fields" (an empty PATCH body is
+/// 422), which the derive cannot express: the object's own schema, all of
+/// `anyOf: [{required: [a]}, {required: [b]}]`.
+fn require_one_of(doc: &mut OpenApiDoc, schema: &str, fields: &[&str]) {
+    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let Some(original) = components.schemas.remove(schema) else {
+        return;
+    };
+    let mut any = AnyOfBuilder::new();
+    for field in fields {
+        any = any.item(ObjectBuilder::new().required(*field));
+    }
+    let combined = AllOfBuilder::new()
+        .item(original)
+        .item(RefOr::T(Schema::AnyOf(any.build())))
+        .build();
+    components
+        .schemas
+        .insert(schema.to_owned(), RefOr::T(Schema::AllOf(combined)));
 }
 
 macro_rules! problem_response {
@@ -145,6 +180,10 @@ problem_response!(
 problem_response!(
     /// 422.
     ValidationFailed, "`validation_failed`: missing field, wrong type or value out of range; `errors` names each field"
+);
+problem_response!(
+    /// 429.
+    TooManyRequests, "`rate_limited`: over the rate limit; retry after `Retry-After` seconds (`RateLimit-Limit`, `RateLimit-Remaining` describe the bucket)"
 );
 problem_response!(
     /// 503.

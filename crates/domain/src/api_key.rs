@@ -45,6 +45,7 @@ impl ApiKeyName {
     /// # Errors
     /// [`ValueError`] when the trimmed label is empty or too long.
     pub fn new(raw: &str) -> Result<Self, ValueError> {
+        check_chars(raw, 0, Self::MAX_CHARS)?;
         let name = raw.trim();
         check_chars(name, 1, Self::MAX_CHARS)?;
         Ok(Self(name.to_owned()))

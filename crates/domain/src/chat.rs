@@ -98,6 +98,7 @@ impl ChatTitle {
     /// # Errors
     /// [`ValueError`] when the trimmed title is empty or too long.
     pub fn new(raw: &str) -> Result<Self, ValueError> {
+        check_chars(raw, 0, Self::MAX_CHARS)?;
         let title = raw.trim();
         check_chars(title, 1, Self::MAX_CHARS)?;
         Ok(Self(title.to_owned()))

@@ -211,6 +211,9 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
+/// Longest search query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 1000;
+
 /// The searchable words of a query: its runs of letters and digits, the
 /// same way both databases split message text into words (so
 /// `bob@example.com` is `bob`, `example`, `com` on either engine).

@@ -104,6 +104,7 @@ impl FullName {
     /// [`ValueError`] when the trimmed name is empty or longer than
     /// [`Self::MAX_CHARS`].
     pub fn new(raw: &str) -> Result<Self, ValueError> {
+        check_chars(raw, 0, Self::MAX_CHARS)?;
         let name = raw.trim();
         check_chars(name, 1, Self::MAX_CHARS)?;
         Ok(Self(name.to_owned()))

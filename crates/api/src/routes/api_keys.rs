@@ -27,7 +27,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateApiKeyRequest {
     /// A label to recognise the key by, 1–100 characters.
-    #[schema(example = "ci pipeline")]
+    #[schema(example = "ci pipeline", min_length = 1, max_length = 100)]
     name: String,
 }
 

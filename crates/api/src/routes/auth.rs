@@ -27,7 +27,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// Trimmed and lower-cased; must look like an e-mail address.
-    #[schema(example = "ada@example.org")]
+    #[schema(example = "ada@example.org", format = Email, max_length = 254)]
     email: String,
     /// 8–128 characters.
     #[schema(example = "correct horse battery", min_length = 8, max_length = 128)]

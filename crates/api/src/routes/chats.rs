@@ -170,6 +170,7 @@ pub struct CreateChatRequest {
     /// Required for groups (1–100 characters); absent or null for direct
     /// chats.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     title: Option<String>,
     /// The other members: exactly one for a direct chat. The caller is
     /// always a member (the owner) and need not be listed.
@@ -227,6 +228,7 @@ async fn create_chat(
 #[into_params(parameter_in = Query)]
 pub struct ListChatsQuery {
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -304,6 +306,7 @@ async fn get_chat(
 #[derive(Deserialize, ToSchema)]
 pub struct RenameChatRequest {
     /// New title, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     title: String,
 }
 
@@ -367,6 +370,16 @@ async fn delete_chat(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The role of a member being added (there is only one owner).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NewMemberRole {
+    /// Manages the group.
+    Admin,
+    /// Takes part.
+    Member,
+}
+
 /// Body of `POST /chats/{id}/members`.
 #[derive(Deserialize, ToSchema)]
 pub struct AddMemberRequest {
@@ -374,7 +387,7 @@ pub struct AddMemberRequest {
     user_id: uuid::Uuid,
     /// `member` (default) or `admin`.
     #[serde(default)]
-    role: Option<RoleDto>,
+    role: Option<NewMemberRole>,
 }
 
 /// Adds a user to a group (owner or admin). Adding an existing member
@@ -402,7 +415,10 @@ async fn add_member(
     Path(id): Path<uuid::Uuid>,
     Json(body): Json<AddMemberRequest>,
 ) -> Result<Json<ChatView>, ApiError> {
-    let role = body.role.map_or(MemberRole::Member, Into::into);
+    let role = match body.role {
+        Some(NewMemberRole::Admin) => MemberRole::Admin,
+        Some(NewMemberRole::Member) | None => MemberRole::Member,
+    };
     let details = super::to_completion(async move {
         app.chats
             .add_member(
@@ -456,6 +472,7 @@ async fn remove_member(
 pub struct ReadRequest {
     /// Every message up to this seq is read. Clamped to the chat's
     /// `last_seq`; a position never moves back.
+    #[schema(minimum = 0)]
     seq: i64,
 }
 

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{
-    ClientId, HistoryCursor, Message, MessageContent, MessagePage, MessageRole, SearchQuery,
-    SentAt, search_words,
+    ClientId, HistoryCursor, MAX_QUERY_CHARS, Message, MessageContent, MessagePage, MessageRole,
+    SearchQuery, SentAt, search_words,
 };
 use missive_domain::services::messages::{EditMessage, SendMessage};
 use serde::{Deserialize, Serialize};
@@ -129,12 +129,12 @@ impl From<Message> for MessageView {
 pub struct SendMessageRequest {
     /// 1–`limits.max_message_chars` characters (default 4000), not only
     /// whitespace.
-    #[schema(example = "Hello!")]
+    #[schema(example = "Hello!", min_length = 1, max_length = 4000)]
     pub content: String,
     /// Idempotency key, 1–64 characters, unique per chat and sender:
     /// re-sending it returns the stored message with 200.
     #[serde(default)]
-    #[schema(example = "9f1c2e0a-client-generated")]
+    #[schema(example = "9f1c2e0a-client-generated", min_length = 1, max_length = 64)]
     pub client_id: Option<String>,
     /// `user` (default), `assistant` or `system`.
     #[serde(default)]
@@ -246,11 +246,14 @@ pub(crate) async fn send(
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// The newest messages with a smaller seq (scrolling back).
+    #[param(minimum = 0)]
     before_seq: Option<i64>,
     /// The oldest messages with a greater seq (catching up after a
-    /// reconnect). Not together with `before_seq`.
+    /// reconnect). Not together with `before_seq` (422).
+    #[param(minimum = 0)]
     after_seq: Option<i64>,
 }
 
@@ -347,6 +350,7 @@ async fn get_message(
 pub struct EditMessageRequest {
     /// New text (the sender only); sets `edited_at`.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 4000)]
     content: Option<String>,
     /// true, false, or null to clear (any member).
     #[serde(default, deserialize_with = "super::double_option")]
@@ -436,13 +440,15 @@ async fn delete_message(
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words that must all occur in a message (whole words,
-    /// case-insensitive).
+    /// case-insensitive); at least one letter or digit.
+    #[param(min_length = 1, max_length = 1000)]
     q: Option<String>,
     /// Only this chat (you must be a member).
     chat_id: Option<uuid::Uuid>,
     /// Only this sender.
     sender_id: Option<uuid::Uuid>,
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -481,8 +487,15 @@ async fn search(
         .as_deref()
         .map(cursor::decode_message)
         .transpose()?;
+    let q = params.q.as_deref().unwrap_or_default();
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "q",
+            format!("must be at most {MAX_QUERY_CHARS} characters"),
+        )]));
+    }
     let query = SearchQuery {
-        words: search_words(params.q.as_deref().unwrap_or_default()),
+        words: search_words(q),
         chat_id: params.chat_id.map(ChatId::from_uuid),
         sender_id: params.sender_id.map(UserId::from_uuid),
         limit: limit(params.limit, 20),

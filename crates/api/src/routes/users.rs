@@ -99,6 +99,7 @@ async fn get_user(
 #[into_params(parameter_in = Query)]
 pub struct EmailQuery {
     /// The address to look up (exact match after trimming and lower-casing).
+    #[param(min_length = 3, max_length = 254)]
     email: String,
 }
 

@@ -1,0 +1,109 @@
+//! `missive-bench`: drives a running Missive server over loopback and
+//! reports throughput and latency percentiles (table, or `--json`).
+//!
+//! The server must run with rate limits off
+//! (`MISSIVE__RATE_LIMIT__ENABLED=false`); `make bench` does that.
+
+mod client;
+mod report;
+mod scenarios;
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// Load scenarios against a running server.
+#[derive(Debug, Parser)]
+#[command(name = "missive-bench", version, about)]
+struct Cli {
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:8000", global = true)]
+    url: String,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    /// No progress bars.
+    #[arg(long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// C clients POST messages for D seconds.
+    Send {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Clients GET pages of 50 from chats holding many messages.
+    History {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Messages per chat (stored first).
+        #[arg(long, default_value_t = 1000)]
+        messages: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// One group of M members, each with a WebSocket; S senders at a target
+    /// rate. Checks every member got every message once, in order.
+    Fanout {
+        /// Group members (each holds a WebSocket).
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        /// Concurrent senders.
+        #[arg(long, default_value_t = 4)]
+        senders: usize,
+        /// Messages per second, all senders together.
+        #[arg(long, default_value_t = 50)]
+        rate: u64,
+        /// Seconds to send.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Holds N idle WebSockets and reads the server's memory per connection.
+    Connections {
+        /// Connections to open.
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        /// The server's process id (to read /proc/<pid>/status).
+        #[arg(long)]
+        pid: u32,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let ctx = client::Context::new(&cli.url, cli.quiet)?;
+    let report = match cli.scenario {
+        Scenario::Send { clients, seconds } => {
+            scenarios::send(&ctx, clients, Duration::from_secs(seconds)).await?
+        }
+        Scenario::History {
+            clients,
+            messages,
+            seconds,
+        } => scenarios::history(&ctx, clients, messages, Duration::from_secs(seconds)).await?,
+        Scenario::Fanout {
+            members,
+            senders,
+            rate,
+            seconds,
+        } => scenarios::fanout(&ctx, members, senders, rate, Duration::from_secs(seconds)).await?,
+        Scenario::Connections { count, pid } => scenarios::connections(&ctx, count, pid).await?,
+    };
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! The four scenarios.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::client::Context;
+use crate::report::{Latency, Report, histogram};
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// `send`: C clients, each its own user in one shared group, POST for D.
+pub async fn send(ctx: &Context, clients: usize, duration: Duration) -> anyhow::Result<Report> {
+    let users = ctx.users(clients.max(1)).await?;
+    let chat = ctx.group(&users[0], &users[1..]).await?;
+    let latencies = Arc::new(Mutex::new(histogram()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let bar = ctx.progress(duration.as_secs(), "send");
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks = users.iter().cloned().map(|user| {
+        let (latencies, errors, chat) = (Arc::clone(&latencies), Arc::clone(&errors), chat.clone());
+        async move {
+            let mut local = histogram();
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match ctx.send(&user, &chat, &format!("bench message {i}")).await {
+                    Ok(_) => {
+                        let _ = local.record(t.elapsed().as_micros() as u64);
+                    }
+                    Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                i += 1;
+            }
+            let _ = latencies.lock().await.add(&local);
+        }
+    });
+    let ticker = tick(&bar, deadline);
+    futures::future::join(futures::future::join_all(tasks), ticker).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let latencies = latencies.lock().await;
+    Ok(Report {
+        scenario: "send",
+        parameters: json!({"clients": clients, "seconds": duration.as_secs()}),
+        throughput_per_sec: latencies.len() as f64 / elapsed,
+        unit: "messages",
+        operations: latencies.len(),
+        errors: errors.load(Ordering::Relaxed),
+        latency: Some(Latency::from_micros(&latencies)),
+        extra: Value::Null,
+    })
+}
+
+async fn tick(bar: &indicatif::ProgressBar, deadline: Instant) {
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+}
+
+/// `history`: fills chats with `messages` each, then C clients read random
+/// pages of 50 for D.
+pub async fn history(
+    ctx: &Context,
+    clients: usize,
+    messages: usize,
+    duration: Duration,
+) -> anyhow::Result<Report> {
+    let users = ctx.users(2).await?;
+    let chats = 4;
+    let mut chat_ids = Vec::new();
+    let bar = ctx.progress((chats * messages) as u64, "fill");
+    for _ in 0..chats {
+        let chat = ctx.group(&users[0], &users[1..]).await?;
+        futures::stream::iter(0..messages)
+            .for_each_concurrent(16, |i| {
+                let (chat, user, bar) = (chat.clone(), &users[0], bar.clone());
+                async move {
+                    let _ = ctx.send(user, &chat, &format!("history {i}")).await;
+                    bar.inc(1);
+                }
+            })
+            .await;
+        chat_ids.push(chat);
+    }
+    bar.finish_and_clear();
+    let latencies = Arc::new(Mutex::new(histogram()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let bar = ctx.progress(duration.as_secs(), "history");
+    let tasks = (0..clients).map(|c| {
+        let (latencies, errors, chat_ids, token) = (
+            Arc::clone(&latencies),
+            Arc::clone(&errors),
+            chat_ids.clone(),
+            users[1].token.clone(),
+        );
+        async move {
+            let mut local = histogram();
+            let mut i = c;
+            while Instant::now() < deadline {
+                let chat = &chat_ids[i % chat_ids.len()];
+                let before = 51 + (i * 37) % messages.max(52);
+                let t = Instant::now();
+                let ok = ctx
+                    .http
+                    .get(ctx.url(&format!(
+                        "/api/v1/chats/{chat}/messages?limit=50&before_seq={before}"
+                    )))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success());
+                match ok {
+                    Ok(true) => {
+                        let _ = local.record(t.elapsed().as_micros() as u64);
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                i += clients;
+            }
+            let _ = latencies.lock().await.add(&local);
+        }
+    });
+    futures::future::join(futures::future::join_all(tasks), tick(&bar, deadline)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let latencies = latencies.lock().await;
+    Ok(Report {
+        scenario: "history",
+        parameters: json!({"clients": clients, "messages_per_chat": messages, "chats": chats, "seconds": duration.as_secs()}),
+        throughput_per_sec: latencies.len() as f64 / elapsed,
+        unit: "pages",
+        operations: latencies.len(),
+        errors: errors.load(Ordering::Relaxed),
+        latency: Some(Latency::from_micros(&latencies)),
+        extra: Value::Null,
+    })
+}
+
+/// `fanout`: M members connected, S senders at `rate` msg/s for D; every
+/// member must receive every message exactly once, in seq order.
+pub async fn fanout(
+    ctx: &Context,
+    members: usize,
+    senders: usize,
+    rate: u64,
+    duration: Duration,
+) -> anyhow::Result<Report> {
+    let users = ctx.users(members.max(2)).await?;
+    let chat = ctx.group(&users[0], &users[1..]).await?;
+    // Each message's content carries its send time (µs since the epoch).
+    let latencies = Arc::new(Mutex::new(histogram()));
+    let received = Arc::new(AtomicU64::new(0));
+    let violations = Arc::new(AtomicU64::new(0));
+    let bar = ctx.progress(users.len() as u64, "connect");
+    let mut readers = Vec::new();
+    for user in &users {
+        let (stream, _) = tokio_tungstenite::connect_async(ctx.ws_url(&user.token)).await?;
+        let (mut write, mut read) = stream.split();
+        let (latencies, received, violations, chat) = (
+            Arc::clone(&latencies),
+            Arc::clone(&received),
+            Arc::clone(&violations),
+            chat.clone(),
+        );
+        readers.push(tokio::spawn(async move {
+            let mut local = histogram();
+            let mut last_seq = 0i64;
+            while let Some(Ok(frame)) = read.next().await {
+                let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
+                    if let tokio_tungstenite::tungstenite::Message::Ping(p) = frame {
+                        let _ = write
+                            .send(tokio_tungstenite::tungstenite::Message::Pong(p))
+                            .await;
+                    }
+                    continue;
+                };
+                let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
+                    continue;
+                };
+                if event["type"] == "done" || event["type"] == "chat.deleted" {
+                    break;
+                }
+                if event["type"] != "message.created"
+                    || event["message"]["chat_id"] != chat.as_str()
+                {
+                    continue;
+                }
+                let seq = event["message"]["seq"].as_i64().unwrap_or(0);
+                if seq != last_seq + 1 {
+                    violations.fetch_add(1, Ordering::Relaxed);
+                }
+                last_seq = seq;
+                if let Some(sent) = event["message"]["content"]
+                    .as_str()
+                    .and_then(|c| c.parse::<u64>().ok())
+                {
+                    let _ = local.record(now_micros().saturating_sub(sent).max(1));
+                }
+                received.fetch_add(1, Ordering::Relaxed);
+            }
+            let _ = latencies.lock().await.add(&local);
+            last_seq
+        }));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let sent = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let per_sender = Duration::from_secs_f64(senders as f64 / rate.max(1) as f64);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let bar = ctx.progress(duration.as_secs(), "fanout");
+    let tasks = users.iter().take(senders.max(1)).cloned().map(|user| {
+        let (sent, errors, chat) = (Arc::clone(&sent), Arc::clone(&errors), chat.clone());
+        async move {
+            let mut next = Instant::now();
+            while Instant::now() < deadline {
+                next += per_sender;
+                match ctx.send(&user, &chat, &now_micros().to_string()).await {
+                    Ok(_) => sent.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+                };
+                tokio::time::sleep_until(next.into()).await;
+            }
+        }
+    });
+    futures::future::join(futures::future::join_all(tasks), tick(&bar, deadline)).await;
+    let sent = sent.load(Ordering::Relaxed);
+    let expected = sent * users.len() as u64;
+    let wait_until = Instant::now() + Duration::from_secs(30);
+    while received.load(Ordering::Relaxed) < expected && Instant::now() < wait_until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // Ending the chat ends every reader.
+    let _ = ctx
+        .http
+        .delete(ctx.url(&format!("/api/v1/chats/{chat}")))
+        .bearer_auth(&users[0].token)
+        .send()
+        .await;
+    let mut last_seqs: HashMap<i64, usize> = HashMap::new();
+    for reader in readers {
+        if let Ok(Ok(last)) = tokio::time::timeout(Duration::from_secs(10), reader).await {
+            *last_seqs.entry(last).or_default() += 1;
+        }
+    }
+    let received = received.load(Ordering::Relaxed);
+    let latencies = latencies.lock().await;
+    Ok(Report {
+        scenario: "fanout",
+        parameters: json!({"members": users.len(), "senders": senders, "rate": rate, "seconds": duration.as_secs()}),
+        throughput_per_sec: received as f64 / elapsed,
+        unit: "deliveries",
+        operations: received,
+        errors: errors.load(Ordering::Relaxed),
+        latency: Some(Latency::from_micros(&latencies)),
+        extra: json!({
+            "messages_sent": sent,
+            "deliveries_expected": expected,
+            "deliveries_received": received,
+            "order_violations": violations.load(Ordering::Relaxed),
+            "every_member_got_every_message_once_in_order":
+                received == expected && violations.load(Ordering::Relaxed) == 0,
+        }),
+    })
+}
+
+/// `connections`: N idle WebSockets of one user; server RSS before/after.
+pub async fn connections(ctx: &Context, count: usize, pid: u32) -> anyhow::Result<Report> {
+    let user = ctx.users(1).await?.remove(0);
+    let before = rss_kb(pid)?;
+    let bar = ctx.progress(count as u64, "connect");
+    let mut sockets = Vec::with_capacity(count);
+    let mut errors = 0u64;
+    let started = Instant::now();
+    for _ in 0..count {
+        match tokio_tungstenite::connect_async(ctx.ws_url(&user.token)).await {
+            Ok((stream, _)) => sockets.push(stream),
+            Err(_) => errors += 1,
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let opening = started.elapsed().as_secs_f64();
+    // Let the server settle before reading its memory.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kb(pid)?;
+    let held = sockets.len() as u64;
+    let per_connection = (after.saturating_sub(before)) as f64 / held.max(1) as f64;
+    drop(sockets);
+    Ok(Report {
+        scenario: "connections",
+        parameters: json!({"count": count, "pid": pid}),
+        throughput_per_sec: held as f64 / opening,
+        unit: "connections opened",
+        operations: held,
+        errors,
+        latency: None,
+        extra: json!({"rss_before_kb": before, "rss_after_kb": after, "kb_per_connection": per_connection}),
+    })
+}
+
+fn rss_kb(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS for pid {pid}"))
+}

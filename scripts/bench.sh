@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs every missive-bench scenario against a release server.
+#
+#   scripts/bench.sh postgres   # throwaway PostgreSQL with durable settings
+#   scripts/bench.sh sqlite     # SQLite file
+#   scripts/bench.sh smoke      # tiny sizes, debug build, SQLite (CI)
+#
+# Results go to stdout (tables) and target/bench/<backend>-<scenario>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-postgres}
+profile=--release
+bin=target/release
+if [ "$mode" = smoke ]; then
+  profile=
+  bin=target/debug
+fi
+cargo build $profile --locked -p missive-api --bin missive -p missive-bench --bin missive-bench
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+
+work=$(mktemp -d)
+pg_dir=
+cleanup() {
+  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  [ -n "$pg_dir" ] && scripts/pg-throwaway.sh stop "$pg_dir"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+case "$mode" in
+  postgres)
+    eval "$(scripts/pg-throwaway.sh start --durable)"
+    pg_dir=$MISSIVE_PG_DIR
+    database_url=$MISSIVE_TEST_DATABASE_URL
+    ;;
+  sqlite|smoke)
+    database_url="sqlite://$work/bench.db?mode=rwc"
+    ;;
+  *) echo "usage: $0 postgres|sqlite|smoke" >&2; exit 2 ;;
+esac
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+MISSIVE__SERVER__BIND="127.0.0.1:$port" \
+MISSIVE__DATABASE__URL="$database_url" \
+MISSIVE__DATABASE__MAX_CONNECTIONS=32 \
+MISSIVE__RATE_LIMIT__ENABLED=false \
+MISSIVE__REALTIME__OUTBOUND_QUEUE=4096 \
+MISSIVE__AUTH__JWT_SECRET=benchmark-secret-benchmark-secret-0123456789 \
+RUST_LOG=warn \
+  "$bin/missive" > "$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do
+  python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/health/ready', timeout=1)" 2>/dev/null && break
+  sleep 0.2
+done
+
+mkdir -p target/bench
+run() {
+  local name=$1; shift
+  echo "== $mode: $name $*"
+  "$bin/missive-bench" --url "http://127.0.0.1:$port" --json "$@" > "target/bench/$mode-$name.json"
+  python3 - "target/bench/$mode-$name.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+lat = r.get("latency") or {}
+line = f'{r["throughput_per_sec"]:.0f} {r["unit"]}/s, {r["operations"]} ops, {r["errors"]} errors'
+if lat:
+    line += f', p50 {lat["p50_ms"]:.2f} ms, p99 {lat["p99_ms"]:.2f} ms'
+print("  " + line)
+if r.get("extra"):
+    print("  " + json.dumps(r["extra"]))
+PY
+}
+
+if [ "$mode" = smoke ]; then
+  run send --quiet send --clients 2 --seconds 1
+  run history --quiet history --clients 2 --messages 60 --seconds 1
+  run fanout --quiet fanout --members 3 --senders 1 --rate 10 --seconds 1
+  run connections --quiet connections --count 20 --pid "$server"
+  python3 - <<'PY'
+import json
+r = json.load(open("target/bench/smoke-fanout.json"))
+assert r["extra"]["every_member_got_every_message_once_in_order"], r
+for name in ["send", "history", "fanout", "connections"]:
+    r = json.load(open(f"target/bench/smoke-{name}.json"))
+    assert r["operations"] > 0 and r["errors"] == 0, (name, r)
+print("bench smoke: 4 passed, 0 failed")
+PY
+else
+  run send send --clients 32 --seconds 15
+  run history history --clients 16 --messages 1000 --seconds 15
+  run fanout fanout --members 1000 --senders 4 --rate 50 --seconds 15
+  run connections connections --count 20000 --pid "$server"
+fi
