@@ -15,7 +15,10 @@ if [ "$mode" = smoke ]; then
   profile=
   bin=target/debug
 fi
-cargo build $profile --locked -p missive-api --bin missive -p missive-bench --bin missive-bench
+# BENCH_SKIP_BUILD=1 reuses the binaries already built.
+if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+  cargo build $profile --locked -p missive-api --bin missive -p missive-bench --bin missive-bench
+fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 work=$(mktemp -d)
@@ -88,7 +91,18 @@ print("bench smoke: 4 passed, 0 failed")
 PY
 else
   run send send --clients 32 --seconds 15
+  if [ "$mode" = postgres ]; then
+    echo "== postgres: pgbench, the same SQL as one send, 32 clients"
+    crates/bench/pgbench/run.sh "$database_url" 32 15 | tee target/bench/postgres-pgbench.txt | grep -E "^(tps|latency average|number of transactions actually)"
+  fi
   run history history --clients 16 --messages 1000 --seconds 15
   run fanout fanout --members 1000 --senders 4 --rate 50 --seconds 15
-  run connections connections --count 20000 --pid "$server"
+  # Each side needs a descriptor per connection; stay under the limit.
+  fds=$(ulimit -n)
+  count=20000
+  if [ "$fds" -lt 20500 ]; then
+    count=$((fds - 500))
+    echo "open-file limit is $fds: holding $count connections instead of 20000"
+  fi
+  run connections connections --count "$count" --pid "$server"
 fi

@@ -210,7 +210,7 @@ mod tests {
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "fields exist to be deserialised")]
     struct Body {
         email: String,
         age: u8,
@@ -218,7 +218,7 @@ mod tests {
     }
 
     #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "fields exist to be deserialised")]
     struct Nested {
         inner: String,
     }

@@ -140,7 +140,7 @@ macro_rules! problem_response {
         $(#[$doc])*
         #[derive(ToResponse)]
         #[response(description = $description, content_type = "application/problem+json")]
-        #[allow(dead_code, reason = "exists only for its OpenAPI description")]
+        #[expect(dead_code, reason = "exists only for its OpenAPI description")]
         pub struct $name(Problem);
     };
 }

@@ -12,7 +12,7 @@ use crate::config::{LogFormat, LogSettings};
 
 /// Keeps file logging alive; dropping it flushes what is buffered.
 pub struct LogGuard(
-    #[allow(dead_code, reason = "held for its Drop, which flushes")] Option<WorkerGuard>,
+    #[expect(dead_code, reason = "held for its Drop, which flushes")] Option<WorkerGuard>,
 );
 
 /// Installs the global subscriber. Logs go to standard error, so command

@@ -73,7 +73,7 @@ enum Scenario {
         /// Connections to open.
         #[arg(long, default_value_t = 20_000)]
         count: usize,
-        /// The server's process id (to read /proc/<pid>/status).
+        /// The server's process id (to read `/proc/<pid>/status`).
         #[arg(long)]
         pid: u32,
     },

@@ -190,6 +190,27 @@ pub struct NewMessage {
     pub created_at: OffsetDateTime,
 }
 
+impl NewMessage {
+    /// The message as stored with `seq` (no edit, not deleted).
+    pub fn stored_as(&self, seq: i64) -> Message {
+        Message {
+            id: self.id,
+            chat_id: self.chat_id,
+            seq,
+            sender_id: self.sender_id,
+            content: self.content.as_str().to_owned(),
+            role: self.role,
+            rating: self.rating,
+            client_id: self.client_id.clone(),
+            reply_to: self.reply_to,
+            sent_at: self.sent_at,
+            created_at: self.created_at,
+            edited_at: None,
+            deleted_at: None,
+        }
+    }
+}
+
 /// Which slice of a chat's history to read. Items always come back in
 /// ascending `seq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -59,24 +59,6 @@ struct SeqRow {
     seq: i64,
 }
 
-fn stored(new: &NewMessage, seq: i64) -> Message {
-    Message {
-        id: new.id,
-        chat_id: new.chat_id,
-        seq,
-        sender_id: new.sender_id,
-        content: new.content.as_str().to_owned(),
-        role: new.role,
-        rating: new.rating,
-        client_id: new.client_id.clone(),
-        reply_to: new.reply_to,
-        sent_at: new.sent_at,
-        created_at: new.created_at,
-        edited_at: None,
-        deleted_at: None,
-    }
-}
-
 fn bump_values(new: &NewMessage) -> Vec<Value> {
     vec![
         micros(new.created_at).into(),
@@ -189,7 +171,7 @@ impl MessageRepository for SeaMessageRepository {
         }
         .map_err(infra_error)?;
         match attempt {
-            Attempt::Stored(seq) => Ok(Appended::Created(stored(new, seq))),
+            Attempt::Stored(seq) => Ok(Appended::Created(new.stored_as(seq))),
             Attempt::NotMember => Err(AppendError::NotMember),
             Attempt::Duplicate => match self.find_by_client_id(new).await? {
                 Some(existing) => Ok(Appended::Existing(existing)),

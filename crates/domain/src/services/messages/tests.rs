@@ -106,24 +106,6 @@ fn message(chat_id: ChatId, sender_id: UserId) -> Message {
     }
 }
 
-fn stored_from(new: &NewMessage, seq: i64) -> Message {
-    Message {
-        id: new.id,
-        chat_id: new.chat_id,
-        seq,
-        sender_id: new.sender_id,
-        content: new.content.as_str().to_owned(),
-        role: new.role,
-        rating: new.rating,
-        client_id: new.client_id.clone(),
-        reply_to: new.reply_to,
-        sent_at: new.sent_at,
-        created_at: new.created_at,
-        edited_at: None,
-        deleted_at: None,
-    }
-}
-
 fn send_request(chat_id: ChatId) -> SendMessage {
     SendMessage {
         chat_id,
@@ -162,7 +144,7 @@ fn sending_stores_the_message_with_server_time_and_publishes_it_once() {
                 && new.rating == Some(true)
         })
         .times(1)
-        .returning(|new| Ok(Appended::Created(stored_from(new, 4))));
+        .returning(|new| Ok(Appended::Created(new.stored_as(4))));
 
     let (message, created) =
         block_on(fakes.service().send(caller, send_request(chat_id))).expect("sent");
@@ -180,7 +162,7 @@ fn a_client_supplied_sent_at_is_kept() {
         .messages
         .expect_append()
         .withf(move |new| new.sent_at == sent_at && new.created_at == NOW)
-        .returning(|new| Ok(Appended::Created(stored_from(new, 1))));
+        .returning(|new| Ok(Appended::Created(new.stored_as(1))));
     let mut request = send_request(ChatId::new());
     request.sent_at = Some(SentAt::new(sent_at).expect("valid"));
 
@@ -277,7 +259,7 @@ fn replying_within_the_chat_is_stored() {
         .messages
         .expect_append()
         .withf(move |new| new.reply_to == Some(parent_id))
-        .returning(|new| Ok(Appended::Created(stored_from(new, 2))));
+        .returning(|new| Ok(Appended::Created(new.stored_as(2))));
     let mut request = send_request(chat_id);
     request.reply_to = Some(parent_id);
 

@@ -1,0 +1,15 @@
+-- Exactly the statement Missive runs for one send on PostgreSQL
+-- (crates/infra/src/repositories/messages.rs, APPEND_PG): bump the chat's
+-- last_seq under its row lock, check membership, insert the message.
+-- Run with -M prepared and -D chat=<uuid> -D user=<uuid> (see run.sh).
+WITH bumped AS (
+    UPDATE chats SET last_seq = last_seq + 1,
+        last_activity_us = GREATEST(last_activity_us, 1)
+    WHERE id = :chat AND EXISTS (
+        SELECT 1 FROM chat_members WHERE chat_id = :chat AND user_id = :user)
+    RETURNING last_seq)
+INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, client_id,
+    reply_to, sent_at, created_at)
+SELECT gen_random_uuid(), :chat, bumped.last_seq, :user, 'bench message', 'user', NULL,
+    gen_random_uuid()::text, NULL, now(), now() FROM bumped
+RETURNING seq;
