@@ -155,3 +155,51 @@ async fn a_user_and_api_key_created_on_the_command_line_work_over_http() {
     let me: Value = me.json().await.expect("json");
     assert_eq!(me["email"], "ops@example.org");
 }
+
+#[tokio::test]
+async fn without_a_jwt_secret_a_warning_is_logged_and_log_dir_gets_a_daily_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database_url(dir.path()).await;
+    let logs = dir.path().join("logs");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_missive"))
+        .args([
+            "user",
+            "create",
+            "--email",
+            "log@example.org",
+            "--name",
+            "Log",
+            "--password",
+            "correct horse",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MISSIVE__DATABASE__URL", &url)
+        .env("MISSIVE__LOG__DIR", &logs)
+        .env("MISSIVE__LOG__FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run missive");
+
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("auth.jwt_secret is not set"), "{stderr}");
+    assert!(
+        !stderr.contains("correct horse"),
+        "the password is never logged"
+    );
+    let files: Vec<_> = std::fs::read_dir(&logs)
+        .expect("log dir")
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(files.len(), 1, "one file for today");
+    let name = files[0].file_name().to_string_lossy().into_owned();
+    assert!(name.starts_with("missive.log."), "{name}");
+    let content = std::fs::read_to_string(files[0].path()).expect("read log");
+    let first: serde_json::Value =
+        serde_json::from_str(content.lines().next().expect("a line")).expect("JSON lines");
+    assert!(first["level"].is_string(), "{first}");
+    assert!(content.contains("auth.jwt_secret is not set"));
+    assert!(!content.contains("correct horse"));
+}
