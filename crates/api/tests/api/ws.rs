@@ -391,7 +391,10 @@ async fn a_frame_over_64_kib_closes_the_connection_with_1009() {
 
 #[tokio::test]
 async fn a_slow_consumer_is_closed_with_4008_while_a_fast_one_keeps_receiving() {
-    let app = TestApp::spawn_with(|s| s.realtime.outbound_queue = 4).await;
+    // Small enough that the slow client (4 KB socket buffer, 400 × 16 KB
+    // events) overflows it by far; large enough that a burst of catch-up
+    // events never overflows the fast one.
+    let app = TestApp::spawn_with(|s| s.realtime.outbound_queue = 64).await;
     let ada = app.register("ada@example.org").await;
     let bob = app.register("bob@example.org").await;
     let mut fast = app.ws(&ada).await;
