@@ -15,7 +15,8 @@ if [ "$mode" = smoke ]; then
   profile=
   bin=target/debug
 fi
-# BENCH_SKIP_BUILD=1 reuses the binaries already built.
+# BENCH_SKIP_BUILD=1 reuses the binaries already built; BENCH_SERVER_BIN
+# runs another server binary (say, an older build, for a before/after).
 if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
   cargo build $profile --locked -p missive-api --bin missive -p missive-bench --bin missive-bench
 fi
@@ -50,18 +51,24 @@ MISSIVE__RATE_LIMIT__ENABLED=false \
 MISSIVE__REALTIME__OUTBOUND_QUEUE=4096 \
 MISSIVE__AUTH__JWT_SECRET=benchmark-secret-benchmark-secret-0123456789 \
 RUST_LOG=warn \
-  "$bin/missive" > "$work/server.log" 2>&1 &
+  "${BENCH_SERVER_BIN:-$bin/missive}" > "$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do
   python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/health/ready', timeout=1)" 2>/dev/null && break
   sleep 0.2
 done
 
+# CPU time per operation of the server and of PostgreSQL (see BENCHMARKS.md).
+watch=(--server-pid "$server")
+if [ -n "$pg_dir" ]; then
+  watch+=(--postgres-pid "$(head -1 "$pg_dir/data/postmaster.pid")")
+fi
+
 mkdir -p target/bench
 run() {
   local name=$1; shift
   echo "== $mode: $name $*"
-  "$bin/missive-bench" --url "http://127.0.0.1:$port" --json "$@" > "target/bench/$mode-$name.json"
+  "$bin/missive-bench" --url "http://127.0.0.1:$port" --json "${watch[@]}" "$@" > "target/bench/$mode-$name.json"
   python3 - "target/bench/$mode-$name.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -70,16 +77,22 @@ line = f'{r["throughput_per_sec"]:.0f} {r["unit"]}/s, {r["operations"]} ops, {r[
 if lat:
     line += f', p50 {lat["p50_ms"]:.2f} ms, p99 {lat["p99_ms"]:.2f} ms'
 print("  " + line)
+cpu = r.get("cpu")
+if cpu:
+    fmt = lambda v: "-" if v is None else f"{v:.0f}"
+    print(f'  CPU µs/op: server {fmt(cpu["server_us_per_op"])}, postgres {fmt(cpu["postgres_us_per_op"])}, '
+          f'bench {cpu["bench_us_per_op"]:.0f}; machine {cpu["machine_busy_percent"]:.0f} % busy, '
+          f'{cpu["steal_percent"]:.0f} % stolen by the hypervisor; server RSS {(cpu.get("server_rss_kb") or 0) / 1024:.0f} MiB')
 if r.get("extra"):
     print("  " + json.dumps(r["extra"]))
 PY
 }
 
 if [ "$mode" = smoke ]; then
-  run send --quiet send --clients 2 --seconds 1
+  run send --quiet send --clients 2 --chats 2 --seconds 1
   run history --quiet history --clients 2 --messages 60 --seconds 1
   run fanout --quiet fanout --members 3 --senders 1 --rate 10 --seconds 1
-  run connections --quiet connections --count 20 --pid "$server"
+  run connections --quiet connections --count 20
   python3 - <<'PY'
 import json
 r = json.load(open("target/bench/smoke-fanout.json"))
@@ -90,13 +103,16 @@ for name in ["send", "history", "fanout", "connections"]:
 print("bench smoke: 4 passed, 0 failed")
 PY
 else
-  run send send --clients 32 --seconds 15
+  run send send --clients 32 --chats 32 --seconds 15
+  run send-one-chat send --clients 32 --chats 1 --seconds 10
   if [ "$mode" = postgres ]; then
-    echo "== postgres: pgbench, the same SQL as one send, 32 clients"
-    crates/bench/pgbench/run.sh "$database_url" 32 15 | tee target/bench/postgres-pgbench.txt | grep -E "^(tps|latency average|number of transactions actually)"
+    echo "== postgres: pgbench, the same SQL as one send, 32 clients, 32 chats"
+    crates/bench/pgbench/run.sh "$database_url" 32 15 32 | tee target/bench/postgres-pgbench.txt | grep -E "^(tps|latency average|latency p)"
+    echo "== postgres: pgbench, the same SQL as one send, 32 clients, 1 chat"
+    crates/bench/pgbench/run.sh "$database_url" 32 10 1 | tee target/bench/postgres-pgbench-one-chat.txt | grep -E "^(tps|latency average|latency p)"
   fi
   run history history --clients 16 --messages 1000 --seconds 15
-  run fanout fanout --members 1000 --senders 4 --rate 50 --seconds 15
+  run fanout fanout --members 1000 --senders 4 --rate 60 --seconds 15
   # Each side needs a descriptor per connection; stay under the limit.
   fds=$(ulimit -n)
   count=20000
@@ -104,5 +120,5 @@ else
     count=$((fds - 500))
     echo "open-file limit is $fds: holding $count connections instead of 20000"
   fi
-  run connections connections --count "$count" --pid "$server"
+  run connections connections --count "$count"
 fi

@@ -6,6 +6,12 @@ use clap::Parser;
 use missive_api::cli::{Cli, Command, run_command, serve};
 use missive_api::{Settings, telemetry};
 
+/// mimalloc instead of glibc's malloc: fewer cycles per allocation on the
+/// request path, and freed memory goes back to the system instead of
+/// staying in per-thread arenas (BENCHMARKS.md, "Optimisations").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {

@@ -1,7 +1,7 @@
 -- Exactly the statement Missive runs for one send on PostgreSQL
 -- (crates/infra/src/repositories/messages.rs, APPEND_PG): bump the chat's
 -- last_seq under its row lock, check membership, insert the message.
--- Run with -M prepared and -D chat=<uuid> -D user=<uuid> (see run.sh).
+-- run.sh runs it with -M prepared, -D user=<uuid>, and :chat chosen per client.
 WITH bumped AS (
     UPDATE chats SET last_seq = last_seq + 1,
         last_activity_us = GREATEST(last_activity_us, 1)

@@ -4,6 +4,8 @@ use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
+use crate::cpu::Watch;
+
 /// Shared HTTP client and settings.
 pub struct Context {
     /// Base URL, without a trailing slash.
@@ -12,6 +14,8 @@ pub struct Context {
     pub http: reqwest::Client,
     quiet: bool,
     run: String,
+    /// Processes whose CPU time is reported.
+    pub watch: Watch,
 }
 
 /// A registered user.
@@ -25,7 +29,7 @@ pub struct User {
 
 impl Context {
     /// A context for the server at `url`.
-    pub fn new(url: &str, quiet: bool) -> anyhow::Result<Self> {
+    pub fn new(url: &str, quiet: bool, watch: Watch) -> anyhow::Result<Self> {
         Ok(Self {
             base: url.trim_end_matches('/').to_owned(),
             http: reqwest::Client::builder()
@@ -33,6 +37,7 @@ impl Context {
                 .build()?,
             quiet,
             run: uuid::Uuid::now_v7().simple().to_string(),
+            watch,
         })
     }
 

@@ -5,6 +5,7 @@
 //! (`MISSIVE__RATE_LIMIT__ENABLED=false`); `make bench` does that.
 
 mod client;
+mod cpu;
 mod report;
 mod scenarios;
 
@@ -25,6 +26,13 @@ struct Cli {
     /// No progress bars.
     #[arg(long, global = true)]
     quiet: bool,
+    /// The server's process id: report its CPU time per operation.
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    /// PostgreSQL's postmaster process id: report the CPU time of it and
+    /// its backends per operation.
+    #[arg(long, global = true)]
+    postgres_pid: Option<u32>,
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -36,6 +44,10 @@ enum Scenario {
         /// Concurrent clients.
         #[arg(long, default_value_t = 32)]
         clients: usize,
+        /// Chats the clients write to (client i writes to chat i mod
+        /// chats); 1 makes every send queue on one chat's lock.
+        #[arg(long, default_value_t = 32)]
+        chats: usize,
         /// Seconds to run.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
@@ -73,20 +85,27 @@ enum Scenario {
         /// Connections to open.
         #[arg(long, default_value_t = 20_000)]
         count: usize,
-        /// The server's process id (to read `/proc/<pid>/status`).
+        /// The server's process id (to read `/proc/<pid>/status`);
+        /// defaults to `--server-pid`.
         #[arg(long)]
-        pid: u32,
+        pid: Option<u32>,
     },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let ctx = client::Context::new(&cli.url, cli.quiet)?;
+    let watch = cpu::Watch {
+        server: cli.server_pid,
+        postgres: cli.postgres_pid,
+    };
+    let ctx = client::Context::new(&cli.url, cli.quiet, watch)?;
     let report = match cli.scenario {
-        Scenario::Send { clients, seconds } => {
-            scenarios::send(&ctx, clients, Duration::from_secs(seconds)).await?
-        }
+        Scenario::Send {
+            clients,
+            chats,
+            seconds,
+        } => scenarios::send(&ctx, clients, chats, Duration::from_secs(seconds)).await?,
         Scenario::History {
             clients,
             messages,
@@ -98,7 +117,12 @@ async fn main() -> anyhow::Result<()> {
             rate,
             seconds,
         } => scenarios::fanout(&ctx, members, senders, rate, Duration::from_secs(seconds)).await?,
-        Scenario::Connections { count, pid } => scenarios::connections(&ctx, count, pid).await?,
+        Scenario::Connections { count, pid } => {
+            let pid = pid
+                .or(cli.server_pid)
+                .ok_or_else(|| anyhow::anyhow!("connections needs --pid or --server-pid"))?;
+            scenarios::connections(&ctx, count, pid).await?
+        }
     };
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -5,6 +5,8 @@ use std::fmt::Write;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::cpu::CpuUse;
+
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Serialize)]
 pub struct Latency {
@@ -50,6 +52,8 @@ pub struct Report {
     pub latency: Option<Latency>,
     /// Scenario-specific results.
     pub extra: serde_json::Value,
+    /// CPU time per operation during the measurement.
+    pub cpu: Option<CpuUse>,
 }
 
 impl Report {
@@ -74,6 +78,21 @@ impl Report {
                 "latency ms   p50 {:.2}   p90 {:.2}   p99 {:.2}   max {:.2}",
                 l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
             );
+        }
+        if let Some(cpu) = &self.cpu {
+            let us = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
+            let _ = writeln!(
+                out,
+                "cpu µs/op    server {}   postgres {}   bench {:.0}   (machine {:.0} % busy, {:.0} % stolen)",
+                us(cpu.server_us_per_op),
+                us(cpu.postgres_us_per_op),
+                cpu.bench_us_per_op,
+                cpu.machine_busy_percent,
+                cpu.steal_percent
+            );
+            if let Some(kb) = cpu.server_rss_kb {
+                let _ = writeln!(out, "server RSS   {:.1} MiB", kb as f64 / 1024.0);
+            }
         }
         if !self.extra.is_null() {
             let _ = writeln!(out, "details      {}", self.extra);

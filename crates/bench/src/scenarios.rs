@@ -1,16 +1,38 @@
 //! The four scenarios.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::client::Context;
+use crate::client::{Context, User};
+use crate::cpu::rss_kb;
 use crate::report::{Latency, Report, histogram};
+
+/// The parts of a server event the fan-out check reads (borrowed: the
+/// bench parses 50 000 of these a second on the same cores as the server).
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(borrow)]
+    message: Option<EventMessage<'a>>,
+}
+
+#[derive(Deserialize)]
+struct EventMessage<'a> {
+    #[serde(borrow)]
+    chat_id: &'a str,
+    seq: i64,
+    #[serde(borrow)]
+    content: Cow<'a, str>,
+}
 
 fn now_micros() -> u64 {
     SystemTime::now()
@@ -18,17 +40,34 @@ fn now_micros() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-/// `send`: C clients, each its own user in one shared group, POST for D.
-pub async fn send(ctx: &Context, clients: usize, duration: Duration) -> anyhow::Result<Report> {
-    let users = ctx.users(clients.max(1)).await?;
-    let chat = ctx.group(&users[0], &users[1..]).await?;
+/// `send`: C clients, each its own user, POST for D; client i writes to
+/// chat i mod `chats` (each chat holds its writers).
+pub async fn send(
+    ctx: &Context,
+    clients: usize,
+    chats: usize,
+    duration: Duration,
+) -> anyhow::Result<Report> {
+    let clients = clients.max(1);
+    let chats = chats.clamp(1, clients);
+    let users = ctx.users(clients).await?;
+    let mut chat_ids = Vec::with_capacity(chats);
+    for k in 0..chats {
+        let writers: Vec<User> = users.iter().skip(k).step_by(chats).cloned().collect();
+        chat_ids.push(ctx.group(&writers[0], &writers[1..]).await?);
+    }
     let latencies = Arc::new(Mutex::new(histogram()));
     let errors = Arc::new(AtomicU64::new(0));
     let bar = ctx.progress(duration.as_secs(), "send");
+    let cpu = ctx.watch.snapshot();
     let started = Instant::now();
     let deadline = started + duration;
-    let tasks = users.iter().cloned().map(|user| {
-        let (latencies, errors, chat) = (Arc::clone(&latencies), Arc::clone(&errors), chat.clone());
+    let tasks = users.iter().cloned().enumerate().map(|(n, user)| {
+        let (latencies, errors, chat) = (
+            Arc::clone(&latencies),
+            Arc::clone(&errors),
+            chat_ids[n % chats].clone(),
+        );
         async move {
             let mut local = histogram();
             let mut i = 0u64;
@@ -50,16 +89,18 @@ pub async fn send(ctx: &Context, clients: usize, duration: Duration) -> anyhow::
     let ticker = tick(&bar, deadline);
     futures::future::join(futures::future::join_all(tasks), ticker).await;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_end = ctx.watch.snapshot();
     let latencies = latencies.lock().await;
     Ok(Report {
         scenario: "send",
-        parameters: json!({"clients": clients, "seconds": duration.as_secs()}),
+        parameters: json!({"clients": clients, "chats": chats, "seconds": duration.as_secs()}),
         throughput_per_sec: latencies.len() as f64 / elapsed,
         unit: "messages",
         operations: latencies.len(),
         errors: errors.load(Ordering::Relaxed),
         latency: Some(Latency::from_micros(&latencies)),
         extra: Value::Null,
+        cpu: Some(cpu.until(&cpu_end, latencies.len())),
     })
 }
 
@@ -99,6 +140,7 @@ pub async fn history(
     bar.finish_and_clear();
     let latencies = Arc::new(Mutex::new(histogram()));
     let errors = Arc::new(AtomicU64::new(0));
+    let cpu = ctx.watch.snapshot();
     let started = Instant::now();
     let deadline = started + duration;
     let bar = ctx.progress(duration.as_secs(), "history");
@@ -140,6 +182,7 @@ pub async fn history(
     });
     futures::future::join(futures::future::join_all(tasks), tick(&bar, deadline)).await;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_end = ctx.watch.snapshot();
     let latencies = latencies.lock().await;
     Ok(Report {
         scenario: "history",
@@ -150,6 +193,7 @@ pub async fn history(
         errors: errors.load(Ordering::Relaxed),
         latency: Some(Latency::from_micros(&latencies)),
         extra: Value::Null,
+        cpu: Some(cpu.until(&cpu_end, latencies.len())),
     })
 }
 
@@ -191,26 +235,24 @@ pub async fn fanout(
                     }
                     continue;
                 };
-                let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
+                let Ok(event) = serde_json::from_str::<Event<'_>>(text.as_str()) else {
                     continue;
                 };
-                if event["type"] == "done" || event["type"] == "chat.deleted" {
+                if event.kind == "done" || event.kind == "chat.deleted" {
                     break;
                 }
-                if event["type"] != "message.created"
-                    || event["message"]["chat_id"] != chat.as_str()
-                {
+                let Some(message) = event.message.filter(|_| event.kind == "message.created")
+                else {
+                    continue;
+                };
+                if message.chat_id != chat.as_str() {
                     continue;
                 }
-                let seq = event["message"]["seq"].as_i64().unwrap_or(0);
-                if seq != last_seq + 1 {
+                if message.seq != last_seq + 1 {
                     violations.fetch_add(1, Ordering::Relaxed);
                 }
-                last_seq = seq;
-                if let Some(sent) = event["message"]["content"]
-                    .as_str()
-                    .and_then(|c| c.parse::<u64>().ok())
-                {
+                last_seq = message.seq;
+                if let Ok(sent) = message.content.parse::<u64>() {
                     let _ = local.record(now_micros().saturating_sub(sent).max(1));
                 }
                 received.fetch_add(1, Ordering::Relaxed);
@@ -226,6 +268,7 @@ pub async fn fanout(
     let sent = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let per_sender = Duration::from_secs_f64(senders as f64 / rate.max(1) as f64);
+    let cpu = ctx.watch.snapshot();
     let started = Instant::now();
     let deadline = started + duration;
     let bar = ctx.progress(duration.as_secs(), "fanout");
@@ -251,6 +294,7 @@ pub async fn fanout(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_end = ctx.watch.snapshot();
     // Ending the chat ends every reader.
     let _ = ctx
         .http
@@ -282,6 +326,7 @@ pub async fn fanout(
             "every_member_got_every_message_once_in_order":
                 received == expected && violations.load(Ordering::Relaxed) == 0,
         }),
+        cpu: Some(cpu.until(&cpu_end, received)),
     })
 }
 
@@ -317,15 +362,6 @@ pub async fn connections(ctx: &Context, count: usize, pid: u32) -> anyhow::Resul
         errors,
         latency: None,
         extra: json!({"rss_before_kb": before, "rss_after_kb": after, "kb_per_connection": per_connection}),
+        cpu: None,
     })
-}
-
-fn rss_kb(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmRSS for pid {pid}"))
 }

@@ -346,6 +346,20 @@ pub trait MessageRepository: Send + Sync {
         limit: u32,
     ) -> Result<MessagePage, InfraError>;
 
+    /// Like [`history`](Self::history), for a reader: `None` when `viewer`
+    /// is not a member of the chat. Adapters check membership in the same
+    /// query as the page, so reading history costs one round trip.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn member_history(
+        &self,
+        viewer: UserId,
+        chat_id: ChatId,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> Result<Option<MessagePage>, InfraError>;
+
     /// Applies an edit to a message that is not deleted; returns the
     /// updated message, or `None` when it is missing or deleted.
     ///

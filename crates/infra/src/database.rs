@@ -1,5 +1,6 @@
 //! Connecting to the database, migrating it, and checking it is alive.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -35,6 +36,29 @@ pub struct DatabaseOptions {
 pub struct Database {
     conn: DatabaseConnection,
     max_connections: u32,
+    write_gate: WriteGate,
+}
+
+/// Queues this process's SQLite write transactions.
+///
+/// SQLite has one writer at a time. A transaction that finds the database
+/// locked waits in SQLite's busy handler, which *sleeps* (1, 2, 5, 10 …
+/// 100 ms) and polls again: under concurrent sends most of the time went
+/// to those sleeps (BENCHMARKS.md). Hot write transactions take a turn
+/// here first, in FIFO order, so they meet an unlocked database. On
+/// PostgreSQL the gate is open (row locks do the work).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WriteGate(Option<Arc<tokio::sync::Mutex<()>>>);
+
+impl WriteGate {
+    /// Waits for this process's turn to write; hold the guard until the
+    /// transaction has committed or rolled back.
+    pub(crate) async fn turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.0 {
+            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
+            None => None,
+        }
+    }
 }
 
 /// How busy the pool is.
@@ -69,9 +93,14 @@ impl Database {
                     .busy_timeout(Duration::from_secs(5))
             });
         let conn = sea_orm::Database::connect(connect).await?;
+        let write_gate = match conn.get_database_backend() {
+            DbBackend::Sqlite => WriteGate(Some(Arc::default())),
+            _ => WriteGate(None),
+        };
         Ok(Self {
             conn,
             max_connections: options.max_connections.max(1),
+            write_gate,
         })
     }
 
@@ -116,6 +145,11 @@ impl Database {
     /// [`InfraError::Unavailable`] when it does not.
     pub async fn ping(&self) -> Result<(), InfraError> {
         self.conn.ping().await.map_err(infra_error)
+    }
+
+    /// The queue for SQLite write transactions (open on PostgreSQL).
+    pub(crate) fn write_gate(&self) -> WriteGate {
+        self.write_gate.clone()
     }
 
     /// The SeaORM connection, for adapters in this crate and for the

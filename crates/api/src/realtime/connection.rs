@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::SinkExt;
 use missive_domain::ids::{ChatId, UserId};
 use serde_json::Value;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -49,7 +50,9 @@ pub async fn run(mut socket: WebSocket, user: UserId, app: AppState) {
                 open = false;
             }
             frame = registration.queue.recv() => match frame {
-                Some(frame) => open = write(&mut socket, Message::Text(frame), write_timeout).await,
+                Some(frame) => {
+                    open = write_queued(&mut socket, &mut registration.queue, frame, write_timeout).await;
+                }
                 None => {
                     let (code, reason) = if registration.overflowed.load(Ordering::Acquire) {
                         (close_code::SLOW_CONSUMER, "too slow: reconnect and catch up with after_seq")
@@ -104,6 +107,32 @@ async fn write(socket: &mut WebSocket, message: Message, timeout: Duration) -> b
         tokio::time::timeout(timeout, socket.send(message)).await,
         Ok(Ok(()))
     )
+}
+
+/// Most queued frames written with one flush.
+const MAX_FRAMES_PER_FLUSH: usize = 64;
+
+/// Writes `first` and whatever else is already queued (up to
+/// [`MAX_FRAMES_PER_FLUSH`]) with a single flush: under a burst, one
+/// system call carries many events instead of one each. `false` when the
+/// connection is gone or stalled.
+async fn write_queued(
+    socket: &mut WebSocket,
+    queue: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    first: Utf8Bytes,
+    timeout: Duration,
+) -> bool {
+    let batch = async {
+        socket.feed(Message::Text(first)).await?;
+        for _ in 1..MAX_FRAMES_PER_FLUSH {
+            match queue.try_recv() {
+                Ok(frame) => socket.feed(Message::Text(frame)).await?,
+                Err(_) => break,
+            }
+        }
+        socket.flush().await
+    };
+    matches!(tokio::time::timeout(timeout, batch).await, Ok(Ok(())))
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str, timeout: Duration) {

@@ -189,8 +189,10 @@ impl MessageService {
             }
             _ => {}
         }
-        self.ensure_member(chat_id, caller).await?;
-        Ok(self.messages.history(chat_id, cursor, limit).await?)
+        self.messages
+            .member_history(caller, chat_id, cursor, limit)
+            .await?
+            .ok_or(MessageError::NotFound)
     }
 
     /// A message (a tombstone too) of a chat the caller is in.

@@ -13,6 +13,20 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The chat of the membership (for one-query membership lookups).
+    #[sea_orm(
+        belongs_to = "super::chats::Entity",
+        from = "Column::ChatId",
+        to = "super::chats::Column::Id"
+    )]
+    Chat,
+}
+
+impl Related<super::chats::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Chat.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -241,17 +241,13 @@ impl ChatRepository for SeaChatRepository {
         chat_id: ChatId,
         user_id: UserId,
     ) -> Result<Option<Membership>, InfraError> {
-        let Some(member) = chat_members::Entity::find_by_id((chat_id.as_uuid(), user_id.as_uuid()))
-            .one(&self.conn)
-            .await
-            .map_err(infra_error)?
-        else {
-            return Ok(None);
-        };
-        let Some(chat) = chats::Entity::find_by_id(chat_id.as_uuid())
-            .one(&self.conn)
-            .await
-            .map_err(infra_error)?
+        // One query: the membership joined with its chat.
+        let Some((member, Some(chat))) =
+            chat_members::Entity::find_by_id((chat_id.as_uuid(), user_id.as_uuid()))
+                .find_also_related(chats::Entity)
+                .one(&self.conn)
+                .await
+                .map_err(infra_error)?
         else {
             return Ok(None);
         };

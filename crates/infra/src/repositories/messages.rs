@@ -1,25 +1,29 @@
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use missive_domain::InfraError;
-use missive_domain::ids::{MessageId, UserId};
+use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{HistoryCursor, Message, MessagePage, NewMessage, SearchQuery};
 use missive_domain::ports::{AppendError, Appended, MessageEdit, MessageRepository};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, Value,
+    EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement, TransactionTrait, Value,
 };
 use time::OffsetDateTime;
 
 use super::convert::{self, micros};
 use crate::Database;
+use crate::database::WriteGate;
 use crate::db_error::{infra_error, is_unique_violation};
-use crate::entity::messages;
+use crate::entity::{chat_members, messages};
 use crate::sql::statement;
 
 /// [`MessageRepository`] on SeaORM.
 #[derive(Debug, Clone)]
 pub struct SeaMessageRepository {
     conn: DatabaseConnection,
+    write_gate: WriteGate,
 }
 
 impl SeaMessageRepository {
@@ -27,6 +31,7 @@ impl SeaMessageRepository {
     pub fn new(db: &Database) -> Self {
         Self {
             conn: db.connection().clone(),
+            write_gate: db.write_gate(),
         }
     }
 }
@@ -93,9 +98,11 @@ impl SeaMessageRepository {
     async fn append_postgres(&self, new: &NewMessage) -> Result<Attempt, DbErr> {
         let mut values = bump_values(new);
         values.extend(insert_values(new));
-        let row = SeqRow::find_by_statement(statement(DbBackend::Postgres, APPEND_PG, values))
-            .one(&self.conn)
-            .await;
+        // Numbered once: this is the hottest statement.
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| statement(DbBackend::Postgres, APPEND_PG, Vec::new()).sql);
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), values);
+        let row = SeqRow::find_by_statement(statement).one(&self.conn).await;
         match row {
             Ok(Some(row)) => Ok(Attempt::Stored(row.seq)),
             Ok(None) => Ok(Attempt::NotMember),
@@ -106,6 +113,7 @@ impl SeaMessageRepository {
 
     async fn append_sqlite(&self, new: &NewMessage) -> Result<Attempt, DbErr> {
         let backend = self.conn.get_database_backend();
+        let _turn = self.write_gate.turn().await;
         let txn = self.conn.begin().await?;
         let Some(bumped) = txn
             .query_one_raw(statement(backend, BUMP_SQLITE, bump_values(new)))
@@ -144,6 +152,78 @@ impl SeaMessageRepository {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A page of `chat_id`, items in ascending seq. With a `viewer`, the
+    /// page is empty unless the viewer is a member (checked in the same
+    /// statement: PostgreSQL evaluates the uncorrelated EXISTS once).
+    async fn page(
+        &self,
+        chat_id: ChatId,
+        viewer: Option<UserId>,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> Result<MessagePage, InfraError> {
+        let chat = chat_id.as_uuid();
+        let mut values: Vec<Value> = vec![chat.into()];
+        let mut sql = format!(
+            "SELECT {cols} FROM messages m WHERE m.chat_id = ?",
+            cols = messages::COLUMNS_M
+        );
+        let descending = match cursor {
+            HistoryCursor::Latest => true,
+            HistoryCursor::Before(n) => {
+                sql.push_str(" AND m.seq < ?");
+                values.push(n.into());
+                true
+            }
+            HistoryCursor::After(n) => {
+                sql.push_str(" AND m.seq > ?");
+                values.push(n.into());
+                false
+            }
+        };
+        if let Some(viewer) = viewer {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id = ? AND cm.user_id = ?)",
+            );
+            values.push(chat.into());
+            values.push(viewer.as_uuid().into());
+        }
+        sql.push_str(if descending {
+            " ORDER BY m.seq DESC LIMIT ?"
+        } else {
+            " ORDER BY m.seq ASC LIMIT ?"
+        });
+        values.push((i64::from(limit) + 1).into());
+        let backend = self.conn.get_database_backend();
+        let mut rows = messages::Model::find_by_statement(statement(backend, &sql, values))
+            .all(&self.conn)
+            .await
+            .map_err(infra_error)?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        if descending {
+            rows.reverse();
+        }
+        Ok(MessagePage {
+            items: rows
+                .into_iter()
+                .map(convert::message)
+                .collect::<Result<_, _>>()?,
+            has_more,
+        })
+    }
+
+    async fn is_member(&self, chat_id: ChatId, user_id: UserId) -> Result<bool, InfraError> {
+        let found = chat_members::Entity::find_by_id((chat_id.as_uuid(), user_id.as_uuid()))
+            .select_only()
+            .column(chat_members::Column::UserId)
+            .into_tuple::<uuid::Uuid>()
+            .one(&self.conn)
+            .await
+            .map_err(infra_error)?;
+        Ok(found.is_some())
     }
 
     async fn find_by_client_id(&self, new: &NewMessage) -> Result<Option<Message>, InfraError> {
@@ -193,43 +273,25 @@ impl MessageRepository for SeaMessageRepository {
 
     async fn history(
         &self,
-        chat_id: missive_domain::ids::ChatId,
+        chat_id: ChatId,
         cursor: HistoryCursor,
         limit: u32,
     ) -> Result<MessagePage, InfraError> {
-        let query = messages::Entity::find().filter(messages::Column::ChatId.eq(chat_id.as_uuid()));
-        let (query, descending) = match cursor {
-            HistoryCursor::Latest => (query.order_by_desc(messages::Column::Seq), true),
-            HistoryCursor::Before(n) => (
-                query
-                    .filter(messages::Column::Seq.lt(n))
-                    .order_by_desc(messages::Column::Seq),
-                true,
-            ),
-            HistoryCursor::After(n) => (
-                query
-                    .filter(messages::Column::Seq.gt(n))
-                    .order_by_asc(messages::Column::Seq),
-                false,
-            ),
-        };
-        let mut rows = query
-            .limit(u64::from(limit) + 1)
-            .all(&self.conn)
-            .await
-            .map_err(infra_error)?;
-        let has_more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        if descending {
-            rows.reverse();
+        self.page(chat_id, None, cursor, limit).await
+    }
+
+    async fn member_history(
+        &self,
+        viewer: UserId,
+        chat_id: ChatId,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> Result<Option<MessagePage>, InfraError> {
+        let page = self.page(chat_id, Some(viewer), cursor, limit).await?;
+        if page.items.is_empty() && !self.is_member(chat_id, viewer).await? {
+            return Ok(None);
         }
-        Ok(MessagePage {
-            items: rows
-                .into_iter()
-                .map(convert::message)
-                .collect::<Result<_, _>>()?,
-            has_more,
-        })
+        Ok(Some(page))
     }
 
     async fn edit(&self, id: MessageId, edit: &MessageEdit) -> Result<Option<Message>, InfraError> {

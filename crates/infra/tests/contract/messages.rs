@@ -236,6 +236,63 @@ async fn history_pages_in_both_directions_with_has_more() {
 }
 
 #[tokio::test]
+async fn member_history_is_the_same_page_for_members_and_none_for_others() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let (member, stranger) = (people[0], people[1]);
+        let chat_id = group(&db, &people[..1]).await;
+        let empty_chat = group(&db, &people[..1]).await;
+        let repo = SeaMessageRepository::new(&db);
+        for i in 1..=5 {
+            send(&repo, chat_id, member, &format!("m{i}")).await;
+        }
+        let seqs = |page: &missive_domain::message::MessagePage| -> Vec<i64> {
+            page.items.iter().map(|m| m.seq).collect()
+        };
+
+        for cursor in [
+            HistoryCursor::Latest,
+            HistoryCursor::Before(4),
+            HistoryCursor::After(1),
+            HistoryCursor::After(5),
+        ] {
+            let plain = repo.history(chat_id, cursor, 2).await.expect("page");
+            let as_member = repo
+                .member_history(member, chat_id, cursor, 2)
+                .await
+                .expect("page")
+                .expect("a member reads");
+            assert_eq!(
+                (seqs(&as_member), as_member.has_more),
+                (seqs(&plain), plain.has_more),
+                "{cursor:?}"
+            );
+            assert!(
+                repo.member_history(stranger, chat_id, cursor, 2)
+                    .await
+                    .expect("query")
+                    .is_none(),
+                "a stranger reads nothing at {cursor:?}"
+            );
+        }
+        // An empty chat is an empty page for a member, not "not a member".
+        let empty = repo
+            .member_history(member, empty_chat, HistoryCursor::Latest, 50)
+            .await
+            .expect("query")
+            .expect("a member of an empty chat");
+        assert!(empty.items.is_empty() && !empty.has_more);
+        assert!(
+            repo.member_history(stranger, empty_chat, HistoryCursor::Latest, 50)
+                .await
+                .expect("query")
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn edits_change_only_what_is_asked_and_never_tombstones() {
     on_each_backend(|db| async move {
         let people = users(&db, 1).await;

@@ -293,8 +293,12 @@ fn history_limits_are_1_to_200_and_cursors_non_negative() {
 
 #[test]
 fn history_is_for_members_only() {
-    let mut fakes = Fakes::new().stranger();
-    fakes.messages.expect_history().never();
+    let mut fakes = Fakes::new();
+    // The adapter answers `None` for a non-member.
+    fakes
+        .messages
+        .expect_member_history()
+        .returning(|_, _, _, _| Ok(None));
 
     let result = block_on(fakes.service().history(
         UserId::new(),
@@ -308,22 +312,29 @@ fn history_is_for_members_only() {
 
 #[test]
 fn history_passes_the_cursor_and_limit_through() {
-    let mut fakes = Fakes::new().member_as(MemberRole::Member);
+    let (caller, chat) = (UserId::new(), ChatId::new());
+    let mut fakes = Fakes::new();
     fakes
         .messages
-        .expect_history()
-        .withf(|_, cursor, limit| *cursor == HistoryCursor::After(10) && *limit == 200)
-        .returning(|_, _, _| {
-            Ok(MessagePage {
+        .expect_member_history()
+        .withf(move |viewer, chat_id, cursor, limit| {
+            *viewer == caller
+                && *chat_id == chat
+                && *cursor == HistoryCursor::After(10)
+                && *limit == 200
+        })
+        .times(1)
+        .returning(|_, _, _, _| {
+            Ok(Some(MessagePage {
                 items: vec![],
                 has_more: false,
-            })
+            }))
         });
 
     block_on(
         fakes
             .service()
-            .history(UserId::new(), ChatId::new(), HistoryCursor::After(10), 200),
+            .history(caller, chat, HistoryCursor::After(10), 200),
     )
     .expect("page");
 }
