@@ -295,8 +295,10 @@ impl ChatRepository for SeaChatRepository {
             let at = micros(cursor.last_activity_at);
             values.extend([at.into(), at.into(), cursor.chat_id.as_uuid().into()]);
         }
-        sql.push_str(" ORDER BY c.last_activity_us DESC, c.id DESC LIMIT ?");
-        values.push(i64::from(limit).into());
+        // Written into the SQL, not bound (see SeaMessageRepository::page).
+        sql.push_str(&format!(
+            " ORDER BY c.last_activity_us DESC, c.id DESC LIMIT {limit}"
+        ));
         let chats = chats::Model::find_by_statement(statement(backend, &sql, values))
             .all(&self.conn)
             .await

@@ -275,6 +275,52 @@ async fn member_history_is_the_same_page_for_members_and_none_for_others() {
                 "a stranger reads nothing at {cursor:?}"
             );
         }
+        // Pages are decoded by position; every field must read back exactly
+        // as a lookup by id (SeaORM's decoding) does, NULLs included.
+        let first = repo
+            .history(chat_id, HistoryCursor::After(0), 1)
+            .await
+            .expect("page")
+            .items[0]
+            .id;
+        let mut full = message(
+            chat_id,
+            member,
+            "with every optional field",
+            Some("client-7"),
+        );
+        full.rating = Some(true);
+        full.reply_to = Some(first);
+        repo.append(&full).await.expect("send");
+        let edit = MessageEdit {
+            content: Some((MessageContent::new("edited", 100).expect("valid"), now())),
+            rating: Some(Some(false)),
+        };
+        repo.edit(first, &edit)
+            .await
+            .expect("edit")
+            .expect("edited");
+        let second = repo
+            .history(chat_id, HistoryCursor::After(1), 1)
+            .await
+            .expect("page")
+            .items[0]
+            .id;
+        repo.soft_delete(second, now())
+            .await
+            .expect("delete")
+            .expect("deleted");
+        let page = repo
+            .member_history(member, chat_id, HistoryCursor::Latest, 50)
+            .await
+            .expect("page")
+            .expect("a member reads");
+        assert_eq!(page.items.len(), 6);
+        for item in &page.items {
+            let by_id = repo.find(item.id).await.expect("find").expect("stored");
+            assert_eq!(item, &by_id);
+        }
+
         // An empty chat is an empty page for a member, not "not a member".
         let empty = repo
             .member_history(member, empty_chat, HistoryCursor::Latest, 50)
