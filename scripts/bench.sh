@@ -110,6 +110,13 @@ else
     crates/bench/pgbench/run.sh "$database_url" 32 15 32 | tee target/bench/postgres-pgbench.txt | grep -E "^(tps|latency average|latency p)"
     echo "== postgres: pgbench, the same SQL as one send, 32 clients, 1 chat"
     crates/bench/pgbench/run.sh "$database_url" 32 10 1 | tee target/bench/postgres-pgbench-one-chat.txt | grep -E "^(tps|latency average|latency p)"
+  else
+    echo "== sqlite: the same statements as one send, one connection (SQLite's ceiling)"
+    python3 crates/bench/sqlite/send.py "$work/bench.db" 10 | tee target/bench/sqlite-raw.txt
+  fi
+  if [ "$mode" = postgres ]; then
+    # Let autovacuum's work after the bulk inserts finish before reading.
+    psql "$database_url" -qAt -c "VACUUM (ANALYZE)" -c "CHECKPOINT" >/dev/null 2>&1 || true
   fi
   run history history --clients 16 --messages 1000 --seconds 15
   run fanout fanout --members 1000 --senders 4 --rate 60 --seconds 15

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::serve::ListenerExt;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::http::{HeaderName, HeaderValue, Method, header};
@@ -333,8 +334,17 @@ impl Application {
             // WebSockets are not HTTP requests in flight: tell them now.
             realtime_shutdown.cancel();
         };
+        // TCP_NODELAY: WebSocket events and responses are small writes;
+        // with Nagle's algorithm a write behind an unacknowledged one
+        // waited for the peer's delayed ACK (up to 40 ms), which was most
+        // of the fan-out latency (BENCHMARKS.md).
+        let listener = self.listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
