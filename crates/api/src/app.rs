@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::serve::ListenerExt;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::map_response;
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::serve::ListenerExt;
 use missive_domain::services::api_keys::ApiKeyService;
 use missive_domain::services::chats::{ChatLimits, ChatService};
 use missive_domain::services::messages::MessageService;
