@@ -70,6 +70,26 @@ impl Context {
         format!("{base}/api/v1/ws?access_token={token}")
     }
 
+    /// Opens a WebSocket as the holder of `token`. The read buffer is 4 KiB
+    /// (tungstenite's default, 128 KiB, is zeroed on every read: with
+    /// thousands of sockets each receiving small frames, that memset was
+    /// 40 % of the load generator's CPU and inflated every latency).
+    pub async fn websocket(
+        &self,
+        token: &str,
+    ) -> anyhow::Result<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    > {
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(4 * 1024);
+        let (stream, _) =
+            tokio_tungstenite::connect_async_with_config(self.ws_url(token), Some(config), true)
+                .await?;
+        Ok(stream)
+    }
+
     /// Registers `n` users, a few at a time (password hashing is slow by
     /// design).
     pub async fn users(&self, n: usize) -> anyhow::Result<Vec<User>> {

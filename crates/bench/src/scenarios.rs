@@ -215,7 +215,7 @@ pub async fn fanout(
     let bar = ctx.progress(users.len() as u64, "connect");
     let mut readers = Vec::new();
     for user in &users {
-        let (stream, _) = tokio_tungstenite::connect_async(ctx.ws_url(&user.token)).await?;
+        let stream = ctx.websocket(&user.token).await?;
         let (mut write, mut read) = stream.split();
         let (latencies, received, violations, chat) = (
             Arc::clone(&latencies),
@@ -272,20 +272,30 @@ pub async fn fanout(
     let started = Instant::now();
     let deadline = started + duration;
     let bar = ctx.progress(duration.as_secs(), "fanout");
-    let tasks = users.iter().take(senders.max(1)).cloned().map(|user| {
-        let (sent, errors, chat) = (Arc::clone(&sent), Arc::clone(&errors), chat.clone());
-        async move {
-            let mut next = Instant::now();
-            while Instant::now() < deadline {
-                next += per_sender;
-                match ctx.send(&user, &chat, &now_micros().to_string()).await {
-                    Ok(_) => sent.fetch_add(1, Ordering::Relaxed),
-                    Err(_) => errors.fetch_add(1, Ordering::Relaxed),
-                };
+    let senders = senders.max(1);
+    let tasks = users
+        .iter()
+        .take(senders)
+        .cloned()
+        .enumerate()
+        .map(|(i, user)| {
+            let (sent, errors, chat) = (Arc::clone(&sent), Arc::clone(&errors), chat.clone());
+            // Senders take turns (sender i starts i/S of a period late), so the
+            // server sees one message every 1/rate seconds rather than bursts
+            // of S messages at once.
+            let mut next = started + per_sender.mul_f64(i as f64 / senders as f64);
+            async move {
                 tokio::time::sleep_until(next.into()).await;
+                while Instant::now() < deadline {
+                    next += per_sender;
+                    match ctx.send(&user, &chat, &now_micros().to_string()).await {
+                        Ok(_) => sent.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+                    };
+                    tokio::time::sleep_until(next.into()).await;
+                }
             }
-        }
-    });
+        });
     futures::future::join(futures::future::join_all(tasks), tick(&bar, deadline)).await;
     let sent = sent.load(Ordering::Relaxed);
     let expected = sent * users.len() as u64;
@@ -339,8 +349,8 @@ pub async fn connections(ctx: &Context, count: usize, pid: u32) -> anyhow::Resul
     let mut errors = 0u64;
     let started = Instant::now();
     for _ in 0..count {
-        match tokio_tungstenite::connect_async(ctx.ws_url(&user.token)).await {
-            Ok((stream, _)) => sockets.push(stream),
+        match ctx.websocket(&user.token).await {
+            Ok(stream) => sockets.push(stream),
             Err(_) => errors += 1,
         }
         bar.inc(1);
