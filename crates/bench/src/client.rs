@@ -2,6 +2,7 @@
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cpu::Watch;
@@ -159,19 +160,45 @@ impl Context {
         Ok(chat["id"].as_str().context("chat id")?.to_owned())
     }
 
-    /// Sends one message; the stored message's seq.
-    pub async fn send(&self, user: &User, chat: &str, content: &str) -> anyhow::Result<i64> {
+    /// The URL messages of `chat` are posted to (parsed once per chat, not
+    /// once per request).
+    pub fn messages_url(&self, chat: &str) -> anyhow::Result<reqwest::Url> {
+        Ok(reqwest::Url::parse(
+            &self.url(&format!("/api/v1/chats/{chat}/messages")),
+        )?)
+    }
+
+    /// Sends one message to `messages` (from [`Self::messages_url`]); the
+    /// stored message's seq.
+    pub async fn send(
+        &self,
+        user: &User,
+        messages: &reqwest::Url,
+        content: &str,
+    ) -> anyhow::Result<i64> {
+        #[derive(Serialize)]
+        struct NewMessage<'a> {
+            content: &'a str,
+            client_id: uuid::Uuid,
+        }
+        #[derive(Deserialize)]
+        struct Stored {
+            seq: i64,
+        }
         let response = self
             .http
-            .post(self.url(&format!("/api/v1/chats/{chat}/messages")))
+            .post(messages.clone())
             .bearer_auth(&user.token)
-            .json(&json!({"content": content, "client_id": uuid::Uuid::now_v7().to_string()}))
+            .json(&NewMessage {
+                content,
+                client_id: uuid::Uuid::now_v7(),
+            })
             .send()
             .await?;
         if !response.status().is_success() {
             bail!("send: {}", response.status());
         }
-        let message: Value = response.json().await?;
-        message["seq"].as_i64().context("seq")
+        let stored: Stored = serde_json::from_slice(&response.bytes().await?)?;
+        Ok(stored.seq)
     }
 }

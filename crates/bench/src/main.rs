@@ -13,6 +13,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+/// The same allocator as the server: the load generator shares the cores
+/// with it, so its own allocation cost is part of every measurement.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Load scenarios against a running server.
 #[derive(Debug, Parser)]
 #[command(name = "missive-bench", version, about)]

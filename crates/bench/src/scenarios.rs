@@ -66,9 +66,10 @@ pub async fn send(
         let (latencies, errors, chat) = (
             Arc::clone(&latencies),
             Arc::clone(&errors),
-            chat_ids[n % chats].clone(),
+            ctx.messages_url(&chat_ids[n % chats]),
         );
         async move {
+            let chat = chat?;
             let mut local = histogram();
             let mut i = 0u64;
             while Instant::now() < deadline {
@@ -84,10 +85,12 @@ pub async fn send(
                 i += 1;
             }
             let _ = latencies.lock().await.add(&local);
+            anyhow::Ok(())
         }
     });
     let ticker = tick(&bar, deadline);
-    futures::future::join(futures::future::join_all(tasks), ticker).await;
+    let (results, ()) = futures::future::join(futures::future::join_all(tasks), ticker).await;
+    results.into_iter().collect::<anyhow::Result<()>>()?;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_end = ctx.watch.snapshot();
     let latencies = latencies.lock().await;
@@ -126,11 +129,12 @@ pub async fn history(
     let bar = ctx.progress((chats * messages) as u64, "fill");
     for _ in 0..chats {
         let chat = ctx.group(&users[0], &users[1..]).await?;
+        let url = ctx.messages_url(&chat)?;
         futures::stream::iter(0..messages)
             .for_each_concurrent(16, |i| {
-                let (chat, user, bar) = (chat.clone(), &users[0], bar.clone());
+                let (chat, user, bar) = (&url, &users[0], bar.clone());
                 async move {
-                    let _ = ctx.send(user, &chat, &format!("history {i}")).await;
+                    let _ = ctx.send(user, chat, &format!("history {i}")).await;
                     bar.inc(1);
                 }
             })
@@ -165,15 +169,18 @@ pub async fn history(
                     )))
                     .bearer_auth(&token)
                     .send()
-                    .await
-                    .map(|r| r.status().is_success());
-                match ok {
-                    Ok(true) => {
-                        let _ = local.record(t.elapsed().as_micros() as u64);
+                    .await;
+                // The page is read to its end: the latency includes it.
+                let ok = match ok {
+                    Ok(response) if response.status().is_success() => {
+                        response.bytes().await.is_ok()
                     }
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
+                    _ => false,
+                };
+                if ok {
+                    let _ = local.record(t.elapsed().as_micros() as u64);
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
                 }
                 i += clients;
             }
@@ -273,13 +280,14 @@ pub async fn fanout(
     let deadline = started + duration;
     let bar = ctx.progress(duration.as_secs(), "fanout");
     let senders = senders.max(1);
+    let messages = ctx.messages_url(&chat)?;
     let tasks = users
         .iter()
         .take(senders)
         .cloned()
         .enumerate()
         .map(|(i, user)| {
-            let (sent, errors, chat) = (Arc::clone(&sent), Arc::clone(&errors), chat.clone());
+            let (sent, errors, messages) = (Arc::clone(&sent), Arc::clone(&errors), &messages);
             // Senders take turns (sender i starts i/S of a period late), so the
             // server sees one message every 1/rate seconds rather than bursts
             // of S messages at once.
@@ -288,7 +296,7 @@ pub async fn fanout(
                 tokio::time::sleep_until(next.into()).await;
                 while Instant::now() < deadline {
                     next += per_sender;
-                    match ctx.send(&user, &chat, &now_micros().to_string()).await {
+                    match ctx.send(&user, messages, &now_micros().to_string()).await {
                         Ok(_) => sent.fetch_add(1, Ordering::Relaxed),
                         Err(_) => errors.fetch_add(1, Ordering::Relaxed),
                     };
