@@ -119,6 +119,10 @@ else
     psql "$database_url" -qAt -c "VACUUM (ANALYZE)" -c "CHECKPOINT" >/dev/null 2>&1 || true
   fi
   run history history --clients 16 --messages 1000 --seconds 15
+  if [ "$mode" = postgres ]; then
+    echo "== postgres: pgbench, the same SQL as one history page, 16 clients"
+    crates/bench/pgbench/history.sh "$database_url" 16 15 | tee target/bench/postgres-pgbench-history.txt | grep -E "^(tps|latency average|latency p)"
+  fi
   run fanout fanout --members 1000 --senders 4 --rate 60 --seconds 15
   # Each side needs a descriptor per connection; stay under the limit.
   fds=$(ulimit -n)

@@ -92,6 +92,17 @@ impl Database {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5))
             });
+        if options.url.starts_with("postgres") {
+            // sqlx pings a pooled connection on *every* acquire by default:
+            // one extra round trip to PostgreSQL per query (BENCHMARKS.md:
+            // a fifth of PostgreSQL's CPU per history page). Only a
+            // connection idle for a second or more is pinged; a busy one
+            // that broke fails its query (503, retried by clients with
+            // their client_id) and is discarded. SQLite's "round trip" is
+            // to an in-process thread and measured no faster without it,
+            // so it keeps the default.
+            connect.test_before_acquire_if_idle_for(Duration::from_secs(1));
+        }
         let conn = sea_orm::Database::connect(connect).await?;
         let write_gate = match conn.get_database_backend() {
             DbBackend::Sqlite => WriteGate(Some(Arc::default())),
