@@ -102,6 +102,20 @@ impl Database {
             // to an in-process thread and measured no faster without it,
             // so it keeps the default.
             connect.test_before_acquire_if_idle_for(Duration::from_secs(1));
+            // Every statement is prepared once per connection; PostgreSQL
+            // then plans it again on *each* execution whenever its custom
+            // plan looks cheaper than the generic one — which the history
+            // page and the send statement always do (a seq bound narrows
+            // the estimate) although both plans are the same index scan.
+            // Planning was most of PostgreSQL's CPU per history page
+            // (BENCHMARKS.md). Missive's statements are key lookups whose
+            // best plan does not depend on the values, so generic plans
+            // are forced; full-text search, whose plan does depend on how
+            // rare the words are, writes its words into the SQL instead
+            // (see `SeaMessageRepository::search`).
+            connect.map_sqlx_postgres_opts(|opts| {
+                opts.options([("plan_cache_mode", "force_generic_plan")])
+            });
         }
         let conn = sea_orm::Database::connect(connect).await?;
         let write_gate = match conn.get_database_backend() {

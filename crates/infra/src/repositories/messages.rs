@@ -354,23 +354,35 @@ impl MessageRepository for SeaMessageRepository {
             return Ok(Vec::new());
         }
         let backend = self.conn.get_database_backend();
-        let (from, matcher, text) = match backend {
+        let mut values: Vec<Value> = vec![viewer.as_uuid().into()];
+        let (from, matcher) = match backend {
+            // The words are written into the SQL as a literal, not bound:
+            // the connection forces generic plans (see `Database::connect`),
+            // and search is the one statement whose best plan depends on
+            // its values — the GIN index for rare words, the newest
+            // messages first for common ones. Words are runs of letters
+            // and digits (`search_words`); quotes are doubled regardless.
             DbBackend::Postgres => (
                 "messages m",
-                "m.search @@ plainto_tsquery('simple', ?)",
-                words.join(" "),
+                format!(
+                    "m.search @@ plainto_tsquery('simple', '{}')",
+                    words.join(" ").replace('\'', "''")
+                ),
             ),
-            _ => (
-                "messages_fts f JOIN message_search s ON s.rowid = f.rowid \
-                 JOIN messages m ON m.id = s.message_id",
-                "messages_fts MATCH ?",
+            _ => {
                 // Each word as an FTS5 string (implicit AND); quotes doubled.
-                words
+                let text = words
                     .iter()
                     .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
                     .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+                    .join(" ");
+                values.push(text.into());
+                (
+                    "messages_fts f JOIN message_search s ON s.rowid = f.rowid \
+                     JOIN messages m ON m.id = s.message_id",
+                    "messages_fts MATCH ?".to_owned(),
+                )
+            }
         };
         let mut sql = format!(
             "SELECT {cols} FROM {from} \
@@ -378,7 +390,6 @@ impl MessageRepository for SeaMessageRepository {
              WHERE {matcher} AND m.deleted_at IS NULL",
             cols = messages::COLUMNS_M
         );
-        let mut values: Vec<Value> = vec![viewer.as_uuid().into(), text.into()];
         if let Some(chat_id) = query.chat_id {
             sql.push_str(" AND m.chat_id = ?");
             values.push(chat_id.as_uuid().into());
