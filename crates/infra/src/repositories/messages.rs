@@ -361,14 +361,24 @@ impl MessageRepository for SeaMessageRepository {
             // and search is the one statement whose best plan depends on
             // its values — the GIN index for rare words, the newest
             // messages first for common ones. Words are runs of letters
-            // and digits (`search_words`); quotes are doubled regardless.
-            DbBackend::Postgres => (
-                "messages m",
-                format!(
-                    "m.search @@ plainto_tsquery('simple', '{}')",
-                    words.join(" ").replace('\'', "''")
-                ),
-            ),
+            // and digits (`search_words`); anything else is dropped here
+            // too, so no quote or backslash can reach the SQL whatever the
+            // caller passed.
+            DbBackend::Postgres => {
+                let literal = words
+                    .iter()
+                    .map(|w| {
+                        w.chars()
+                            .filter(|c| c.is_alphanumeric())
+                            .collect::<String>()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (
+                    "messages m",
+                    format!("m.search @@ plainto_tsquery('simple', '{literal}')"),
+                )
+            }
             _ => {
                 // Each word as an FTS5 string (implicit AND); quotes doubled.
                 let text = words

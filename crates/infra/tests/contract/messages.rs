@@ -431,6 +431,33 @@ fn search(words: &[&str]) -> SearchQuery {
 }
 
 #[tokio::test]
+async fn search_words_cannot_escape_into_the_sql() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        repo.append(&message(chat, people[0], "hello world", None))
+            .await
+            .expect("send");
+        // PostgreSQL writes the words into the SQL (generic plans elsewhere):
+        // quotes, backslashes and operators must stay data.
+        for word in ["hello') OR ('a'='a", "hello\\' OR true --", "x$$ OR $$y"] {
+            let found = repo
+                .search(people[0], &search(&[word]))
+                .await
+                .expect("no error");
+            assert!(found.is_empty(), "{word:?} matched {found:?}");
+        }
+        let found = repo
+            .search(people[0], &search(&["hello"]))
+            .await
+            .expect("search");
+        assert_eq!(found.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn search_matches_every_word_case_insensitively_in_the_viewers_chats_only() {
     on_each_backend(|db| async move {
         let people = users(&db, 3).await;
