@@ -43,11 +43,12 @@ use crate::error::ApiError;
 use crate::extract::problem_for_bare_errors;
 use crate::openapi::{ApiDoc, document};
 use crate::rate_limit::RateLimits;
+use crate::realtime::Realtime as RealtimeTasks;
 use crate::realtime::Realtime;
 use crate::realtime::dispatcher::Dispatcher;
 use crate::routes;
 use crate::state::{App, AppState};
-use crate::{metrics, rate_limit};
+use crate::{gate, metrics};
 
 /// Opens the database described by `settings`.
 ///
@@ -55,9 +56,29 @@ use crate::{metrics, rate_limit};
 /// When the URL is invalid or the database cannot be reached.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Database> {
     let options = DatabaseOptions {
-        url: settings.database.url.clone(),
+        url: settings.database.url.expose_secret().to_owned(),
         max_connections: settings.database.max_connections,
         acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_secs),
+        statement_timeout: Some(Duration::from_secs(
+            settings.database.statement_timeout_secs,
+        )),
+    };
+    Database::connect(&options)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact_url(&options.url)))
+}
+
+/// Opens one connection for migrations: no statement timeout, since
+/// building an index on a large table may take minutes.
+///
+/// # Errors
+/// When the URL is invalid or the database cannot be reached.
+pub async fn connect_for_migrations(settings: &Settings) -> anyhow::Result<Database> {
+    let options = DatabaseOptions {
+        url: settings.database.url.expose_secret().to_owned(),
+        max_connections: 1,
+        acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_secs),
+        statement_timeout: None,
     };
     Database::connect(&options)
         .await
@@ -94,7 +115,10 @@ pub fn build_state(
     let events = Arc::new(SignalPublisher::new(bus.clone()));
     let users = UserService::new(
         user_repository.clone(),
-        Arc::new(Argon2Hasher::new()?),
+        Arc::new(Argon2Hasher::new()?.bounded(
+            settings.auth.hash_concurrency,
+            Duration::from_secs(settings.auth.hash_wait_secs),
+        )),
         clock.clone(),
     );
     let api_keys = ApiKeyService::new(
@@ -191,15 +215,17 @@ pub fn router(state: AppState) -> Router {
             .max_age(Duration::from_secs(600))
     };
 
-    Router::new()
-        .merge(api)
-        .route("/metrics", axum::routing::get(metrics::render))
+    let mut router = Router::new().merge(api);
+    if settings.metrics.bind.is_none() {
+        router = router.route("/metrics", axum::routing::get(metrics::render));
+    }
+    router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(routes::docs::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         // Innermost first: everything below sees the matched route.
-        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
+        .layer(from_fn_with_state(state.clone(), gate::gate))
         .layer(DefaultBodyLimit::max(settings.server.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -268,23 +294,57 @@ impl Application {
     /// When the database cannot be opened or migrated, or the address
     /// cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let database = connect(&settings).await?;
         if settings.database.auto_migrate {
-            database
+            let migrations = connect_for_migrations(&settings).await?;
+            migrations
                 .migrate_up()
                 .await
                 .context("cannot apply database migrations")?;
+            migrations
+                .close()
+                .await
+                .context("cannot close the migration connection")?;
         }
+        let database = connect(&settings).await?;
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+        let metrics_listener = match settings.metrics.bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (metrics.bind)"))?,
+            ),
+            None => None,
+        };
         let stop = tokio_util::sync::CancellationToken::new();
         // PostgreSQL: LISTEN/NOTIFY across instances; SQLite: in-process.
         let bus = SignalBus::for_database(&database, stop.clone());
         let signals = bus.subscribe();
         let (state, dispatcher) = build_state(settings, database, &bus)?;
         tokio::spawn(dispatcher.run(signals, stop.clone()));
+        tokio::spawn(RealtimeTasks::watch_api_keys(
+            Arc::clone(&state.realtime.registry),
+            state.api_keys.clone(),
+            Duration::from_secs(1),
+            stop.clone(),
+        ));
         metrics::handle();
+        if let Some(listener) = metrics_listener {
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "serving metrics on http://{addr}/metrics");
+            let metrics_router = Router::new()
+                .route("/metrics", axum::routing::get(metrics::render))
+                .with_state(state.clone());
+            let metrics_stop = stop.clone();
+            tokio::spawn(async move {
+                let serve = axum::serve(listener, metrics_router)
+                    .with_graceful_shutdown(async move { metrics_stop.cancelled().await });
+                if let Err(error) = serve.await {
+                    tracing::error!(%error, "the metrics listener failed");
+                }
+            });
+        }
         let sweeper = state.clone();
         let sweep_stop = stop.clone();
         tokio::spawn(async move {

@@ -11,7 +11,7 @@ use missive_domain::api_key::ApiKeyName;
 use missive_domain::services::users::{RegisterError, Registration};
 use missive_domain::user::{Email, FullName, Password};
 
-use crate::app::{Application, build_state, connect};
+use crate::app::{Application, build_state, connect, connect_for_migrations};
 use crate::config::Settings;
 
 /// Missive: a self-hosted chat and message-persistence backend.
@@ -124,7 +124,7 @@ fn unreachable_serve() -> anyhow::Result<()> {
 }
 
 async fn migrate(action: MigrateAction, settings: &Settings) -> anyhow::Result<()> {
-    let database = connect(settings).await?;
+    let database = connect_for_migrations(settings).await?;
     let conn = database.connection();
     match action {
         MigrateAction::Up => Migrator::up(conn, None).await?,
@@ -155,13 +155,14 @@ fn action_name(action: &MigrateAction) -> &'static str {
 }
 
 async fn ready_state(settings: Settings) -> anyhow::Result<crate::state::AppState> {
-    let database = connect(&settings).await?;
     if settings.database.auto_migrate {
-        database
+        connect_for_migrations(&settings)
+            .await?
             .migrate_up()
             .await
             .context("cannot apply database migrations")?;
     }
+    let database = connect(&settings).await?;
     let (state, _dispatcher) =
         build_state(settings, database, &missive_infra::SignalBus::in_process())?;
     Ok(state)

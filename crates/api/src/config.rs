@@ -26,6 +26,17 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// Logging.
     pub log: LogSettings,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSettings,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When set, `/metrics` is served on this address only (say a port the
+    /// load balancer does not expose), not on `server.bind`.
+    pub bind: Option<SocketAddr>,
 }
 
 /// `[realtime]`.
@@ -41,6 +52,14 @@ pub struct RealtimeSettings {
     pub write_timeout_secs: u64,
     /// Largest accepted frame; larger ones close the connection with 1009.
     pub max_frame_bytes: usize,
+    /// Most open WebSockets per user on one instance; more are refused
+    /// with 429 at the upgrade.
+    pub max_connections_per_user: usize,
+    /// Frames a connection may send per second, on average…
+    pub inbound_frames_per_sec: u32,
+    /// …and at once. Frames beyond get an `error`; a client that keeps
+    /// sending this many more while refused is closed with 1008.
+    pub inbound_burst: u32,
 }
 
 impl Default for RealtimeSettings {
@@ -50,6 +69,9 @@ impl Default for RealtimeSettings {
             outbound_queue: 256,
             write_timeout_secs: 10,
             max_frame_bytes: 64 * 1024,
+            max_connections_per_user: 16,
+            inbound_frames_per_sec: 20,
+            inbound_burst: 60,
         }
     }
 }
@@ -71,6 +93,8 @@ pub struct RateLimitSettings {
     pub read: BucketSettings,
     /// WebSocket `typing`, per user and chat.
     pub typing: BucketSettings,
+    /// Creating chats (`POST /chats`), per user: stricter than `write`.
+    pub chat_create: BucketSettings,
 }
 
 /// One token bucket: `requests` every `per_secs` seconds on average, up to
@@ -111,6 +135,11 @@ impl Default for RateLimitSettings {
                 per_secs: 1,
                 burst: 1,
             },
+            chat_create: BucketSettings {
+                requests: 60,
+                per_secs: 60,
+                burst: 20,
+            },
         }
     }
 }
@@ -144,23 +173,29 @@ impl Default for ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `sqlite://…` or `postgres://…`.
-    pub url: String,
+    /// `sqlite://…` or `postgres://…`. A secret: it may carry a password,
+    /// so it never prints (`Debug` shows `[REDACTED]`; logs show it through
+    /// [`crate::app::redact_url`]).
+    pub url: SecretString,
     /// Pool size.
     pub max_connections: u32,
     /// Seconds a request waits for a pooled connection before 503.
     pub acquire_timeout_secs: u64,
     /// Apply pending migrations when `serve` starts.
     pub auto_migrate: bool,
+    /// PostgreSQL: longest a statement may run before the server cancels
+    /// it (the request answers 503). Migrations are exempt.
+    pub statement_timeout_secs: u64,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
-            url: "sqlite://missive.db?mode=rwc".into(),
+            url: SecretString::from("sqlite://missive.db?mode=rwc"),
             max_connections: 16,
             acquire_timeout_secs: 3,
             auto_migrate: true,
+            statement_timeout_secs: 10,
         }
     }
 }
@@ -174,6 +209,12 @@ pub struct AuthSettings {
     pub jwt_secret: Option<SecretString>,
     /// Lifetime of access tokens.
     pub access_token_ttl_secs: u64,
+    /// Passwords hashed at once (each argon2id hash takes 19 MiB); 0 means
+    /// one per CPU core.
+    pub hash_concurrency: usize,
+    /// Longest a login or registration waits for a hashing slot before it
+    /// is answered 503 with `Retry-After`.
+    pub hash_wait_secs: u64,
 }
 
 impl Default for AuthSettings {
@@ -181,6 +222,8 @@ impl Default for AuthSettings {
         Self {
             jwt_secret: None,
             access_token_ttl_secs: 3600,
+            hash_concurrency: 0,
+            hash_wait_secs: 3,
         }
     }
 }
@@ -225,6 +268,8 @@ pub struct LogSettings {
     pub level: String,
     /// When set, also write daily-rotated log files here.
     pub dir: Option<String>,
+    /// Daily files kept in `dir`; older ones are deleted.
+    pub max_files: usize,
 }
 
 impl Default for LogSettings {
@@ -233,6 +278,7 @@ impl Default for LogSettings {
             format: LogFormat::Pretty,
             level: "info".into(),
             dir: None,
+            max_files: 14,
         }
     }
 }
@@ -269,6 +315,7 @@ impl Settings {
             ("write", defaults.write),
             ("read", defaults.read),
             ("typing", defaults.typing),
+            ("chat_create", defaults.chat_create),
         ] {
             for (field, value) in [
                 ("requests", bucket.requests),
@@ -326,8 +373,9 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        use secrecy::ExposeSecret;
         let fail = |key: &str, why: &str| Err(ConfigError(format!("{key} {why}")));
-        let url = &self.database.url;
+        let url = self.database.url.expose_secret();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
             || url.starts_with("postgresql://"))
@@ -352,11 +400,24 @@ impl Settings {
         if self.auth.access_token_ttl_secs == 0 {
             return fail("auth.access_token_ttl_secs", "must be at least 1");
         }
+        if self.database.statement_timeout_secs == 0 {
+            return fail("database.statement_timeout_secs", "must be at least 1");
+        }
         if let Some(secret) = &self.auth.jwt_secret {
-            use secrecy::ExposeSecret;
-            if secret.expose_secret().len() < 32 {
+            let secret = secret.expose_secret();
+            if secret.len() < 32 {
                 return fail("auth.jwt_secret", "must be at least 32 bytes long");
             }
+            if crate::secrets::is_published(secret) {
+                return fail(
+                    "auth.jwt_secret",
+                    "is an example published with Missive, so anyone could sign tokens with it: \
+                     generate one, e.g. `openssl rand -base64 48`",
+                );
+            }
+        }
+        if self.auth.hash_wait_secs == 0 {
+            return fail("auth.hash_wait_secs", "must be at least 1");
         }
         if self.limits.max_message_chars == 0 {
             return fail("limits.max_message_chars", "must be at least 1");
@@ -377,12 +438,22 @@ impl Settings {
         if realtime.max_frame_bytes < 1024 {
             return fail("realtime.max_frame_bytes", "must be at least 1024");
         }
+        if realtime.max_connections_per_user == 0 {
+            return fail("realtime.max_connections_per_user", "must be at least 1");
+        }
+        if realtime.inbound_frames_per_sec == 0 || realtime.inbound_burst == 0 {
+            return fail(
+                "realtime.inbound_frames_per_sec",
+                "and realtime.inbound_burst must be at least 1",
+            );
+        }
         let limits = &self.rate_limit;
         for (name, bucket) in [
             ("rate_limit.auth", limits.auth),
             ("rate_limit.write", limits.write),
             ("rate_limit.read", limits.read),
             ("rate_limit.typing", limits.typing),
+            ("rate_limit.chat_create", limits.chat_create),
         ] {
             if bucket.requests == 0 || bucket.per_secs == 0 || bucket.burst == 0 {
                 return fail(name, "needs requests, per_secs and burst of at least 1");
@@ -405,12 +476,17 @@ impl Settings {
         if self.log.level.trim().is_empty() {
             return fail("log.level", "must not be empty");
         }
+        if self.log.max_files == 0 {
+            return fail("log.max_files", "must be at least 1");
+        }
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> EnvVars {
@@ -426,7 +502,14 @@ mod tests {
         assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8000");
         assert_eq!(settings.server.request_timeout_secs, 30);
         assert_eq!(settings.server.max_body_bytes, 65536);
-        assert_eq!(settings.database.url, "sqlite://missive.db?mode=rwc");
+        assert_eq!(
+            settings.database.url.expose_secret(),
+            "sqlite://missive.db?mode=rwc"
+        );
+        assert_eq!(settings.database.statement_timeout_secs, 10);
+        assert_eq!(settings.realtime.max_connections_per_user, 16);
+        assert_eq!(settings.log.max_files, 14);
+        assert!(settings.metrics.bind.is_none());
         assert_eq!(settings.database.max_connections, 16);
         assert!(settings.database.auto_migrate);
         assert!(settings.auth.jwt_secret.is_none());
@@ -485,7 +568,10 @@ mod tests {
             ]),
         )
         .expect("valid");
-        assert_eq!(settings.database.url, "postgres://u:p@db/missive");
+        assert_eq!(
+            settings.database.url.expose_secret(),
+            "postgres://u:p@db/missive"
+        );
         assert_eq!(settings.server.bind.port(), 8080);
     }
 
@@ -499,7 +585,10 @@ mod tests {
             ]),
         )
         .expect("valid");
-        assert_eq!(settings.database.url, "postgres://namespaced/db");
+        assert_eq!(
+            settings.database.url.expose_secret(),
+            "postgres://namespaced/db"
+        );
     }
 
     #[test]
@@ -547,5 +636,43 @@ mod tests {
         std::fs::write(&file, "[server]\nbnid = \"127.0.0.1:7000\"\n").expect("write");
         let error = Settings::load_from(Some(&file), env(&[])).expect_err("typo");
         assert!(error.to_string().contains("bnid"));
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn the_database_url_never_prints() {
+        let settings = Settings::load_from(
+            None,
+            vec![(
+                "DATABASE_URL".to_owned(),
+                "postgres://missive:hunter2-password@db/missive".to_owned(),
+            )],
+        )
+        .expect("valid");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn a_published_example_secret_is_refused() {
+        for secret in crate::secrets::PUBLISHED {
+            if secret.len() < 32 {
+                continue;
+            }
+            let error = Settings::load_from(
+                None,
+                vec![("MISSIVE__AUTH__JWT_SECRET".to_owned(), (*secret).to_owned())],
+            )
+            .expect_err(secret);
+            assert!(error.to_string().contains("auth.jwt_secret"), "{error}");
+            assert!(
+                !error.to_string().contains(secret),
+                "the secret is not echoed"
+            );
+        }
     }
 }

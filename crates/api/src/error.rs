@@ -166,6 +166,18 @@ impl ApiError {
         error
     }
 
+    /// 429 `too_many_connections`: the user has the maximum number of
+    /// WebSockets open.
+    pub fn too_many_connections(max: usize) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_connections",
+            format!("at most {max} WebSocket connections per user; close one first"),
+        );
+        error.retry_after_secs = Some(1);
+        error
+    }
+
     /// 503 `unavailable`.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
@@ -205,6 +217,11 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// Seconds to wait before retrying (429, 503), if any.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after_secs
     }
 
     /// The problem body.

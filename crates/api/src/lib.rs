@@ -11,11 +11,13 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod gate;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
 pub mod realtime;
 pub mod routes;
+pub mod secrets;
 pub mod state;
 pub mod telemetry;
 

@@ -8,6 +8,7 @@
 //! | `missive_events_delivered_total` | counter | |
 //! | `missive_events_dropped_total` | counter | |
 //! | `missive_slow_consumers_closed_total` | counter | |
+//! | `missive_credentials_ended_total` | counter | |
 //! | `missive_messages_stored_total` | counter | |
 //! | `missive_db_pool_connections` | gauge | `state` = `open` / `idle` / `max` |
 //! | `missive_build_info` | gauge | `version` |
@@ -97,6 +98,10 @@ fn describe() {
         "Connections closed with 4008"
     );
     describe_counter!(
+        "missive_credentials_ended_total",
+        "WebSockets closed with 4001 (access token expired or API key revoked)"
+    );
+    describe_counter!(
         "missive_messages_stored_total",
         "Messages stored (idempotent repeats excluded)"
     );
@@ -111,18 +116,34 @@ fn describe() {
 /// (`/api/v1/chats/{id}`), never the raw path.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    ::metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    ::metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     ::metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The `method` label: one of a fixed set, so a client inventing methods
+/// cannot create series without bound.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 /// Counts a stored message.
@@ -141,6 +162,8 @@ pub async fn render(State(app): State<AppState>) -> Response {
         .absolute(stats.dropped.load(Ordering::Relaxed));
     ::metrics::counter!("missive_slow_consumers_closed_total")
         .absolute(stats.slow_consumers_closed.load(Ordering::Relaxed));
+    ::metrics::counter!("missive_credentials_ended_total")
+        .absolute(stats.credentials_ended.load(Ordering::Relaxed));
     let pool = app.database.pool_stats();
     ::metrics::gauge!("missive_db_pool_connections", "state" => "open").set(f64::from(pool.open));
     ::metrics::gauge!("missive_db_pool_connections", "state" => "idle").set(pool.idle as f64);
@@ -154,4 +177,19 @@ pub async fn render(State(app): State<AppState>) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::method_label;
+
+    #[test]
+    fn methods_outside_the_standard_set_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+        let invented = Method::from_bytes(b"BREW").expect("method");
+        assert_eq!(method_label(&invented), "OTHER");
+    }
 }

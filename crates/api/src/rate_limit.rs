@@ -1,40 +1,57 @@
-//! Token-bucket rate limits per class (`auth`, `write`, `read`, `typing`),
-//! keyed by the authenticated user where there is one, else by client IP.
+//! Token-bucket rate limits per class (`auth`, `write`, `read`, `typing`,
+//! `chat_create`), keyed by the verified user where there is one, else by
+//! client IP (SPEC §6.1). The middleware that applies them to HTTP
+//! requests is [`crate::gate`]; the WebSocket gateway draws from the same
+//! buckets for its commands.
 
-use std::net::{IpAddr, SocketAddr};
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use ipnet::IpNet;
-use missive_domain::ports::ApiKeyMinter;
-use missive_infra::Sha256KeyMinter;
+use missive_domain::ids::{ChatId, UserId};
 
 use crate::config::{BucketSettings, RateLimitSettings};
 use crate::error::ApiError;
-use crate::state::AppState;
 
-type Limiter =
-    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+/// Whose bucket a token is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BucketKey {
+    /// A verified user: all of their tokens and keys share it.
+    User(UserId),
+    /// A client address, before (or without) verified credentials.
+    Ip(IpAddr),
+    /// A user's typing notices in one chat.
+    Typing(UserId, ChatId),
+}
+
+type Limiter = RateLimiter<
+    BucketKey,
+    DefaultKeyedStateStore<BucketKey>,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
 
 /// Which bucket a request draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
-    /// Register and login.
+    /// Register and login, per IP.
     Auth,
     /// Changes.
     Write,
     /// Reads.
     Read,
-    /// WebSocket typing notices.
+    /// WebSocket typing notices, per user and chat.
     Typing,
+    /// Creating chats.
+    ChatCreate,
 }
 
 struct Bucket {
@@ -75,6 +92,18 @@ pub enum Decision {
     },
 }
 
+impl Decision {
+    /// The 429 to answer, if limited.
+    pub fn refusal(self) -> Option<ApiError> {
+        match self {
+            Self::Allowed { .. } => None,
+            Self::Limited {
+                retry_after_secs, ..
+            } => Some(ApiError::rate_limited(retry_after_secs)),
+        }
+    }
+}
+
 /// All buckets and the trusted-proxy list.
 pub struct RateLimits {
     enabled: bool,
@@ -83,6 +112,12 @@ pub struct RateLimits {
     write: Bucket,
     read: Bucket,
     typing: Bucket,
+    chat_create: Bucket,
+    /// Addresses whose failed credentials emptied their bucket, until
+    /// when: their API keys are not even looked up (a database query)
+    /// until then, so a flood of made-up keys costs no more than the
+    /// bucket allows.
+    refused: Mutex<HashMap<IpAddr, Instant>>,
     clock: DefaultClock,
 }
 
@@ -107,6 +142,8 @@ impl RateLimits {
             write: Bucket::new(settings.write),
             read: Bucket::new(settings.read),
             typing: Bucket::new(settings.typing),
+            chat_create: Bucket::new(settings.chat_create),
+            refused: Mutex::new(HashMap::new()),
             clock: DefaultClock::default(),
         }
     }
@@ -116,21 +153,26 @@ impl RateLimits {
         self.enabled
     }
 
-    /// Draws one token of `class` for `key`.
-    pub fn check(&self, class: Class, key: &str) -> Decision {
-        let bucket = match class {
+    fn bucket(&self, class: Class) -> &Bucket {
+        match class {
             Class::Auth => &self.auth,
             Class::Write => &self.write,
             Class::Read => &self.read,
             Class::Typing => &self.typing,
-        };
+            Class::ChatCreate => &self.chat_create,
+        }
+    }
+
+    /// Draws one token of `class` for `key`.
+    pub fn check(&self, class: Class, key: BucketKey) -> Decision {
+        let bucket = self.bucket(class);
         if !self.enabled {
             return Decision::Allowed {
                 limit: bucket.burst,
                 remaining: bucket.burst,
             };
         }
-        match bucket.limiter.check_key(&key.to_owned()) {
+        match bucket.limiter.check_key(&key) {
             Ok(snapshot) => Decision::Allowed {
                 limit: bucket.burst,
                 remaining: snapshot.remaining_burst_capacity(),
@@ -140,6 +182,42 @@ impl RateLimits {
                 retry_after_secs: not_until.wait_time_from(self.clock.now()).as_secs() + 1,
             },
         }
+    }
+
+    /// Remembers that `ip`'s failed credentials were refused for
+    /// `retry_after_secs`.
+    pub fn refuse_credentials_from(&self, ip: IpAddr, retry_after_secs: u64) {
+        if !self.enabled {
+            return;
+        }
+        let until = Instant::now() + Duration::from_secs(retry_after_secs);
+        self.refused_map().insert(ip, until);
+    }
+
+    /// Seconds until `ip` may present credentials again, when it is
+    /// refused.
+    pub fn credentials_refused(&self, ip: IpAddr) -> Option<u64> {
+        if !self.enabled {
+            return None;
+        }
+        let now = Instant::now();
+        let mut refused = self.refused_map();
+        match refused.get(&ip) {
+            Some(until) if *until > now => Some((*until - now).as_secs() + 1),
+            Some(_) => {
+                refused.remove(&ip);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn refused_map(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Instant>> {
+        // Every update is a single insert or remove: a panic elsewhere
+        // cannot leave the map half-changed, so poison is ignored.
+        self.refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The client's address: the peer's, unless the peer is a trusted proxy,
@@ -166,53 +244,36 @@ impl RateLimits {
         self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
 
-    /// Forgets idle buckets; call periodically.
+    /// Forgets idle buckets and expired refusals; call periodically.
     pub fn sweep(&self) {
-        for bucket in [&self.auth, &self.write, &self.read, &self.typing] {
+        for bucket in [
+            &self.auth,
+            &self.write,
+            &self.read,
+            &self.typing,
+            &self.chat_create,
+        ] {
             bucket.limiter.retain_recent();
             bucket.limiter.shrink_to_fit();
         }
+        let now = Instant::now();
+        let mut refused = self.refused_map();
+        refused.retain(|_, until| *until > now);
+        refused.shrink_to_fit();
     }
 }
 
-/// The bucket key of a request: its authenticated user when the
-/// credentials check out cheaply (a valid JWT; an API key's digest), else
-/// the client IP.
-fn key_of(app: &AppState, headers: &HeaderMap, query: Option<&str>, ip: IpAddr) -> String {
-    if let Some(token) = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' ').map(|(_, t)| t.trim()))
-        .or_else(|| query_param(query, "access_token"))
-        && let Ok(user) = app.jwt.verify(token)
-    {
-        return format!("user:{user}");
-    }
-    if let Some(key) = headers
-        .get(crate::auth::API_KEY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| query_param(query, "api_key"))
-        && key.len() <= 256
-    {
-        return format!("key:{}", Sha256KeyMinter.digest(key.trim()).as_str());
-    }
-    format!("ip:{ip}")
-}
-
-fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
-    query?
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-fn class_of(method: &Method, route: &str) -> Option<Class> {
+/// The class of an HTTP route, `None` for routes that are never limited
+/// (probes, metrics, documentation).
+pub fn class_of(method: &Method, route: &str) -> Option<Class> {
     if !route.starts_with("/api/v1/") {
         return None;
     }
     if route.starts_with("/api/v1/auth/") {
         return Some(Class::Auth);
+    }
+    if method == Method::POST && route.trim_end_matches('/') == "/api/v1/chats" {
+        return Some(Class::ChatCreate);
     }
     Some(if method == Method::GET || method == Method::HEAD {
         Class::Read
@@ -221,55 +282,10 @@ fn class_of(method: &Method, route: &str) -> Option<Class> {
     })
 }
 
-/// Middleware: draws a token for API routes and answers 429 when the bucket
-/// is empty. Limited routes carry `RateLimit-Limit` and
-/// `RateLimit-Remaining`; a 429 also `Retry-After`.
-pub async fn limit(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let limits = &app.rate_limits;
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let Some(class) = route.as_deref().and_then(|r| class_of(request.method(), r)) else {
-        return next.run(request).await;
-    };
-    if !limits.enabled() {
-        return next.run(request).await;
-    }
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-    let ip = limits.client_ip(peer, request.headers());
-    let key = if class == Class::Auth {
-        format!("ip:{ip}")
-    } else {
-        key_of(&app, request.headers(), request.uri().query(), ip)
-    };
-    match limits.check(class, &key) {
-        Decision::Allowed { limit, remaining } => {
-            let mut response = next.run(request).await;
-            set_headers(response.headers_mut(), limit, remaining);
-            response
-        }
-        Decision::Limited {
-            limit,
-            retry_after_secs,
-        } => {
-            let mut response = ApiError::rate_limited(retry_after_secs).into_response();
-            set_headers(response.headers_mut(), limit, 0);
-            response
-        }
-    }
-}
-
-fn set_headers(headers: &mut HeaderMap, limit: u32, remaining: u32) {
-    headers.insert("ratelimit-limit", HeaderValue::from(limit));
-    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
-}
-
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderValue;
+
     use super::*;
 
     fn settings(burst: u32) -> RateLimitSettings {
@@ -284,31 +300,57 @@ mod tests {
         }
     }
 
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("ip")
+    }
+
     #[test]
     fn a_bucket_allows_its_burst_then_limits_that_key_only() {
         let limits = RateLimits::new(&settings(2));
+        let (a, b) = (
+            BucketKey::User(UserId::new()),
+            BucketKey::Ip(ip("192.0.2.1")),
+        );
         assert_eq!(
-            limits.check(Class::Write, "a"),
+            limits.check(Class::Write, a),
             Decision::Allowed {
                 limit: 2,
                 remaining: 1
             }
         );
         assert_eq!(
-            limits.check(Class::Write, "a"),
+            limits.check(Class::Write, a),
             Decision::Allowed {
                 limit: 2,
                 remaining: 0
             }
         );
         assert!(matches!(
-            limits.check(Class::Write, "a"),
+            limits.check(Class::Write, a),
             Decision::Limited { limit: 2, retry_after_secs } if (1..=61).contains(&retry_after_secs)
         ));
         assert!(matches!(
-            limits.check(Class::Write, "b"),
+            limits.check(Class::Write, b),
             Decision::Allowed { .. }
         ));
+    }
+
+    #[test]
+    fn refused_credentials_block_their_address_until_the_bucket_refills() {
+        let limits = RateLimits::new(&settings(1));
+        let (flooder, neighbour) = (ip("192.0.2.1"), ip("192.0.2.2"));
+        assert_eq!(limits.credentials_refused(flooder), None);
+
+        limits.refuse_credentials_from(flooder, 30);
+
+        let wait = limits.credentials_refused(flooder).expect("refused");
+        assert!((1..=31).contains(&wait), "{wait}");
+        assert_eq!(limits.credentials_refused(neighbour), None);
+        limits.refuse_credentials_from(neighbour, 0);
+        std::thread::sleep(Duration::from_millis(5));
+        limits.sweep();
+        assert_eq!(limits.credentials_refused(neighbour), None, "expired");
+        assert!(limits.credentials_refused(flooder).is_some(), "kept");
     }
 
     #[test]
@@ -317,9 +359,10 @@ mod tests {
             enabled: false,
             ..settings(1)
         });
+        let a = BucketKey::Ip(ip("192.0.2.1"));
         for _ in 0..10 {
             assert!(matches!(
-                limits.check(Class::Write, "a"),
+                limits.check(Class::Write, a),
                 Decision::Allowed { .. }
             ));
         }
@@ -361,6 +404,14 @@ mod tests {
             Some(Class::Write)
         );
         assert_eq!(class_of(&Method::GET, "/api/v1/chats"), Some(Class::Read));
+        assert_eq!(
+            class_of(&Method::POST, "/api/v1/chats"),
+            Some(Class::ChatCreate)
+        );
+        assert_eq!(
+            class_of(&Method::POST, "/api/v1/chats/{id}/members"),
+            Some(Class::Write)
+        );
         assert_eq!(class_of(&Method::GET, "/health/ready"), None);
         assert_eq!(class_of(&Method::GET, "/metrics"), None);
     }

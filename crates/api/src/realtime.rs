@@ -8,7 +8,9 @@ pub mod protocol;
 pub mod registry;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use missive_domain::services::api_keys::ApiKeyService;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -32,6 +34,46 @@ impl Realtime {
             registry: Arc::new(Registry::new(queue_capacity)),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
+        }
+    }
+}
+
+impl Realtime {
+    /// Until `stop`: every `every`, asks which API keys of open connections
+    /// were revoked (one query, on any instance) and closes their
+    /// connections with 4001 — so a revocation ends sessions on every
+    /// instance within `every`, without any signal that could be lost.
+    pub async fn watch_api_keys(
+        registry: Arc<Registry>,
+        api_keys: ApiKeyService,
+        every: Duration,
+        stop: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let keys = registry.api_keys();
+            if keys.is_empty() {
+                continue;
+            }
+            match api_keys.revoked_among(&keys).await {
+                Ok(revoked) => {
+                    let ended = registry.end_key_sessions(&revoked);
+                    if ended > 0 {
+                        tracing::info!(
+                            connections = ended,
+                            "closed WebSockets of revoked API keys (4001)"
+                        );
+                    }
+                }
+                // Checked again next tick; a database outage must not end
+                // sessions whose keys are fine.
+                Err(error) => tracing::debug!(%error, "cannot check API keys of open WebSockets"),
+            }
         }
     }
 }

@@ -42,7 +42,13 @@ pub fn init(settings: &LogSettings) -> Result<LogGuard, String> {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("invalid configuration: log.dir {dir:?}: {e}"))?;
-            let appender = tracing_appender::rolling::daily(dir, "missive.log");
+            // Daily files, the oldest deleted beyond `log.max_files`.
+            let appender = tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .filename_prefix("missive.log")
+                .max_log_files(settings.max_files)
+                .build(dir)
+                .map_err(|e| format!("invalid configuration: log.dir {dir:?}: {e}"))?;
             let (writer, guard) = tracing_appender::non_blocking(appender);
             let layer = tracing_subscriber::fmt::layer()
                 .with_writer(writer)

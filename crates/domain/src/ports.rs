@@ -103,6 +103,14 @@ pub trait ApiKeyRepository: Send + Sync {
     /// # Errors
     /// [`InfraError`] when storage fails.
     async fn find_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKey>, InfraError>;
+
+    /// Which of `ids` exist and are not revoked, in any order. MUST cost
+    /// one query whatever the number of ids (it is asked every second for
+    /// every key with an open WebSocket).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn find_active_among(&self, ids: &[ApiKeyId]) -> Result<Vec<ApiKeyId>, InfraError>;
 }
 
 /// Slow, salted password hashing (argon2id in the shipped adapter). It MUST

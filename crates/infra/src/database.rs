@@ -29,6 +29,10 @@ pub struct DatabaseOptions {
     /// How long a request waits for a pooled connection before it is
     /// answered 503, so a dead database fails requests fast.
     pub acquire_timeout: Duration,
+    /// PostgreSQL: statements running longer are cancelled (the request
+    /// answers 503), so no request holds a connection and locks
+    /// indefinitely. `None` for migrations, which may take long.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// A pooled connection to PostgreSQL or SQLite.
@@ -113,8 +117,14 @@ impl Database {
             // are forced; full-text search, whose plan does depend on how
             // rare the words are, writes its words into the SQL instead
             // (see `SeaMessageRepository::search`).
-            connect.map_sqlx_postgres_opts(|opts| {
-                opts.options([("plan_cache_mode", "force_generic_plan")])
+            let statement_timeout = options
+                .statement_timeout
+                .map_or_else(|| "0".to_owned(), |t| format!("{}ms", t.as_millis()));
+            connect.map_sqlx_postgres_opts(move |opts| {
+                opts.options([
+                    ("plan_cache_mode", "force_generic_plan"),
+                    ("statement_timeout", statement_timeout.as_str()),
+                ])
             });
         }
         let conn = sea_orm::Database::connect(connect).await?;

@@ -42,12 +42,14 @@ fn is_transient_sqlx(err: &sqlx::Error) -> bool {
         | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             // PostgreSQL: class 08 connection exception, 57P01-03 shutdown /
-            // cannot connect now, 53300 too many connections.
-            // SQLite: 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
+            // cannot connect now, 53300 too many connections, 57014 a
+            // statement cancelled by `statement_timeout` (the database was
+            // too busy or something held a lock: retry later), 55P03 lock
+            // not available. SQLite: 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
             code.starts_with("08")
                 || matches!(
                     code.as_ref(),
-                    "57P01" | "57P02" | "57P03" | "53300" | "5" | "6"
+                    "57P01" | "57P02" | "57P03" | "53300" | "57014" | "55P03" | "5" | "6"
                 )
         }),
         _ => false,

@@ -61,6 +61,7 @@ fn options(url: String, max_connections: u32) -> DatabaseOptions {
         url,
         max_connections,
         acquire_timeout: Duration::from_secs(10),
+        statement_timeout: None,
     }
 }
 

@@ -29,6 +29,15 @@ pub struct AccessToken {
     pub expires_in: u64,
 }
 
+/// What a valid token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// The user it was issued to.
+    pub user: UserId,
+    /// When it stops being valid (its `exp`).
+    pub expires_at: OffsetDateTime,
+}
+
 /// The token was not accepted (bad signature, algorithm, shape, or expired).
 #[derive(Debug, thiserror::Error)]
 #[error("invalid access token")]
@@ -70,15 +79,20 @@ impl JwtKeys {
         })
     }
 
-    /// The user a token was issued to.
+    /// The user a token was issued to, and until when it is valid.
     ///
     /// # Errors
     /// [`InvalidToken`] for anything but an unexpired HS256 token signed
     /// with our secret.
-    pub fn verify(&self, token: &str) -> Result<UserId, InvalidToken> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| UserId::from_uuid(data.claims.sub))
-            .map_err(|_| InvalidToken)
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, InvalidToken> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| InvalidToken)?
+            .claims;
+        Ok(VerifiedToken {
+            user: UserId::from_uuid(claims.sub),
+            expires_at: OffsetDateTime::from_unix_timestamp(claims.exp)
+                .map_err(|_| InvalidToken)?,
+        })
     }
 }
 
@@ -94,7 +108,13 @@ mod tests {
         let user = UserId::new();
         let token = keys.issue(user).expect("issue");
         assert_eq!(token.expires_in, 60);
-        assert_eq!(keys.verify(&token.token).expect("valid"), user);
+        let verified = keys.verify(&token.token).expect("valid");
+        assert_eq!(verified.user, user);
+        let lifetime = verified.expires_at - OffsetDateTime::now_utc();
+        assert!(
+            lifetime <= time::Duration::seconds(60) && lifetime > time::Duration::seconds(55),
+            "{lifetime}"
+        );
     }
 
     #[test]

@@ -1,18 +1,24 @@
 //! One WebSocket connection: a single task selecting over inbound frames,
-//! the outbound queue, keep-alive pings and shutdown.
+//! the outbound queue, keep-alive pings, the end of its credentials and
+//! shutdown.
 
-use std::sync::atomic::Ordering;
+use std::num::NonZeroU32;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::SinkExt;
+use futures_util::{FutureExt, SinkExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use missive_domain::ids::{ChatId, UserId};
 use serde_json::Value;
+use time::OffsetDateTime;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::protocol::{ClientCommand, ServerEvent, parse};
+use super::registry::Registration;
+use crate::auth::{Grant, Verified};
 use crate::error::ApiError;
-use crate::rate_limit::{Class, Decision};
+use crate::rate_limit::{BucketKey, Class};
 use crate::state::AppState;
 
 /// Close codes.
@@ -21,16 +27,31 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// The server is shutting down.
     pub const GOING_AWAY: u16 = 1001;
+    /// The client kept sending frames past its budget.
+    pub const POLICY_VIOLATION: u16 = 1008;
     /// A frame exceeded the size limit.
     pub const TOO_BIG: u16 = 1009;
+    /// The connection's credentials ended: the access token expired or
+    /// the API key was revoked. Reconnect with valid credentials.
+    pub const CREDENTIALS_ENDED: u16 = 4001;
     /// The client did not read fast enough; reconnect and catch up.
     pub const SLOW_CONSUMER: u16 = 4008;
 }
 
-/// Serves one authenticated connection until it ends.
-pub async fn run(mut socket: WebSocket, user: UserId, app: AppState) {
+/// A far-away instant for a connection whose credentials do not expire.
+const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Serves one authenticated connection until it ends. `registration` is
+/// this connection's place in the registry; dropping it (however this
+/// function ends) unregisters the connection.
+pub async fn run(
+    mut socket: WebSocket,
+    mut registration: Registration,
+    caller: Verified,
+    app: AppState,
+) {
+    let user = caller.user;
     let realtime = &app.realtime;
-    let mut registration = realtime.registry.register(user);
     tracing::debug!(user.id = %user, connection = registration.id, "WebSocket connected");
     let settings = &app.settings.realtime;
     let ping_every = Duration::from_secs(settings.ping_interval_secs);
@@ -38,6 +59,9 @@ pub async fn run(mut socket: WebSocket, user: UserId, app: AppState) {
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    let expires = tokio::time::sleep_until(credentials_deadline(caller.grant));
+    tokio::pin!(expires);
+    let mut inbound = InboundBudget::new(settings.inbound_frames_per_sec, settings.inbound_burst);
 
     let ready = ServerEvent::Ready {
         user_id: user.as_uuid(),
@@ -49,25 +73,45 @@ pub async fn run(mut socket: WebSocket, user: UserId, app: AppState) {
                 close(&mut socket, close_code::GOING_AWAY, "server shutting down", write_timeout).await;
                 open = false;
             }
-            frame = registration.queue.recv() => match frame {
-                Some(frame) => {
+            () = &mut expires => {
+                close(&mut socket, close_code::CREDENTIALS_ENDED, "access token expired: reconnect with a fresh one", write_timeout).await;
+                open = false;
+            }
+            frame = registration.queue.recv() => match (frame, registration.ended_with()) {
+                (_, Some(close_code::CREDENTIALS_ENDED)) => {
+                    // Nothing more for a revoked key, not even what is queued.
+                    close(&mut socket, close_code::CREDENTIALS_ENDED, "API key revoked", write_timeout).await;
+                    open = false;
+                }
+                (Some(frame), _) => {
                     open = write_queued(&mut socket, &mut registration.queue, frame, write_timeout).await;
                 }
-                None => {
-                    let (code, reason) = if registration.overflowed.load(Ordering::Acquire) {
-                        (close_code::SLOW_CONSUMER, "too slow: reconnect and catch up with after_seq")
-                    } else {
-                        (close_code::NORMAL, "closed")
+                (None, ended) => {
+                    let (code, reason) = match ended {
+                        Some(close_code::SLOW_CONSUMER) => (close_code::SLOW_CONSUMER, "too slow: reconnect and catch up with after_seq"),
+                        _ => (close_code::NORMAL, "closed"),
                     };
                     close(&mut socket, code, reason, write_timeout).await;
                     open = false;
                 }
             },
-            inbound = socket.recv() => {
+            inbound_frame = socket.recv() => {
                 last_heard = Instant::now();
-                match inbound {
+                let data_frame = matches!(inbound_frame, Some(Ok(Message::Text(_) | Message::Binary(_))));
+                if data_frame && !inbound.admit() {
+                    open = if inbound.exhausted() {
+                        close(&mut socket, close_code::POLICY_VIOLATION, "too many frames", write_timeout).await;
+                        false
+                    } else {
+                        let error = ApiError::rate_limited(1);
+                        let reply = ServerEvent::error(Value::Null, &error);
+                        write(&mut socket, Message::Text(reply.frame()), write_timeout).await
+                    };
+                    continue;
+                }
+                match inbound_frame {
                     Some(Ok(Message::Text(text))) => {
-                        let reply = handle_command(&app, user, text.as_str()).await;
+                        let reply = guarded_command(&app, user, text.as_str()).await;
                         if let Some(reply) = reply {
                             open = write(&mut socket, Message::Text(reply.frame()), write_timeout).await;
                         }
@@ -97,8 +141,59 @@ pub async fn run(mut socket: WebSocket, user: UserId, app: AppState) {
             }
         }
     }
-    realtime.registry.unregister(user, registration.id);
     tracing::debug!(user.id = %user, connection = registration.id, "WebSocket closed");
+}
+
+/// When the connection must end because its credentials do: an access
+/// token's `exp`; never for an API key (revocation ends those, see
+/// [`super::Realtime::watch_api_keys`]).
+fn credentials_deadline(grant: Grant) -> Instant {
+    match grant {
+        Grant::Token { expires_at } => {
+            let left = expires_at - OffsetDateTime::now_utc();
+            Instant::now() + left.try_into().unwrap_or(Duration::ZERO)
+        }
+        Grant::ApiKey { .. } => Instant::now() + NEVER,
+    }
+}
+
+/// A connection's own allowance of inbound frames, on top of the per-user
+/// buckets its commands draw from: it bounds what a client can make the
+/// server parse, whatever the frames say.
+struct InboundBudget {
+    limiter: DefaultDirectRateLimiter,
+    /// Frames refused since the last one admitted.
+    refused: u32,
+    /// Refusals in a row after which the connection is closed.
+    patience: u32,
+}
+
+impl InboundBudget {
+    fn new(per_sec: u32, burst: u32) -> Self {
+        let rate = NonZeroU32::new(per_sec).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Self {
+            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            refused: 0,
+            patience: burst.get(),
+        }
+    }
+
+    /// Whether one more frame may be handled now.
+    fn admit(&mut self) -> bool {
+        if self.limiter.check().is_ok() {
+            self.refused = 0;
+            true
+        } else {
+            self.refused += 1;
+            false
+        }
+    }
+
+    /// Whether the client ignored a whole burst's worth of refusals.
+    fn exhausted(&self) -> bool {
+        self.refused >= self.patience
+    }
 }
 
 /// Writes a frame; `false` when the connection is gone or stalled.
@@ -155,13 +250,37 @@ fn is_too_big(error: &axum::Error) -> bool {
     false
 }
 
-/// Runs one client command; returns the reply, if any.
+/// Runs one client command, turning a panic inside it into an `internal`
+/// error for that command (the connection, and its registry entry, live
+/// on).
+async fn guarded_command(app: &AppState, user: UserId, text: &str) -> Option<ServerEvent> {
+    match AssertUnwindSafe(handle_command(app, user, text))
+        .catch_unwind()
+        .await
+    {
+        Ok(reply) => reply,
+        Err(_) => {
+            tracing::error!(user.id = %user, "a WebSocket command panicked");
+            let error = ApiError::from_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            Some(ServerEvent::error(Value::Null, &error))
+        }
+    }
+}
+
+/// Runs one client command; returns the reply, if any. Commands draw from
+/// the same per-user buckets as their REST twins (`message.send` and
+/// `message.read` from `write`; `typing`, after the membership check, from
+/// `typing` per user and chat).
 async fn handle_command(app: &AppState, user: UserId, text: &str) -> Option<ServerEvent> {
     let (reference, command) = parse(text);
+    let limits = &app.rate_limits;
     let result = match command {
         Err(error) => Err(error),
         Ok(ClientCommand::Ping) => return Some(ServerEvent::Pong { reference }),
         Ok(ClientCommand::Send(command)) => {
+            if let Some(refusal) = limits.check(Class::Write, BucketKey::User(user)).refusal() {
+                return Some(ServerEvent::error(reference, &refusal));
+            }
             let chat_id = ChatId::from_uuid(command.chat_id);
             match command
                 .message
@@ -173,21 +292,28 @@ async fn handle_command(app: &AppState, user: UserId, text: &str) -> Option<Serv
                 Err(error) => Err(error),
             }
         }
-        Ok(ClientCommand::Read(command)) => app
-            .chats
-            .mark_read(user, ChatId::from_uuid(command.chat_id), command.seq)
-            .await
-            .map(|_| None)
-            .map_err(ApiError::from),
+        Ok(ClientCommand::Read(command)) => {
+            if let Some(refusal) = limits.check(Class::Write, BucketKey::User(user)).refusal() {
+                return Some(ServerEvent::error(reference, &refusal));
+            }
+            app.chats
+                .mark_read(user, ChatId::from_uuid(command.chat_id), command.seq)
+                .await
+                .map(|_| None)
+                .map_err(ApiError::from)
+        }
         Ok(ClientCommand::Typing(command)) => {
             let chat_id = ChatId::from_uuid(command.chat_id);
-            let key = format!("user:{user}:{chat_id}");
-            if let Decision::Limited { .. } = app.rate_limits.check(Class::Typing, &key) {
-                // Over the rate: dropped silently, typing is best-effort.
-                return None;
-            }
-            return match app.chats.typing(user, chat_id).await {
-                Ok(()) => None,
+            // Over the rate, a notice is dropped silently: typing is
+            // best-effort, and a client cannot act on an error for it.
+            let throttle = || {
+                limits
+                    .check(Class::Typing, BucketKey::Typing(user, chat_id))
+                    .refusal()
+                    .is_none()
+            };
+            return match app.chats.typing(user, chat_id, throttle).await {
+                Ok(_) => None,
                 Err(error) => Some(ServerEvent::error(reference, &ApiError::from(error))),
             };
         }

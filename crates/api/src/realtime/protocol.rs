@@ -108,6 +108,10 @@ pub enum ServerEvent {
         reference: Value,
         /// The same problem document REST would answer.
         error: Problem,
+        /// With `rate_limited` (and `unavailable`): seconds to wait before
+        /// retrying, as REST's `Retry-After`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
     },
     /// Answer to `ping`.
     #[serde(rename = "pong")]
@@ -130,6 +134,7 @@ impl ServerEvent {
         Self::Error {
             reference,
             error: error.problem(),
+            retry_after: error.retry_after_secs(),
         }
     }
 }

@@ -2,13 +2,15 @@
 //! with a bounded outbound queue.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
-use missive_domain::ids::UserId;
+use missive_domain::ids::{ApiKeyId, UserId};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+
+use super::connection::close_code;
 
 /// Counters for operators (exported as metrics).
 #[derive(Debug, Default)]
@@ -19,6 +21,8 @@ pub struct Stats {
     pub dropped: AtomicU64,
     /// Connections closed with 4008 for not keeping up.
     pub slow_consumers_closed: AtomicU64,
+    /// Connections closed with 4001 because their credentials ended.
+    pub credentials_ended: AtomicU64,
     /// Connections currently open.
     pub open: AtomicU64,
 }
@@ -26,7 +30,10 @@ pub struct Stats {
 struct Entry {
     id: u64,
     queue: mpsc::Sender<Utf8Bytes>,
-    overflowed: Arc<AtomicBool>,
+    /// Why the registry ended the connection (a close code), 0 while open.
+    close: Arc<AtomicU16>,
+    /// The API key the connection authenticated with, if any.
+    api_key: Option<ApiKeyId>,
 }
 
 /// The open connections of this instance.
@@ -38,16 +45,39 @@ pub struct Registry {
     pub stats: Stats,
 }
 
-/// A registered connection's receiving side.
+/// A registered connection's receiving side. Dropping it unregisters the
+/// connection, however its task ends (a panic included).
 pub struct Registration {
-    /// Registry id, for [`Registry::unregister`].
+    registry: Arc<Registry>,
+    user: UserId,
+    /// Registry id.
     pub id: u64,
     /// Frames to write to the socket, in order. Ends when the registry drops
     /// the connection.
     pub queue: mpsc::Receiver<Utf8Bytes>,
-    /// Set when the queue overflowed: close with 4008.
-    pub overflowed: Arc<AtomicBool>,
+    close: Arc<AtomicU16>,
 }
+
+impl Registration {
+    /// The close code the registry ended this connection with (4008: its
+    /// queue overflowed; 4001: its credentials ended), if it did.
+    pub fn ended_with(&self) -> Option<u16> {
+        match self.close.load(Ordering::Acquire) {
+            0 => None,
+            code => Some(code),
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.registry.unregister(self.user, self.id);
+    }
+}
+
+/// Refused: the user has the maximum number of connections open here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyConnections;
 
 impl Registry {
     /// An empty registry whose connections queue up to `queue_capacity`
@@ -61,23 +91,46 @@ impl Registry {
         }
     }
 
-    /// Adds a connection of `user`.
-    pub fn register(&self, user: UserId) -> Registration {
+    /// Adds a connection of `user` (authenticated with `api_key`, if any)
+    /// unless they already have `max_per_user` here; the count and the
+    /// addition are atomic.
+    ///
+    /// # Errors
+    /// [`TooManyConnections`].
+    pub fn register(
+        self: &Arc<Self>,
+        user: UserId,
+        api_key: Option<ApiKeyId>,
+        max_per_user: usize,
+    ) -> Result<Registration, TooManyConnections> {
         let (sender, queue) = mpsc::channel(self.queue_capacity);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let overflowed = Arc::new(AtomicBool::new(false));
+        let close = Arc::new(AtomicU16::new(0));
         let entry = Entry {
             id,
             queue: sender,
-            overflowed: Arc::clone(&overflowed),
+            close: Arc::clone(&close),
+            api_key,
         };
-        self.write().entry(user).or_default().push(entry);
+        {
+            let mut connections = self.write();
+            let entries = connections.entry(user).or_default();
+            if entries.len() >= max_per_user {
+                if entries.is_empty() {
+                    connections.remove(&user);
+                }
+                return Err(TooManyConnections);
+            }
+            entries.push(entry);
+        }
         self.stats.open.fetch_add(1, Ordering::Relaxed);
-        Registration {
+        Ok(Registration {
+            registry: Arc::clone(self),
+            user,
             id,
             queue,
-            overflowed,
-        }
+            close,
+        })
     }
 
     /// Removes a connection (idempotent).
@@ -99,6 +152,50 @@ impl Registry {
             connections.remove(&user);
         }
         removed
+    }
+
+    /// The distinct API keys open connections authenticated with.
+    pub fn api_keys(&self) -> Vec<ApiKeyId> {
+        let mut keys: Vec<ApiKeyId> = self
+            .read()
+            .values()
+            .flatten()
+            .filter_map(|e| e.api_key)
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// Ends every connection authenticated with one of `keys`: they close
+    /// with 4001 without writing anything still queued. Returns how many.
+    pub fn end_key_sessions(&self, keys: &[ApiKeyId]) -> usize {
+        if keys.is_empty() {
+            return 0;
+        }
+        let mut ended = 0;
+        let mut connections = self.write();
+        for entries in connections.values_mut() {
+            entries.retain(|entry| {
+                let revoked = entry.api_key.is_some_and(|k| keys.contains(&k));
+                if revoked {
+                    // Dropping the sender ends the connection's queue.
+                    entry
+                        .close
+                        .store(close_code::CREDENTIALS_ENDED, Ordering::Release);
+                    ended += 1;
+                }
+                !revoked
+            });
+        }
+        connections.retain(|_, entries| !entries.is_empty());
+        drop(connections);
+        let ended_u64 = u64::try_from(ended).unwrap_or(u64::MAX);
+        self.stats.open.fetch_sub(ended_u64, Ordering::Relaxed);
+        self.stats
+            .credentials_ended
+            .fetch_add(ended_u64, Ordering::Relaxed);
+        ended
     }
 
     /// Whether any connection is open here.
@@ -137,7 +234,9 @@ impl Registry {
                     match entry.queue.try_send(frame.clone()) {
                         Ok(()) => delivered += 1,
                         Err(TrySendError::Full(_)) => {
-                            entry.overflowed.store(true, Ordering::Release);
+                            entry
+                                .close
+                                .store(close_code::SLOW_CONSUMER, Ordering::Release);
                             overflowed.push((*user, entry.id));
                         }
                         Err(TrySendError::Closed(_)) => {}
@@ -179,13 +278,17 @@ impl Registry {
 mod tests {
     use super::*;
 
+    fn registry(capacity: usize) -> Arc<Registry> {
+        Arc::new(Registry::new(capacity))
+    }
+
     #[tokio::test]
     async fn every_connection_of_every_recipient_gets_the_same_frame_except_the_excluded() {
-        let registry = Registry::new(4);
+        let registry = registry(4);
         let (ada, bob) = (UserId::new(), UserId::new());
-        let mut ada_phone = registry.register(ada);
-        let mut ada_laptop = registry.register(ada);
-        let mut bob_phone = registry.register(bob);
+        let mut ada_phone = registry.register(ada, None, 16).expect("room");
+        let mut ada_laptop = registry.register(ada, None, 16).expect("room");
+        let mut bob_phone = registry.register(bob, None, 16).expect("room");
         let frame = Utf8Bytes::from_static("{\"type\":\"typing\"}");
 
         registry.deliver([ada, bob].iter(), &frame, Some(bob));
@@ -201,10 +304,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_drops_only_that_connection_and_flags_it() {
-        let registry = Registry::new(2);
+        let registry = registry(2);
         let user = UserId::new();
-        let mut slow = registry.register(user);
-        let mut fast = registry.register(user);
+        let mut slow = registry.register(user, None, 16).expect("room");
+        let mut fast = registry.register(user, None, 16).expect("room");
         let frame = Utf8Bytes::from_static("x");
 
         for _ in 0..2 {
@@ -213,8 +316,8 @@ mod tests {
         }
         registry.deliver([user].iter(), &frame, None);
 
-        assert!(slow.overflowed.load(Ordering::Acquire));
-        assert!(!fast.overflowed.load(Ordering::Acquire));
+        assert_eq!(slow.ended_with(), Some(close_code::SLOW_CONSUMER));
+        assert_eq!(fast.ended_with(), None);
         assert_eq!(fast.queue.recv().await.as_ref(), Some(&frame));
         // The slow one drains what was queued, then its queue ends.
         assert!(slow.queue.recv().await.is_some());
@@ -228,13 +331,48 @@ mod tests {
     }
 
     #[test]
-    fn unregistering_is_idempotent() {
-        let registry = Registry::new(1);
+    fn dropping_a_registration_unregisters_it_once() {
+        let registry = registry(1);
         let user = UserId::new();
-        let registration = registry.register(user);
+        let registration = registry.register(user, None, 16).expect("room");
         registry.unregister(user, registration.id);
-        registry.unregister(user, registration.id);
+        drop(registration);
         assert!(registry.is_empty());
         assert_eq!(registry.stats.open.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_user_gets_at_most_the_cap_of_connections_and_a_slot_frees_on_drop() {
+        let registry = registry(1);
+        let user = UserId::new();
+        let first = registry.register(user, None, 2).expect("room");
+        let _second = registry.register(user, None, 2).expect("room");
+        assert!(registry.register(user, None, 2).is_err());
+        assert!(
+            registry.register(UserId::new(), None, 2).is_ok(),
+            "others are not affected"
+        );
+        drop(first);
+        assert!(registry.register(user, None, 2).is_ok());
+    }
+
+    #[tokio::test]
+    async fn ending_a_keys_sessions_closes_only_its_connections_with_4001() {
+        let registry = registry(4);
+        let user = UserId::new();
+        let (revoked, kept) = (ApiKeyId::new(), ApiKeyId::new());
+        let mut by_revoked = registry.register(user, Some(revoked), 16).expect("room");
+        let by_kept = registry.register(user, Some(kept), 16).expect("room");
+        let by_token = registry.register(user, None, 16).expect("room");
+        assert_eq!(registry.api_keys().len(), 2);
+
+        assert_eq!(registry.end_key_sessions(&[revoked]), 1);
+
+        assert_eq!(by_revoked.ended_with(), Some(close_code::CREDENTIALS_ENDED));
+        assert!(by_revoked.queue.recv().await.is_none());
+        assert_eq!(by_kept.ended_with(), None);
+        assert_eq!(by_token.ended_with(), None);
+        assert_eq!(registry.api_keys(), vec![kept]);
+        assert_eq!(registry.stats.open.load(Ordering::Relaxed), 2);
     }
 }

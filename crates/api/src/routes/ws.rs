@@ -2,18 +2,15 @@
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequestParts, State};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::Response;
-use missive_domain::ids::UserId;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::authenticate;
+use crate::auth::{Authenticated, Grant};
 use crate::error::ApiError;
-use crate::extract::Query;
-use crate::openapi::{BadRequest, Unauthorized};
+use crate::openapi::{BadRequest, TooManyRequests, Unauthorized};
 use crate::realtime::connection;
 use crate::state::AppState;
 
@@ -22,9 +19,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Credentials browsers can send (they cannot set headers on WebSocket
-/// requests).
+/// requests). Read by the gate with every other credential
+/// ([`crate::auth::presented`]); declared here for the OpenAPI document.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documents the query; the gate reads it")]
 pub struct WsCredentials {
     /// An access token, instead of `Authorization: Bearer`.
     access_token: Option<String>,
@@ -51,32 +50,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
     }
 }
 
-async fn caller(
-    headers: &HeaderMap,
-    credentials: WsCredentials,
-    app: &AppState,
-) -> Result<UserId, ApiError> {
-    let has_header = headers.contains_key(axum::http::header::AUTHORIZATION)
-        || headers.contains_key(crate::auth::API_KEY_HEADER);
-    if has_header {
-        return authenticate(headers, app).await;
-    }
-    if let Some(token) = credentials.access_token {
-        return app
-            .jwt
-            .verify(&token)
-            .map_err(|_| ApiError::invalid_token("invalid or expired access token"));
-    }
-    if let Some(key) = credentials.api_key {
-        return Ok(app.api_keys.authenticate_api_key(&key).await?);
-    }
-    authenticate(headers, app).await
-}
-
 /// Opens the real-time connection: one per device, carrying every chat of
 /// the user. Authenticate with a header, or with `?access_token=` /
-/// `?api_key=` from browsers. The protocol (events, commands, close codes)
-/// is described in the README; frames are JSON text objects with a `type`.
+/// `?api_key=` from browsers. At most `realtime.max_connections_per_user`
+/// (16) per user and instance: more are refused with 429. The connection
+/// closes with 4001 when its credentials end — at the access token's
+/// expiry, or within a second of its API key's revocation. The protocol
+/// (events, commands, close codes) is described in the README; frames are
+/// JSON text objects with a `type`.
 #[utoipa::path(
     get, path = "/ws", tag = "realtime",
     params(WsCredentials),
@@ -85,18 +66,29 @@ async fn caller(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
     )
 )]
 async fn websocket(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Query(credentials): Query<WsCredentials>,
+    Authenticated(caller): Authenticated,
     upgrade: Result<Upgrade, ApiError>,
 ) -> Result<Response, ApiError> {
-    // Credentials first: a stranger learns nothing, not even about upgrades.
-    let user = caller(&headers, credentials, &app).await?;
+    // Credentials first (the gate): a stranger learns nothing, not even
+    // about upgrades.
     let Upgrade(upgrade) = upgrade?;
     let limits = &app.settings.realtime;
+    let api_key = match caller.grant {
+        Grant::ApiKey { id } => Some(id),
+        Grant::Token { .. } => None,
+    };
+    // Registered now, before the handshake completes, so that the cap
+    // holds for upgrades racing each other.
+    let registration = app
+        .realtime
+        .registry
+        .register(caller.user, api_key, limits.max_connections_per_user)
+        .map_err(|_| ApiError::too_many_connections(limits.max_connections_per_user))?;
     let tracker = app.realtime.connections.clone();
     let connection_app = app.clone();
     Ok(upgrade
@@ -105,6 +97,11 @@ async fn websocket(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| {
-            tracker.track_future(connection::run(socket, user, connection_app))
+            tracker.track_future(connection::run(
+                socket,
+                registration,
+                caller,
+                connection_app,
+            ))
         }))
 }

@@ -14,7 +14,7 @@ fn missive(database_url: &str, args: &[&str]) -> Output {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("MISSIVE__DATABASE__URL", database_url)
-        .env("MISSIVE__AUTH__JWT_SECRET", JWT_SECRET)
+        .env("MISSIVE__AUTH__JWT_SECRET", JWT_SECRET.as_str())
         .env("RUST_LOG", "error")
         .output()
         .expect("run missive")

@@ -9,7 +9,15 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-pub const JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
+/// This test run's signing secret: random, so no secret in the repository
+/// ever signs anything (the server refuses published ones).
+pub static JWT_SECRET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "test-{}-{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+});
 pub const PASSWORD: &str = "correct horse battery";
 
 /// A running server with its own fresh database.
@@ -56,9 +64,9 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
 pub fn test_settings(database_url: String) -> Settings {
     let mut settings = Settings::default();
     settings.server.bind = "127.0.0.1:0".parse().expect("addr");
-    settings.database.url = database_url;
+    settings.database.url = SecretString::from(database_url);
     settings.database.max_connections = 8;
-    settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET.as_str()));
     // The suite registers many users from one address; the rate-limit tests
     // turn limits back on.
     settings.rate_limit.enabled = false;

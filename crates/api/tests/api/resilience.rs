@@ -205,7 +205,7 @@ async fn sigterm_during_sends_loses_no_acknowledged_message_closes_sockets_with_
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("MISSIVE__DATABASE__URL", &url)
         .env("MISSIVE__SERVER__BIND", "127.0.0.1:0")
-        .env("MISSIVE__AUTH__JWT_SECRET", JWT_SECRET)
+        .env("MISSIVE__AUTH__JWT_SECRET", JWT_SECRET.as_str())
         .env("MISSIVE__RATE_LIMIT__ENABLED", "false")
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())

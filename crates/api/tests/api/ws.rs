@@ -522,6 +522,7 @@ async fn delivery_resumes_after_the_listen_connection_is_killed() {
         url: server,
         max_connections: 1,
         acquire_timeout: std::time::Duration::from_secs(5),
+        statement_timeout: None,
     })
     .await
     .expect("admin connection");

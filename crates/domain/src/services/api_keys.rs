@@ -105,7 +105,9 @@ impl ApiKeyService {
         }
     }
 
-    /// The user a presented secret acts as.
+    /// The active key a presented secret belongs to (its `owner_id` is the
+    /// user it acts as; its `id` lets long-lived sessions notice its
+    /// revocation, see [`revoked_among`](Self::revoked_among)).
     ///
     /// # Errors
     /// [`AuthenticateApiKeyError::InvalidKey`] when the secret is empty,
@@ -113,15 +115,33 @@ impl ApiKeyService {
     pub async fn authenticate_api_key(
         &self,
         secret: &str,
-    ) -> Result<UserId, AuthenticateApiKeyError> {
+    ) -> Result<ApiKey, AuthenticateApiKeyError> {
         if secret.is_empty() || secret.len() > MAX_SECRET_LEN {
             return Err(AuthenticateApiKeyError::InvalidKey);
         }
         let hash = self.minter.digest(secret);
         match self.keys.find_by_hash(&hash).await? {
-            Some(key) if key.is_active() => Ok(key.owner_id),
+            Some(key) if key.is_active() => Ok(key),
             _ => Err(AuthenticateApiKeyError::InvalidKey),
         }
+    }
+
+    /// Which of `ids` no longer authenticate (revoked, or gone). Sessions
+    /// that outlive a request (WebSockets) ask this periodically and end
+    /// when their key is among the answer.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    pub async fn revoked_among(&self, ids: &[ApiKeyId]) -> Result<Vec<ApiKeyId>, InfraError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let active = self.keys.find_active_among(ids).await?;
+        Ok(ids
+            .iter()
+            .filter(|id| !active.contains(id))
+            .copied()
+            .collect())
     }
 }
 
@@ -199,9 +219,37 @@ mod tests {
             .returning(move |_| Ok(Some(stored_key(owner, false))));
         let service = ApiKeyService::new(Arc::new(keys), Arc::new(minter()), clock());
 
-        let user = block_on(service.authenticate_api_key("msv_secret")).expect("authenticated");
+        let key = block_on(service.authenticate_api_key("msv_secret")).expect("authenticated");
 
-        assert_eq!(user, owner);
+        assert_eq!(key.owner_id, owner);
+    }
+
+    #[test]
+    fn revoked_among_names_the_ids_that_are_not_active_any_more() {
+        let (active, revoked, gone) = (ApiKeyId::new(), ApiKeyId::new(), ApiKeyId::new());
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_find_active_among()
+            .withf(move |ids| ids == [active, revoked, gone])
+            .times(1)
+            .returning(move |_| Ok(vec![active]));
+        let service = ApiKeyService::new(Arc::new(keys), Arc::new(minter()), clock());
+
+        let ended = block_on(service.revoked_among(&[active, revoked, gone])).expect("answered");
+
+        assert_eq!(ended, vec![revoked, gone]);
+    }
+
+    #[test]
+    fn revoked_among_no_ids_asks_nothing() {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_find_active_among().never();
+        let service = ApiKeyService::new(Arc::new(keys), Arc::new(minter()), clock());
+
+        assert!(
+            block_on(service.revoked_among(&[]))
+                .expect("answered")
+                .is_empty()
+        );
     }
 
     #[test]

@@ -433,21 +433,31 @@ impl ChatService {
         Ok(())
     }
 
-    /// Tells the other members that the caller is typing. Nothing is
-    /// stored; how often a client may call this is the caller's concern
-    /// (the gateway rate-limits it).
+    /// Tells the other members that the caller is typing, if `throttle`
+    /// allows it. Nothing is stored. Membership is checked first, so a
+    /// stranger's notices cost no throttle state and learn nothing; the
+    /// throttle (the gateway's per-user-and-chat rate limit) is asked only
+    /// for a member. Returns whether the notice went out.
     ///
     /// # Errors
     /// [`ChatError::NotFound`] for a non-member.
-    pub async fn typing(&self, caller: UserId, chat_id: ChatId) -> Result<(), ChatError> {
+    pub async fn typing(
+        &self,
+        caller: UserId,
+        chat_id: ChatId,
+        throttle: impl FnOnce() -> bool + Send,
+    ) -> Result<bool, ChatError> {
         self.membership(chat_id, caller).await?;
+        if !throttle() {
+            return Ok(false);
+        }
         self.events
             .publish(Event::Typing {
                 chat_id,
                 user_id: caller,
             })
             .await;
-        Ok(())
+        Ok(true)
     }
 
     /// Moves the caller's read position forward to `seq` (clamped to the

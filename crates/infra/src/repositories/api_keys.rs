@@ -6,6 +6,7 @@ use missive_domain::ports::ApiKeyRepository;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use time::OffsetDateTime;
 
@@ -97,5 +98,21 @@ impl ApiKeyRepository for SeaApiKeyRepository {
             .map_err(infra_error)?
             .map(to_domain)
             .transpose()
+    }
+
+    async fn find_active_among(&self, ids: &[ApiKeyId]) -> Result<Vec<ApiKeyId>, InfraError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found: Vec<uuid::Uuid> = api_keys::Entity::find()
+            .select_only()
+            .column(api_keys::Column::Id)
+            .filter(api_keys::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .filter(api_keys::Column::RevokedAt.is_null())
+            .into_tuple()
+            .all(&self.conn)
+            .await
+            .map_err(infra_error)?;
+        Ok(found.into_iter().map(ApiKeyId::from_uuid).collect())
     }
 }

@@ -106,3 +106,28 @@ async fn revoking_works_once_and_only_for_the_owner() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn active_among_keeps_only_existing_unrevoked_ids() {
+    on_each_backend(|db| async move {
+        let owner = stored_user(&db, "owner@example.org").await;
+        let repo = SeaApiKeyRepository::new(&db);
+        let active = key(owner, "active");
+        let revoked = key(owner, "revoked");
+        for (i, k) in [&active, &revoked].into_iter().enumerate() {
+            repo.insert(k, &ApiKeyHash::new(format!("{i:064}")))
+                .await
+                .expect("insert");
+        }
+        assert!(repo.revoke(owner, revoked.id, now()).await.expect("revoke"));
+
+        let found = repo
+            .find_active_among(&[active.id, revoked.id, ApiKeyId::new()])
+            .await
+            .expect("query");
+
+        assert_eq!(found, vec![active.id]);
+        assert!(repo.find_active_among(&[]).await.expect("empty").is_empty());
+    })
+    .await;
+}

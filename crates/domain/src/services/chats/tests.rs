@@ -727,15 +727,34 @@ fn typing_is_relayed_for_members_only() {
         user,
         MemberRole::Member,
     );
-    block_on(member.service().typing(user, group.id)).expect("relayed");
+    assert!(block_on(member.service().typing(user, group.id, || true)).expect("relayed"));
 
     let mut stranger = Fakes::new().no_events();
     stranger
         .chats
         .expect_find_membership()
         .returning(|_, _| Ok(None));
+    let asked = std::sync::atomic::AtomicBool::new(false);
     assert!(matches!(
-        block_on(stranger.service().typing(user, group.id)),
+        block_on(stranger.service().typing(user, group.id, || {
+            asked.store(true, std::sync::atomic::Ordering::SeqCst);
+            true
+        })),
         Err(ChatError::NotFound)
     ));
+    assert!(
+        !asked.load(std::sync::atomic::Ordering::SeqCst),
+        "a stranger never reaches the throttle"
+    );
+}
+
+#[test]
+fn typing_over_the_throttle_announces_nothing() {
+    let user = UserId::new();
+    let group = chat(ChatKind::Group);
+    let member = with_membership(Fakes::new().no_events(), &group, user, MemberRole::Member);
+
+    let announced = block_on(member.service().typing(user, group.id, || false)).expect("member");
+
+    assert!(!announced);
 }
