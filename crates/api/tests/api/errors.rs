@@ -158,3 +158,118 @@ async fn hostile_strings_are_stored_verbatim_not_interpreted() {
         .await;
     assert_eq!(login.status(), 200);
 }
+
+/// The `errors` of a 422, as `(field, message)` pairs.
+fn field_errors(problem: &serde_json::Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .expect("errors array")
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().expect("field").to_owned(),
+                e["message"].as_str().expect("message").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_empty_body_is_422_naming_every_required_field() {
+    let app = TestApp::spawn().await;
+
+    let response = app.post_json(REGISTER, None, &json!({})).await;
+
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(
+        field_errors(&problem),
+        [
+            ("email".to_owned(), "is required".to_owned()),
+            ("password".to_owned(), "is required".to_owned()),
+            ("full_name".to_owned(), "is required".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn wrong_types_and_missing_fields_are_named_together() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .post_json(REGISTER, None, &json!({"email": 5, "password": true}))
+        .await;
+
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    let errors = field_errors(&problem);
+    assert_eq!(error_fields(&problem), ["email", "password", "full_name"]);
+    assert!(errors[0].1.contains("expected a string"), "{problem}");
+    assert!(errors[1].1.contains("expected a string"), "{problem}");
+    assert_eq!(errors[2].1, "is required");
+    assert!(
+        errors
+            .iter()
+            .all(|(_, message)| !message.contains(" at line ")),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn a_chat_body_with_several_bad_fields_names_each_of_them() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+
+    let wrong_types = app
+        .post_json(
+            "/api/v1/chats",
+            Some(&ada.token),
+            &json!({"kind": 7, "title": ["Team"], "member_ids": [bob.id, "not-a-uuid", 3]}),
+        )
+        .await;
+    let problem = assert_problem(wrong_types, 422, "validation_failed").await;
+    assert_eq!(
+        error_fields(&problem),
+        ["kind", "member_ids[1]", "member_ids[2]", "title"]
+    );
+
+    let unknown_kind = app
+        .post_json(
+            "/api/v1/chats",
+            Some(&ada.token),
+            &json!({"kind": "channel", "member_ids": "everyone"}),
+        )
+        .await;
+    let problem = assert_problem(unknown_kind, 422, "validation_failed").await;
+    assert_eq!(error_fields(&problem), ["kind", "member_ids"]);
+    assert_eq!(
+        field_errors(&problem)[0].1,
+        "unknown variant `channel`, expected `direct` or `group`"
+    );
+
+    let no_kind = app
+        .post_json(
+            "/api/v1/chats",
+            Some(&ada.token),
+            &json!({"title": 5, "member_ids": [1]}),
+        )
+        .await;
+    let problem = assert_problem(no_kind, 422, "validation_failed").await;
+    assert_eq!(error_fields(&problem), ["member_ids[0]", "title", "kind"]);
+}
+
+#[tokio::test]
+async fn a_websocket_command_missing_two_fields_names_both() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let mut client = app.ws(&ada).await;
+
+    client
+        .send(json!({"type": "message.send", "ref": "r1", "role": "assistant"}))
+        .await;
+
+    let event = client.next_of("error").await;
+    assert_eq!(event["ref"], "r1");
+    assert_eq!(event["error"]["status"], 422);
+    assert_eq!(event["error"]["code"], "validation_failed");
+    assert_eq!(error_fields(&event["error"]), ["chat_id", "content"]);
+}
