@@ -46,6 +46,7 @@ use crate::rate_limit::RateLimits;
 use crate::realtime::Realtime as RealtimeTasks;
 use crate::realtime::Realtime;
 use crate::realtime::dispatcher::Dispatcher;
+use crate::realtime::faults::Faults;
 use crate::routes;
 use crate::state::{App, AppState};
 use crate::{gate, metrics};
@@ -294,6 +295,15 @@ impl Application {
     /// When the database cannot be opened or migrated, or the address
     /// cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_faults(settings, Faults::none()).await
+    }
+
+    /// [`Application::build`] with faults injected (tests of what survives
+    /// lost or reordered signals).
+    ///
+    /// # Errors
+    /// As [`Application::build`].
+    pub async fn build_with_faults(settings: Settings, faults: Faults) -> anyhow::Result<Self> {
         if settings.database.auto_migrate {
             let migrations = connect_for_migrations(&settings).await?;
             migrations
@@ -320,7 +330,7 @@ impl Application {
         let stop = tokio_util::sync::CancellationToken::new();
         // PostgreSQL: LISTEN/NOTIFY across instances; SQLite: in-process.
         let bus = SignalBus::for_database(&database, stop.clone());
-        let signals = bus.subscribe();
+        let signals = faults.apply(bus.subscribe(), stop.clone());
         let (state, dispatcher) = build_state(settings, database, &bus)?;
         tokio::spawn(dispatcher.run(signals, stop.clone()));
         tokio::spawn(RealtimeTasks::watch_api_keys(

@@ -4,6 +4,7 @@
 
 pub mod connection;
 pub mod dispatcher;
+pub mod faults;
 pub mod protocol;
 pub mod registry;
 

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::api_key::{ApiKey, ApiKeyHash, MintedApiKey};
-use crate::chat::{Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, Membership, ReadState};
+use crate::chat::{
+    Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, MemberRole, Membership, ReadState,
+};
 use crate::error::InfraError;
 use crate::event::Event;
 use crate::ids::{ApiKeyId, ChatId, MessageId, UserId};
@@ -175,7 +177,56 @@ pub enum AddMemberOutcome {
     Full,
 }
 
+/// A member removal as planned by the use case from the members it read.
+/// The adapter carries it out only if the plan still holds when it
+/// commits (see [`ChatRepository::remove_member`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removal {
+    /// Who leaves or is removed.
+    pub user_id: UserId,
+    /// Their role when the plan was made.
+    pub role: MemberRole,
+    /// Who becomes owner, when the owner leaves.
+    pub new_owner: Option<UserId>,
+}
+
+/// Outcome of [`ChatRepository::remove_member`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveMemberOutcome {
+    /// Removed (and the new owner installed, if any).
+    Removed,
+    /// The user was not a member; nothing changed.
+    NotMember,
+    /// The plan no longer holds (the target's role changed, or the new
+    /// owner left meanwhile); nothing changed: read the members again and
+    /// plan anew.
+    Stale,
+}
+
+/// Where a chat stands: its membership version and its last seq.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatVersion {
+    /// The chat.
+    pub chat_id: ChatId,
+    /// Grows with every change of the set of members.
+    pub member_version: i64,
+    /// The highest message seq.
+    pub last_seq: i64,
+}
+
+/// The members of a chat together with where the chat stood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberSnapshot {
+    /// The chat's version when (or before) the members were read.
+    pub version: ChatVersion,
+    /// Every member, oldest first.
+    pub members: Vec<ChatMember>,
+}
+
 /// Persistent storage of chats and memberships.
+///
+/// Every chat has a *membership version*, a number that grows with each
+/// change of its set of members, committed atomically with the change.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ChatRepository: Send + Sync {
@@ -250,8 +301,26 @@ pub trait ChatRepository: Send + Sync {
     /// [`InfraError`] when storage fails.
     async fn members(&self, chat_id: ChatId) -> Result<Vec<ChatMember>, InfraError>;
 
+    /// The members of a chat with its membership version, or `None` when
+    /// the chat does not exist. The version MUST be read no later than the
+    /// members (so a snapshot may look older than its members, never
+    /// newer): whoever caches the snapshot and compares versions later
+    /// then never keeps a member list that predates a change.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn member_snapshot(&self, chat_id: ChatId) -> Result<Option<MemberSnapshot>, InfraError>;
+
+    /// The current versions of those of `chat_ids` that exist, in one
+    /// query.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn chat_versions(&self, chat_ids: &[ChatId]) -> Result<Vec<ChatVersion>, InfraError>;
+
     /// Adds a member unless they are one already or the chat would exceed
-    /// `max_members`; the count check and the insert are atomic.
+    /// `max_members`; the count check and the insert are atomic, and an
+    /// addition bumps the membership version in the same transaction.
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.
@@ -262,17 +331,21 @@ pub trait ChatRepository: Send + Sync {
         max_members: usize,
     ) -> Result<AddMemberOutcome, InfraError>;
 
-    /// Removes a member, and atomically makes `new_owner` the owner when
-    /// given. Returns whether the user was a member.
+    /// Carries out `removal` atomically — removes the member, installs
+    /// the new owner if any, bumps the membership version — serialised
+    /// with every other membership change of the chat, and only if the
+    /// plan still holds: the target still has `removal.role`, and the new
+    /// owner is still a member. Otherwise MUST change nothing and return
+    /// [`RemoveMemberOutcome::Stale`], so that concurrent departures can
+    /// never leave a group without an owner.
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.
     async fn remove_member(
         &self,
         chat_id: ChatId,
-        user_id: UserId,
-        new_owner: Option<UserId>,
-    ) -> Result<bool, InfraError>;
+        removal: &Removal,
+    ) -> Result<RemoveMemberOutcome, InfraError>;
 
     /// Moves the member's read position to `seq` if that is further than
     /// where it is, clamped to the chat's `last_seq`; never backwards.

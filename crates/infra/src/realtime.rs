@@ -16,12 +16,17 @@
 //!   committed, on a connection of their own (never inside the sending
 //!   transaction, whose commit would then take NOTIFY's global lock); every
 //!   instance `LISTEN`s and re-broadcasts locally. A lost listener
-//!   connection reconnects and emits [`Signal::Resync`].
+//!   connection reconnects and emits [`Signal::Resync`]; a signal the
+//!   notifier could not queue or send makes its next notification carry a
+//!   [`Signal::Resync`] to every instance.
 
 mod postgres;
 mod signal;
 
 pub use signal::Signal;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use missive_domain::event::Event;
@@ -43,6 +48,9 @@ const OUTBOUND_CAPACITY: usize = 65_536;
 pub struct SignalBus {
     local: broadcast::Sender<Signal>,
     outbound: Option<mpsc::Sender<Signal>>,
+    /// Set when a signal could not even be queued; the notifier then
+    /// tells every instance to resync.
+    dropped: Arc<AtomicBool>,
 }
 
 impl SignalBus {
@@ -51,6 +59,7 @@ impl SignalBus {
         Self {
             local: broadcast::channel(LOCAL_CAPACITY).0,
             outbound: None,
+            dropped: Arc::default(),
         }
     }
 
@@ -60,12 +69,19 @@ impl SignalBus {
     pub fn postgres(db: &Database, stop: CancellationToken) -> Self {
         let local = broadcast::channel(LOCAL_CAPACITY).0;
         let (outbound, queue) = mpsc::channel(OUTBOUND_CAPACITY);
+        let dropped = Arc::new(AtomicBool::new(false));
         let pool = db.connection().get_postgres_connection_pool().clone();
-        tokio::spawn(postgres::notify_loop(pool.clone(), queue, stop.clone()));
+        tokio::spawn(postgres::notify_loop(
+            pool.clone(),
+            queue,
+            Arc::clone(&dropped),
+            stop.clone(),
+        ));
         tokio::spawn(postgres::listen_loop(pool, local.clone(), stop));
         Self {
             local,
             outbound: Some(outbound),
+            dropped,
         }
     }
 
@@ -90,6 +106,8 @@ impl SignalBus {
             }
             Some(outbound) => {
                 if outbound.try_send(signal).is_err() {
+                    // The notifier sends a resync with its next batch.
+                    self.dropped.store(true, Ordering::Release);
                     tracing::warn!("real-time notifier queue full; a signal was dropped");
                 }
             }

@@ -1,6 +1,24 @@
 //! Turns signals into client events and delivers them to this instance's
 //! connections: one task, one database read per signal (never per
 //! recipient), one serialisation per event.
+//!
+//! **Removal is final.** Members are cached per chat together with the
+//! chat's membership version. Before a batch of signals is handled, one
+//! query reads the current versions of the cached chats it touches, and
+//! any whose version moved is reloaded. Because that query runs after the
+//! signals arrived, and every signal is sent after its change committed,
+//! an event caused after a member's removal is never delivered with a
+//! member list from before it — whether the removal's own signal was lost,
+//! delayed, or overtaken by another instance's.
+//!
+//! **Signals are hints, not facts.** Anything that can `NOTIFY` can forge
+//! one, so each is checked against the database: a seq is never trusted
+//! as "delivered up to" (messages are read and the real seqs kept), a
+//! typing or read notice must come from a member, a membership change
+//! must match the members as they are, a deletion must have happened.
+//!
+//! **Bounded.** Chats none of whose members is connected here are
+//! forgotten every [`SWEEP_EVERY`], and at once when nobody is connected.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +42,20 @@ const PAGE: u32 = 200;
 /// in case signals for one chat arrived out of order (two commits whose
 /// notifications crossed).
 const FIRST_SIGHT_WINDOW: time::Duration = time::Duration::seconds(5);
+/// Most signals handled as one batch (one version query).
+const MAX_BATCH: usize = 1024;
+/// How often chats without a connected member are forgotten.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
+/// Most chats remembered as "first signal failed, retry" during an outage.
+const MAX_UNSEEN: usize = 10_000;
+
+/// Members of a chat as of a membership version, and the chat's last seq
+/// when that was last checked (after the signals being handled arrived).
+struct Members {
+    version: i64,
+    last_seq: i64,
+    users: Arc<Vec<UserId>>,
+}
 
 /// Fan-out state, owned by one task (no locks).
 pub struct Dispatcher {
@@ -32,8 +64,12 @@ pub struct Dispatcher {
     messages: Arc<dyn MessageRepository>,
     /// Highest seq delivered per chat.
     delivered: HashMap<ChatId, i64>,
-    /// Members per chat, invalidated by membership signals.
-    members: HashMap<ChatId, Arc<Vec<UserId>>>,
+    /// Chats whose first signal here could not be handled (the database
+    /// was unreachable), with the seq it named: the resync delivers them.
+    unseen: HashMap<ChatId, i64>,
+    /// Members per chat, checked against the chat's membership version
+    /// before every batch.
+    members: HashMap<ChatId, Members>,
 }
 
 impl Dispatcher {
@@ -48,6 +84,7 @@ impl Dispatcher {
             chats,
             messages,
             delivered: HashMap::new(),
+            unseen: HashMap::new(),
             members: HashMap::new(),
         }
     }
@@ -59,25 +96,38 @@ impl Dispatcher {
         let mut resync_pending = false;
         let mut retry = tokio::time::interval(Duration::from_secs(1));
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
                 _ = retry.tick(), if resync_pending => {
                     resync_pending = !self.handle(Signal::Resync).await;
                 }
+                _ = sweep.tick() => self.forget_idle_chats(),
                 signal = signals.recv() => match signal {
-                    Ok(signal) => {
-                        let seq = match signal {
-                            Signal::Seq { c, s } => Some((c, s)),
-                            _ => None,
-                        };
-                        let resync = seq.is_some() || signal == Signal::Resync;
-                        if !self.handle(signal).await && resync {
-                            resync_pending = true;
-                            if let Some((chat, upto)) = seq {
-                                // Remember the chat, so the resync covers it.
-                                self.delivered.entry(chat).or_insert(upto - 1);
+                    Ok(first) => {
+                        let mut batch = vec![first];
+                        let mut closed = false;
+                        while batch.len() < MAX_BATCH {
+                            match signals.try_recv() {
+                                Ok(signal) => batch.push(signal),
+                                Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                                    tracing::warn!(missed, "real-time dispatcher lagged; resynchronising");
+                                    batch.push(Signal::Resync);
+                                }
+                                Err(broadcast::error::TryRecvError::Closed) => {
+                                    closed = true;
+                                    break;
+                                }
+                                Err(broadcast::error::TryRecvError::Empty) => break,
                             }
+                        }
+                        if !self.process(batch).await {
+                            resync_pending = true;
+                        }
+                        if closed {
+                            return;
                         }
                     }
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -88,6 +138,88 @@ impl Dispatcher {
                 },
             }
         }
+    }
+
+    /// Handles a batch of signals in order; returns `false` when a resync
+    /// is needed (a delivery failed).
+    pub async fn process(&mut self, batch: Vec<Signal>) -> bool {
+        if self.registry.is_empty() {
+            // Nobody to tell here; whoever connects next catches up by
+            // `after_seq`. Remember nothing, so nothing grows.
+            self.delivered.clear();
+            self.unseen.clear();
+            self.members.clear();
+            return true;
+        }
+        self.check_member_versions(&batch).await;
+        let mut ok = true;
+        for signal in batch {
+            let first_sight = match signal {
+                Signal::Seq { c, s } if !self.delivered.contains_key(&c) => Some((c, s)),
+                _ => None,
+            };
+            let must_succeed = matches!(signal, Signal::Seq { .. } | Signal::Resync);
+            if !self.handle(signal).await && must_succeed {
+                ok = false;
+                if let Some((chat, upto)) = first_sight
+                    && self.unseen.len() < MAX_UNSEEN
+                {
+                    self.unseen.insert(chat, upto);
+                }
+            }
+        }
+        ok
+    }
+
+    /// Drops the cached members of every chat in `batch` whose membership
+    /// version moved (or that is gone), with one query. When the versions
+    /// cannot be read, the cached members of those chats are dropped too:
+    /// an unverifiable list is never used.
+    async fn check_member_versions(&mut self, batch: &[Signal]) {
+        let mut cached: Vec<ChatId> = batch
+            .iter()
+            .filter_map(signal_chat)
+            .filter(|chat| self.members.contains_key(chat))
+            .collect();
+        cached.sort_unstable();
+        cached.dedup();
+        if cached.is_empty() {
+            return;
+        }
+        match self.chats.chat_versions(&cached).await {
+            Ok(current) => {
+                let current: HashMap<ChatId, _> =
+                    current.into_iter().map(|v| (v.chat_id, v)).collect();
+                for chat in cached {
+                    let now = current.get(&chat);
+                    match (self.members.get_mut(&chat), now) {
+                        (Some(known), Some(now)) if known.version == now.member_version => {
+                            known.last_seq = now.last_seq;
+                        }
+                        _ => {
+                            self.members.remove(&chat);
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot check membership versions; reloading members");
+                for chat in cached {
+                    self.members.remove(&chat);
+                }
+            }
+        }
+    }
+
+    /// Forgets chats none of whose members is connected here.
+    fn forget_idle_chats(&mut self) {
+        let registry = &self.registry;
+        self.members
+            .retain(|_, members| registry.any_connected(members.users.iter()));
+        let members = &self.members;
+        self.delivered.retain(|chat, _| members.contains_key(chat));
+        self.members.shrink_to_fit();
+        self.delivered.shrink_to_fit();
     }
 
     /// Handles one signal; returns whether it succeeded. Failures are
@@ -105,10 +237,15 @@ impl Dispatcher {
     async fn try_handle(&mut self, signal: Signal) -> Result<(), missive_domain::InfraError> {
         match signal {
             Signal::Seq { c, s } => self.deliver_messages(c, s).await,
-            Signal::MessageChanged { m, d } => {
+            Signal::MessageChanged { c, m, d } => {
                 let Some(message) = self.messages.find(m).await? else {
                     return Ok(());
                 };
+                if d != message.is_deleted() || message.chat_id != c {
+                    // Not what the signal claims (forged, or overtaken by a
+                    // later change whose own signal follows).
+                    return Ok(());
+                }
                 let chat_id = message.chat_id;
                 let message = message.into();
                 let event = if d {
@@ -120,7 +257,9 @@ impl Dispatcher {
             }
             Signal::ChatChanged { c, n } => {
                 self.members.remove(&c);
-                let members = self.members_of(c).await?;
+                let Some(members) = self.members_of(c).await? else {
+                    return Ok(());
+                };
                 let Some(viewer) = members.first().copied() else {
                     return Ok(());
                 };
@@ -141,6 +280,10 @@ impl Dispatcher {
             Signal::ChatDeleted { c, u } => {
                 self.members.remove(&c);
                 self.delivered.remove(&c);
+                if !self.chats.chat_versions(&[c]).await?.is_empty() {
+                    // The chat exists: a forged or mistaken signal.
+                    return Ok(());
+                }
                 let event = ServerEvent::ChatDeleted {
                     chat_id: c.as_uuid(),
                 };
@@ -149,7 +292,12 @@ impl Dispatcher {
             }
             Signal::Membership { c, u, a } => {
                 self.members.remove(&c);
-                let members = self.members_of(c).await?;
+                let members = self.members_of(c).await?.unwrap_or_default();
+                if members.contains(&u) != a {
+                    // Not how things are (forged, or overtaken by a later
+                    // change whose own signal follows): nothing to tell.
+                    return Ok(());
+                }
                 let (chat_id, user_id) = (c.as_uuid(), u.as_uuid());
                 let event = if a {
                     ServerEvent::MemberAdded { chat_id, user_id }
@@ -170,14 +318,14 @@ impl Dispatcher {
                     user_id: u.as_uuid(),
                     last_read_seq: s,
                 };
-                self.send_to_members(c, &event, None).await
+                self.send_from_member(c, u, &event, None).await
             }
             Signal::Typing { c, u } => {
                 let event = ServerEvent::Typing {
                     chat_id: c.as_uuid(),
                     user_id: u.as_uuid(),
                 };
-                self.send_to_members(c, &event, Some(u)).await
+                self.send_from_member(c, u, &event, Some(u)).await
             }
             Signal::Resync => {
                 self.members.clear();
@@ -185,9 +333,34 @@ impl Dispatcher {
                 for chat in chats {
                     self.deliver_messages(chat, i64::MAX).await?;
                 }
+                let unseen: Vec<(ChatId, i64)> = self.unseen.drain().collect();
+                for (index, (chat, upto)) in unseen.iter().enumerate() {
+                    if let Err(error) = self.deliver_messages(*chat, *upto).await {
+                        self.unseen.extend(unseen[index..].iter().copied());
+                        return Err(error);
+                    }
+                }
                 Ok(())
             }
         }
+    }
+
+    /// Delivers `event` to the members of `chat` if `from` is one of them.
+    async fn send_from_member(
+        &mut self,
+        chat: ChatId,
+        from: UserId,
+        event: &ServerEvent,
+        except: Option<UserId>,
+    ) -> Result<(), missive_domain::InfraError> {
+        let Some(members) = self.members_of(chat).await? else {
+            return Ok(());
+        };
+        if members.contains(&from) {
+            self.registry
+                .deliver(members.iter(), &event.frame(), except);
+        }
+        Ok(())
     }
 
     async fn send_to_members(
@@ -196,38 +369,44 @@ impl Dispatcher {
         event: &ServerEvent,
         except: Option<UserId>,
     ) -> Result<(), missive_domain::InfraError> {
-        if self.registry.is_empty() {
+        let Some(members) = self.members_of(chat).await? else {
             return Ok(());
-        }
-        let members = self.members_of(chat).await?;
+        };
         self.registry
             .deliver(members.iter(), &event.frame(), except);
         Ok(())
     }
 
+    /// The members of `chat`, `None` when it does not exist.
     async fn members_of(
         &mut self,
         chat: ChatId,
-    ) -> Result<Arc<Vec<UserId>>, missive_domain::InfraError> {
+    ) -> Result<Option<Arc<Vec<UserId>>>, missive_domain::InfraError> {
         if let Some(members) = self.members.get(&chat) {
-            return Ok(Arc::clone(members));
+            return Ok(Some(Arc::clone(&members.users)));
         }
-        let members: Arc<Vec<UserId>> = Arc::new(
-            self.chats
-                .members(chat)
-                .await?
-                .into_iter()
-                .map(|m| m.user_id)
-                .collect(),
+        let Some(snapshot) = self.chats.member_snapshot(chat).await? else {
+            return Ok(None);
+        };
+        let users: Arc<Vec<UserId>> =
+            Arc::new(snapshot.members.into_iter().map(|m| m.user_id).collect());
+        self.members.insert(
+            chat,
+            Members {
+                version: snapshot.version.member_version,
+                last_seq: snapshot.version.last_seq,
+                users: Arc::clone(&users),
+            },
         );
-        self.members.insert(chat, Arc::clone(&members));
-        Ok(members)
+        Ok(Some(users))
     }
 
     /// Delivers, in seq order, every message of `chat` up to `upto` not yet
     /// delivered. Reading from the database (rather than trusting signals
     /// to arrive in order and complete) keeps per-chat order and repairs
-    /// lost signals.
+    /// lost signals; only seqs of messages actually read are remembered,
+    /// so a signal naming a seq beyond the chat's end cannot hold back
+    /// later deliveries.
     async fn deliver_messages(
         &mut self,
         chat: ChatId,
@@ -237,41 +416,36 @@ impl Dispatcher {
         if known.is_some_and(|done| done >= upto) {
             return Ok(());
         }
-        if self.registry.is_empty() {
-            // Nobody to tell; just remember how far the chat is.
-            if upto != i64::MAX {
-                self.delivered.insert(chat, known.unwrap_or(0).max(upto));
-            }
+        let Some(members) = self.members_of(chat).await? else {
+            self.delivered.remove(&chat);
             return Ok(());
-        }
-        let members = self.members_of(chat).await?;
+        };
         if !self.registry.any_connected(members.iter()) {
+            // Nobody to tell here: remember how far the chat is, but never
+            // beyond its real last seq as read after this signal arrived
+            // (a signal naming a seq beyond it must not hold back later
+            // deliveries).
+            let real = self.members.get(&chat).map_or(0, |m| m.last_seq);
             if upto != i64::MAX {
-                self.delivered.insert(chat, known.unwrap_or(0).max(upto));
+                let reached = upto.min(real).max(known.unwrap_or(0));
+                self.delivered.insert(chat, reached);
             }
             return Ok(());
         }
         let mut batch: Vec<Message> = match known {
             Some(done) => {
-                let page = self
-                    .messages
-                    .history(chat, HistoryCursor::After(done), PAGE)
-                    .await?;
-                let more = page.has_more;
-                let mut items = page.items;
-                if more {
-                    let mut after = items.last().map_or(done, |m| m.seq);
-                    loop {
-                        let next = self
-                            .messages
-                            .history(chat, HistoryCursor::After(after), PAGE)
-                            .await?;
-                        after = next.items.last().map_or(after, |m| m.seq);
-                        let more = next.has_more;
-                        items.extend(next.items);
-                        if !more {
-                            break;
-                        }
+                let mut items = Vec::new();
+                let mut after = done;
+                loop {
+                    let page = self
+                        .messages
+                        .history(chat, HistoryCursor::After(after), PAGE)
+                        .await?;
+                    after = page.items.last().map_or(after, |m| m.seq);
+                    let more = page.has_more && after < upto;
+                    items.extend(page.items);
+                    if !more {
+                        break;
                     }
                 }
                 items
@@ -301,5 +475,19 @@ impl Dispatcher {
         }
         self.delivered.insert(chat, last.max(known.unwrap_or(0)));
         Ok(())
+    }
+}
+
+/// The chat a signal is about, if one.
+fn signal_chat(signal: &Signal) -> Option<ChatId> {
+    match signal {
+        Signal::Seq { c, .. }
+        | Signal::MessageChanged { c, .. }
+        | Signal::ChatChanged { c, .. }
+        | Signal::ChatDeleted { c, .. }
+        | Signal::Membership { c, .. }
+        | Signal::Read { c, .. }
+        | Signal::Typing { c, .. } => Some(*c),
+        Signal::Resync => None,
     }
 }

@@ -15,8 +15,12 @@ use crate::error::InfraError;
 use crate::event::Event;
 use crate::ids::{ChatId, UserId};
 use crate::ports::{
-    AddMemberOutcome, ChatRepository, Clock, DirectChatOutcome, EventPublisher, UserRepository,
+    AddMemberOutcome, ChatRepository, Clock, DirectChatOutcome, EventPublisher, Removal,
+    RemoveMemberOutcome, UserRepository,
 };
+
+/// Plans a removal is made again after the membership changed under it.
+const REMOVAL_ATTEMPTS: usize = 5;
 
 /// Configurable limits of chats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,11 +381,17 @@ impl ChatService {
     /// Removes `user_id` from a group. Anyone may remove themself (leave);
     /// the owner and admins may remove others, except the owner. When the
     /// owner leaves, the longest-standing admin (else member) becomes
-    /// owner; when the last member leaves, the chat is deleted.
+    /// owner; when the last member leaves, the chat is deleted. The plan
+    /// is made from the members as read and carried out only if it still
+    /// holds (see [`ChatRepository::remove_member`]); otherwise it is made
+    /// again, so members leaving at the same time never leave a group
+    /// without an owner.
     ///
     /// # Errors
     /// [`ChatError::NotFound`] (also when the target is not a member),
-    /// [`ChatError::NotAGroup`], [`ChatError::Forbidden`].
+    /// [`ChatError::NotAGroup`], [`ChatError::Forbidden`];
+    /// [`InfraError::Unavailable`] when the membership kept changing under
+    /// every attempt.
     pub async fn remove_member(
         &self,
         caller: UserId,
@@ -392,45 +402,60 @@ impl ChatService {
         if membership.chat.kind != ChatKind::Group {
             return Err(ChatError::NotAGroup);
         }
-        let members = self.chats.members(chat_id).await?;
-        let target = members
-            .iter()
-            .find(|m| m.user_id == user_id)
-            .ok_or(ChatError::NotFound)?;
-        let mut new_owner = None;
-        if user_id == caller {
-            if target.role == MemberRole::Owner {
-                let successor = members
-                    .iter()
-                    .filter(|m| m.user_id != caller)
-                    .min_by_key(|m| (m.role != MemberRole::Admin, m.joined_at));
-                match successor {
-                    Some(successor) => new_owner = Some(successor.user_id),
-                    None => return self.delete_chat(caller, chat_id).await,
+        for _ in 0..REMOVAL_ATTEMPTS {
+            let members = self.chats.members(chat_id).await?;
+            let caller_role = members
+                .iter()
+                .find(|m| m.user_id == caller)
+                .ok_or(ChatError::NotFound)?
+                .role;
+            let target = members
+                .iter()
+                .find(|m| m.user_id == user_id)
+                .ok_or(ChatError::NotFound)?;
+            let mut new_owner = None;
+            if user_id == caller {
+                if target.role == MemberRole::Owner {
+                    let successor = members
+                        .iter()
+                        .filter(|m| m.user_id != caller)
+                        .min_by_key(|m| (m.role != MemberRole::Admin, m.joined_at));
+                    match successor {
+                        Some(successor) => new_owner = Some(successor.user_id),
+                        None => return self.delete_chat(caller, chat_id).await,
+                    }
+                }
+            } else {
+                let allowed = match caller_role {
+                    MemberRole::Owner => true,
+                    MemberRole::Admin => target.role != MemberRole::Owner,
+                    MemberRole::Member => false,
+                };
+                if !allowed {
+                    return Err(ChatError::Forbidden(
+                        "owners and admins remove others (nobody removes the owner); anyone may leave",
+                    ));
                 }
             }
-        } else {
-            let allowed = match membership.member.role {
-                MemberRole::Owner => true,
-                MemberRole::Admin => target.role != MemberRole::Owner,
-                MemberRole::Member => false,
+            let removal = Removal {
+                user_id,
+                role: target.role,
+                new_owner,
             };
-            if !allowed {
-                return Err(ChatError::Forbidden(
-                    "owners and admins remove others (nobody removes the owner); anyone may leave",
-                ));
+            match self.chats.remove_member(chat_id, &removal).await? {
+                RemoveMemberOutcome::Removed => {
+                    self.events
+                        .publish(Event::MemberRemoved { chat_id, user_id })
+                        .await;
+                    return Ok(());
+                }
+                RemoveMemberOutcome::NotMember => return Ok(()),
+                RemoveMemberOutcome::Stale => {}
             }
         }
-        if self
-            .chats
-            .remove_member(chat_id, user_id, new_owner)
-            .await?
-        {
-            self.events
-                .publish(Event::MemberRemoved { chat_id, user_id })
-                .await;
-        }
-        Ok(())
+        Err(ChatError::Infra(InfraError::Unavailable(
+            "the chat's membership kept changing; retry".into(),
+        )))
     }
 
     /// Tells the other members that the caller is typing, if `throttle`

@@ -2,11 +2,13 @@
 //! sends signals with `pg_notify`, and one listener task per instance.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use missive_domain::ids::{ChatId, UserId};
-use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::sqlx::{self, PgPool};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener};
+use sea_orm::sqlx::{self, Connection, PgConnection, PgPool};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -19,14 +21,23 @@ const MAX_PAYLOAD: usize = 7_800;
 /// Most signals taken from the queue per batch.
 const MAX_BATCH: usize = 4_096;
 
-/// Sends queued signals until `stop`. Each round takes everything queued
-/// (no added latency when idle, large batches under load), keeps only the
-/// highest seq per chat, and sends as few notifications as fit.
+/// Sends queued signals until `stop`, on a connection of its own (never
+/// one of the request pool's: a busy pool must not delay notifications,
+/// and a notification must never wait behind a request). Each round takes
+/// everything queued (no added latency when idle, large batches under
+/// load), keeps only the highest seq per chat, and sends as few
+/// notifications as fit. When signals were lost — the queue overflowed
+/// (`dropped`), or a batch could not be sent — the next notification
+/// carries a [`Signal::Resync`], so every instance re-reads what it may
+/// have missed instead of trusting stale state.
 pub(crate) async fn notify_loop(
     pool: PgPool,
     mut queue: mpsc::Receiver<Signal>,
+    dropped: Arc<AtomicBool>,
     stop: CancellationToken,
 ) {
+    let options = pool.connect_options();
+    let mut connection: Option<PgConnection> = None;
     let mut batch = Vec::with_capacity(64);
     loop {
         let first = tokio::select! {
@@ -43,35 +54,58 @@ pub(crate) async fn notify_loop(
                 Err(_) => break,
             }
         }
+        if dropped.swap(false, Ordering::AcqRel) {
+            batch.push(Signal::Resync);
+        }
         for payload in payloads(coalesce(std::mem::take(&mut batch))) {
-            send(&pool, &payload, &stop).await;
+            if !send(&mut connection, &options, &payload, &stop).await {
+                dropped.store(true, Ordering::Release);
+            }
         }
     }
 }
 
-async fn send(pool: &PgPool, payload: &str, stop: &CancellationToken) {
+/// Sends one notification, reconnecting as needed; `false` when it kept
+/// failing.
+async fn send(
+    connection: &mut Option<PgConnection>,
+    options: &PgConnectOptions,
+    payload: &str,
+    stop: &CancellationToken,
+) -> bool {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=5 {
-        let result = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(payload)
-            .execute(pool)
-            .await;
-        match result {
-            Ok(_) => return,
-            Err(error) => {
-                tracing::warn!(%error, attempt, "NOTIFY failed; retrying");
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(delay) => {}
+        if connection.is_none() {
+            match PgConnection::connect_with(options).await {
+                Ok(fresh) => *connection = Some(fresh),
+                Err(error) => {
+                    tracing::warn!(%error, attempt, "cannot connect the notifier; retrying")
                 }
-                delay *= 2;
             }
         }
+        if let Some(open) = connection.as_mut() {
+            let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(payload)
+                .execute(&mut *open)
+                .await;
+            match sent {
+                Ok(_) => return true,
+                Err(error) => {
+                    tracing::warn!(%error, attempt, "NOTIFY failed; reconnecting");
+                    *connection = None;
+                }
+            }
+        }
+        tokio::select! {
+            () = stop.cancelled() => return false,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay *= 2;
     }
-    // Receivers resync when their own connection fails; a lost Seq signal is
-    // also repaired by the chat's next message.
+    // Receivers resync with the next notification (see `notify_loop`).
     tracing::error!("NOTIFY kept failing; dropped a batch of real-time signals");
+    false
 }
 
 /// Keeps the highest `Seq` per chat (in first-seen order) and every other

@@ -14,9 +14,12 @@ pub enum Signal {
         /// Highest seq.
         s: i64,
     },
-    /// Message `m` was edited/rated (`d: false`) or deleted (`d: true`).
+    /// Message `m` of chat `c` was edited/rated (`d: false`) or deleted
+    /// (`d: true`).
     #[serde(rename = "m")]
     MessageChanged {
+        /// Chat.
+        c: ChatId,
         /// Message.
         m: MessageId,
         /// Deleted.
@@ -80,8 +83,16 @@ impl Signal {
                 c: m.chat_id,
                 s: m.seq,
             },
-            Event::MessageUpdated(m) => Signal::MessageChanged { m: m.id, d: false },
-            Event::MessageDeleted(m) => Signal::MessageChanged { m: m.id, d: true },
+            Event::MessageUpdated(m) => Signal::MessageChanged {
+                c: m.chat_id,
+                m: m.id,
+                d: false,
+            },
+            Event::MessageDeleted(m) => Signal::MessageChanged {
+                c: m.chat_id,
+                m: m.id,
+                d: true,
+            },
             Event::ChatCreated(c) => Signal::ChatChanged {
                 c: c.chat.id,
                 n: true,

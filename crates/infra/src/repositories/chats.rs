@@ -6,7 +6,10 @@ use missive_domain::chat::{
     Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, MemberRole, Membership, ReadState,
 };
 use missive_domain::ids::{ChatId, UserId};
-use missive_domain::ports::{AddMemberOutcome, ChatRepository, DirectChatOutcome};
+use missive_domain::ports::{
+    AddMemberOutcome, ChatRepository, ChatVersion, DirectChatOutcome, MemberSnapshot, Removal,
+    RemoveMemberOutcome,
+};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -76,6 +79,19 @@ struct UnreadRow {
 }
 
 #[derive(Debug, FromQueryResult)]
+struct VersionRow {
+    id: uuid::Uuid,
+    member_version: i64,
+    last_seq: i64,
+}
+
+/// Takes the chat row's lock and bumps its membership version (see
+/// [`ChatRepository`]); run first in every transaction that changes the
+/// members.
+const BUMP_MEMBER_VERSION: &str =
+    "UPDATE chats SET member_version = member_version + 1 WHERE id = ?";
+
+#[derive(Debug, FromQueryResult)]
 struct ReadRow {
     last_read_seq: i64,
     unread: i64,
@@ -91,9 +107,24 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// The unread count of the member row aliased `cm`.
-const UNREAD_OF_CM: &str = "m.chat_id = cm.chat_id AND m.seq > cm.last_read_seq \
-    AND m.sender_id <> cm.user_id AND m.deleted_at IS NULL";
+/// Deleted messages after a read position counted at most: beyond, an
+/// unread count is an over-estimate (README, "Unread count").
+pub const DELETED_SCAN_CAP: u32 = 10_000;
+
+/// The unread count of the member row aliased `cm` of the chat aliased
+/// `c`, in constant time whatever the chat's size: seqs are gap-free and a
+/// sender's read position moves past their own messages when they send
+/// (see `SeaMessageRepository::append`), so every message after the read
+/// position is someone else's, and unread = the positions after it minus
+/// the deleted ones there (counted on a partial index of deleted
+/// messages, at most [`DELETED_SCAN_CAP`]).
+fn unread_of_cm() -> String {
+    format!(
+        "(c.last_seq - cm.last_read_seq - (SELECT COUNT(*) FROM (SELECT 1 FROM messages m \
+         WHERE m.chat_id = cm.chat_id AND m.seq > cm.last_read_seq AND m.deleted_at IS NOT NULL \
+         LIMIT {DELETED_SCAN_CAP}) deleted))"
+    )
+}
 
 impl SeaChatRepository {
     /// Members, last messages and unread counts for a page of chats, in a
@@ -148,9 +179,10 @@ impl SeaChatRepository {
             }
 
             let sql = format!(
-                "SELECT cm.chat_id AS chat_id, COUNT(m.id) AS unread FROM chat_members cm \
-                 JOIN messages m ON {UNREAD_OF_CM} \
-                 WHERE cm.user_id = ? AND cm.chat_id IN ({ids}) GROUP BY cm.chat_id",
+                "SELECT cm.chat_id AS chat_id, {unread} AS unread FROM chat_members cm \
+                 JOIN chats c ON c.id = cm.chat_id \
+                 WHERE cm.user_id = ? AND cm.chat_id IN ({ids})",
+                unread = unread_of_cm(),
                 ids = placeholders(ids.len())
             );
             let mut values = vec![Value::from(viewer.as_uuid())];
@@ -353,10 +385,12 @@ impl ChatRepository for SeaChatRepository {
     ) -> Result<AddMemberOutcome, InfraError> {
         let backend = self.conn.get_database_backend();
         let txn = self.conn.begin().await.map_err(infra_error)?;
-        // Lock the chat row so concurrent additions count one at a time.
+        // Lock the chat row so concurrent changes count one at a time; the
+        // version bump is rolled back with everything else unless the
+        // member is added.
         txn.execute_raw(statement(
             backend,
-            "UPDATE chats SET last_seq = last_seq WHERE id = ?",
+            BUMP_MEMBER_VERSION,
             vec![chat_id.as_uuid().into()],
         ))
         .await
@@ -388,17 +422,41 @@ impl ChatRepository for SeaChatRepository {
     async fn remove_member(
         &self,
         chat_id: ChatId,
-        user_id: UserId,
-        new_owner: Option<UserId>,
-    ) -> Result<bool, InfraError> {
+        removal: &Removal,
+    ) -> Result<RemoveMemberOutcome, InfraError> {
+        let backend = self.conn.get_database_backend();
         let txn = self.conn.begin().await.map_err(infra_error)?;
-        let removed = chat_members::Entity::delete_by_id((chat_id.as_uuid(), user_id.as_uuid()))
+        // The chat row's lock serialises every membership change of the
+        // chat (on any instance); under it, the plan is checked against
+        // the members as they are now.
+        txn.execute_raw(statement(
+            backend,
+            BUMP_MEMBER_VERSION,
+            vec![chat_id.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?;
+        let current = |user: UserId| {
+            chat_members::Entity::find_by_id((chat_id.as_uuid(), user.as_uuid())).one(&txn)
+        };
+        let Some(target) = current(removal.user_id).await.map_err(infra_error)? else {
+            txn.rollback().await.map_err(infra_error)?;
+            return Ok(RemoveMemberOutcome::NotMember);
+        };
+        let target_role = convert::member(target)?.role;
+        let successor_present = match removal.new_owner {
+            Some(owner) => current(owner).await.map_err(infra_error)?.is_some(),
+            None => true,
+        };
+        if target_role != removal.role || !successor_present {
+            txn.rollback().await.map_err(infra_error)?;
+            return Ok(RemoveMemberOutcome::Stale);
+        }
+        chat_members::Entity::delete_by_id((chat_id.as_uuid(), removal.user_id.as_uuid()))
             .exec(&txn)
             .await
-            .map_err(infra_error)?
-            .rows_affected
-            == 1;
-        if removed && let Some(owner) = new_owner {
+            .map_err(infra_error)?;
+        if let Some(owner) = removal.new_owner {
             chat_members::Entity::update_many()
                 .col_expr(
                     chat_members::Column::Role,
@@ -411,7 +469,47 @@ impl ChatRepository for SeaChatRepository {
                 .map_err(infra_error)?;
         }
         txn.commit().await.map_err(infra_error)?;
-        Ok(removed)
+        Ok(RemoveMemberOutcome::Removed)
+    }
+
+    async fn member_snapshot(&self, chat_id: ChatId) -> Result<Option<MemberSnapshot>, InfraError> {
+        // The version first: a change committing between the two reads
+        // leaves an older version beside newer members, which only makes
+        // the next version check reload them (see the port's contract).
+        let versions = self.chat_versions(&[chat_id]).await?;
+        let Some(version) = versions.first().copied() else {
+            return Ok(None);
+        };
+        let members = self.members(chat_id).await?;
+        Ok(Some(MemberSnapshot { version, members }))
+    }
+
+    async fn chat_versions(&self, chat_ids: &[ChatId]) -> Result<Vec<ChatVersion>, InfraError> {
+        if chat_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let backend = self.conn.get_database_backend();
+        let sql = format!(
+            "SELECT id, member_version, last_seq FROM chats WHERE id IN ({})",
+            placeholders(chat_ids.len())
+        );
+        let values = chat_ids
+            .iter()
+            .map(|id| Value::from(id.as_uuid()))
+            .collect();
+        VersionRow::find_by_statement(statement(backend, &sql, values))
+            .all(&self.conn)
+            .await
+            .map_err(infra_error)
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|row| ChatVersion {
+                        chat_id: ChatId::from_uuid(row.id),
+                        member_version: row.member_version,
+                        last_seq: row.last_seq,
+                    })
+                    .collect()
+            })
     }
 
     async fn mark_read(
@@ -443,9 +541,10 @@ impl ChatRepository for SeaChatRepository {
             .rows_affected()
             == 1;
         let sql = format!(
-            "SELECT cm.last_read_seq AS last_read_seq, \
-             (SELECT COUNT(*) FROM messages m WHERE {UNREAD_OF_CM}) AS unread \
-             FROM chat_members cm WHERE cm.chat_id = ? AND cm.user_id = ?"
+            "SELECT cm.last_read_seq AS last_read_seq, {unread} AS unread \
+             FROM chat_members cm JOIN chats c ON c.id = cm.chat_id \
+             WHERE cm.chat_id = ? AND cm.user_id = ?",
+            unread = unread_of_cm()
         );
         let values = vec![chat_id.as_uuid().into(), user_id.as_uuid().into()];
         let row = ReadRow::find_by_statement(statement(backend, &sql, values))

@@ -3,11 +3,12 @@ use std::sync::Arc;
 use missive_domain::chat::{ChatCursor, ChatKind, ChatTitle, MemberRole};
 use missive_domain::ids::{ChatId, UserId};
 use missive_domain::ports::{
-    AddMemberOutcome, ChatRepository, DirectChatOutcome, MessageRepository,
+    AddMemberOutcome, ChatRepository, DirectChatOutcome, MessageRepository, Removal,
+    RemoveMemberOutcome,
 };
 use missive_infra::{SeaChatRepository, SeaMessageRepository};
 
-use crate::support::{group, member, message, new_chat, on_each_backend, users};
+use crate::support::{group, member, message, new_chat, now, on_each_backend, users};
 
 #[tokio::test]
 async fn a_group_is_seen_by_its_members_only_with_members_oldest_first() {
@@ -221,17 +222,23 @@ async fn removing_the_owner_can_hand_ownership_over_atomically() {
         let people = users(&db, 3).await;
         let chat_id = group(&db, &people).await;
         let repo = SeaChatRepository::new(&db);
+        let owner_leaves = Removal {
+            user_id: people[0],
+            role: MemberRole::Owner,
+            new_owner: Some(people[2]),
+        };
 
-        assert!(
-            repo.remove_member(chat_id, people[0], Some(people[2]))
+        assert_eq!(
+            repo.remove_member(chat_id, &owner_leaves)
                 .await
-                .expect("remove")
+                .expect("remove"),
+            RemoveMemberOutcome::Removed
         );
-        assert!(
-            !repo
-                .remove_member(chat_id, people[0], None)
+        assert_eq!(
+            repo.remove_member(chat_id, &owner_leaves)
                 .await
-                .expect("again")
+                .expect("again"),
+            RemoveMemberOutcome::NotMember
         );
 
         let members = repo.members(chat_id).await.expect("members");
@@ -249,6 +256,105 @@ async fn removing_the_owner_can_hand_ownership_over_atomically() {
 }
 
 #[tokio::test]
+async fn a_removal_whose_plan_no_longer_holds_changes_nothing() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 3).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaChatRepository::new(&db);
+        let before = repo.members(chat_id).await.expect("members");
+
+        // The target is the owner now, not the member the plan assumed.
+        let wrong_role = Removal {
+            user_id: people[0],
+            role: MemberRole::Member,
+            new_owner: None,
+        };
+        // The chosen successor has left meanwhile.
+        let gone_successor = Removal {
+            user_id: people[0],
+            role: MemberRole::Owner,
+            new_owner: Some(UserId::new()),
+        };
+
+        for plan in [wrong_role, gone_successor] {
+            assert_eq!(
+                repo.remove_member(chat_id, &plan).await.expect("remove"),
+                RemoveMemberOutcome::Stale
+            );
+        }
+        assert_eq!(repo.members(chat_id).await.expect("members"), before);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_membership_change_and_only_a_change_bumps_the_version() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 4).await;
+        let chat_id = group(&db, &people[..2]).await;
+        let other = group(&db, &people[..2]).await;
+        let repo = SeaChatRepository::new(&db);
+        let version = |chat| {
+            let repo = repo.clone();
+            async move {
+                repo.chat_versions(&[chat])
+                    .await
+                    .expect("versions")
+                    .first()
+                    .map(|v| v.member_version)
+            }
+        };
+        let start = version(chat_id).await.expect("exists");
+
+        repo.add_member(chat_id, &member(people[2], MemberRole::Member), 3)
+            .await
+            .expect("add");
+        let after_add = version(chat_id).await.expect("exists");
+        repo.add_member(chat_id, &member(people[2], MemberRole::Member), 3)
+            .await
+            .expect("again");
+        repo.add_member(chat_id, &member(people[3], MemberRole::Member), 3)
+            .await
+            .expect("full");
+        let after_no_ops = version(chat_id).await.expect("exists");
+        let removal = Removal {
+            user_id: people[2],
+            role: MemberRole::Member,
+            new_owner: None,
+        };
+        repo.remove_member(chat_id, &removal).await.expect("remove");
+        let after_remove = version(chat_id).await.expect("exists");
+
+        assert!(after_add > start, "{start} -> {after_add}");
+        assert_eq!(after_no_ops, after_add, "no-ops leave it");
+        assert!(after_remove > after_add);
+        let snapshot = repo
+            .member_snapshot(chat_id)
+            .await
+            .expect("snapshot")
+            .expect("exists");
+        assert_eq!(snapshot.version.member_version, after_remove);
+        assert_eq!(snapshot.version.last_seq, 0);
+        assert_eq!(snapshot.members, repo.members(chat_id).await.expect("m"));
+
+        let both = repo
+            .chat_versions(&[chat_id, other, ChatId::new()])
+            .await
+            .expect("versions");
+        assert_eq!(both.len(), 2, "unknown chats are left out");
+        repo.delete(chat_id).await.expect("delete");
+        assert_eq!(version(chat_id).await, None);
+        assert!(
+            repo.member_snapshot(chat_id)
+                .await
+                .expect("snapshot")
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn read_positions_move_forward_only_and_are_clamped() {
     on_each_backend(|db| async move {
         let people = users(&db, 2).await;
@@ -260,10 +366,6 @@ async fn read_positions_move_forward_only_and_are_clamped() {
                 .await
                 .expect("send");
         }
-        messages
-            .append(&message(chat_id, people[0], "mine", None))
-            .await
-            .expect("send");
         let repo = SeaChatRepository::new(&db);
 
         let (state, moved) = repo
@@ -294,7 +396,7 @@ async fn read_positions_move_forward_only_and_are_clamped() {
             .expect("member");
         assert_eq!(
             (state.last_read_seq, state.unread_count, moved),
-            (6, 0, true),
+            (5, 0, true),
             "clamped to last_seq"
         );
 
@@ -304,6 +406,87 @@ async fn read_positions_move_forward_only_and_are_clamped() {
                 .expect("read")
                 .is_none()
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sending_reads_the_chat_for_the_sender_and_unread_skips_deleted_messages() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let chat_id = group(&db, &people).await;
+        let messages = SeaMessageRepository::new(&db);
+        let mut sent = Vec::new();
+        for i in 0..4 {
+            let new = message(chat_id, people[1], &format!("theirs {i}"), None);
+            messages.append(&new).await.expect("send");
+            sent.push(new.id);
+        }
+        let repo = SeaChatRepository::new(&db);
+        let me = people[0];
+        let read_position = |viewer: UserId| {
+            let repo = repo.clone();
+            async move {
+                let details = repo
+                    .details(chat_id, me)
+                    .await
+                    .expect("details")
+                    .expect("member");
+                let position = details
+                    .members
+                    .iter()
+                    .find(|m| m.user_id == viewer)
+                    .map(|m| m.last_read_seq);
+                (position, details.unread_count)
+            }
+        };
+        assert_eq!(read_position(people[0]).await, (Some(0), 4));
+
+        messages
+            .append(&message(chat_id, people[0], "mine", None))
+            .await
+            .expect("send");
+        assert_eq!(
+            read_position(people[0]).await,
+            (Some(5), 0),
+            "a sender has read up to their own message"
+        );
+
+        for i in 0..3 {
+            messages
+                .append(&message(chat_id, people[1], &format!("more {i}"), None))
+                .await
+                .expect("send");
+        }
+        let newest = repo
+            .details(chat_id, people[0])
+            .await
+            .expect("details")
+            .expect("member")
+            .last_message
+            .expect("last");
+        messages
+            .soft_delete(newest.id, now())
+            .await
+            .expect("delete");
+        messages.soft_delete(sent[0], now()).await.expect("delete");
+
+        assert_eq!(
+            read_position(people[0]).await,
+            (Some(5), 2),
+            "8 positions, 5 read, 1 of the 3 after deleted (the one before does not count)"
+        );
+        let (state, _) = repo
+            .mark_read(chat_id, people[0], 6)
+            .await
+            .expect("read")
+            .expect("member");
+        assert_eq!((state.last_read_seq, state.unread_count), (6, 1));
+        let listed = repo
+            .list_for_member(people[0], 10, None)
+            .await
+            .expect("list");
+        assert_eq!(listed[0].unread_count, 1, "the list counts the same way");
     })
     .await;
 }

@@ -521,8 +521,8 @@ fn removal(caller_role: MemberRole, target_role: MemberRole) -> Result<(), ChatE
     fakes
         .chats
         .expect_remove_member()
-        .withf(move |_, user, new_owner| *user == target && new_owner.is_none())
-        .returning(|_, _, _| Ok(true));
+        .withf(move |_, r| r.user_id == target && r.role == target_role && r.new_owner.is_none())
+        .returning(|_, _| Ok(RemoveMemberOutcome::Removed));
     fakes.events.expect_publish().returning(|_| ());
     block_on(fakes.service().remove_member(caller, group.id, target))
 }
@@ -568,9 +568,9 @@ fn anyone_may_leave_and_the_others_are_told() {
     fakes
         .chats
         .expect_remove_member()
-        .withf(move |_, user, new_owner| *user == caller && new_owner.is_none())
+        .withf(move |_, r| r.user_id == caller && r.new_owner.is_none())
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _| Ok(RemoveMemberOutcome::Removed));
 
     block_on(fakes.service().remove_member(caller, group.id, caller)).expect("left");
 }
@@ -594,12 +594,76 @@ fn when_the_owner_leaves_the_longest_standing_admin_becomes_owner() {
     fakes
         .chats
         .expect_remove_member()
-        .withf(move |_, user, new_owner| *user == owner && *new_owner == Some(admin))
+        .withf(move |_, r| {
+            r.user_id == owner && r.role == MemberRole::Owner && r.new_owner == Some(admin)
+        })
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _| Ok(RemoveMemberOutcome::Removed));
     fakes.events.expect_publish().returning(|_| ());
 
     block_on(fakes.service().remove_member(owner, group.id, owner)).expect("left");
+}
+
+#[test]
+fn a_stale_plan_is_made_again_from_fresh_members() {
+    // The owner leaves while their chosen successor leaves too: the
+    // adapter refuses the first plan, and the second names whoever is
+    // left, so the group keeps an owner.
+    let owner = UserId::new();
+    let (first_choice, second_choice) = (UserId::new(), UserId::new());
+    let group = chat(ChatKind::Group);
+    let mut fakes = with_membership(Fakes::new(), &group, owner, MemberRole::Owner);
+    let mut reads = 0;
+    fakes.chats.expect_members().times(2).returning(move |_| {
+        reads += 1;
+        let mut members = vec![member(owner, MemberRole::Owner)];
+        if reads == 1 {
+            members.push(member(first_choice, MemberRole::Admin));
+        }
+        members.push(member(second_choice, MemberRole::Member));
+        Ok(members)
+    });
+    let mut seq = mockall::Sequence::new();
+    fakes
+        .chats
+        .expect_remove_member()
+        .withf(move |_, r| r.new_owner == Some(first_choice))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(RemoveMemberOutcome::Stale));
+    fakes
+        .chats
+        .expect_remove_member()
+        .withf(move |_, r| r.new_owner == Some(second_choice))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(RemoveMemberOutcome::Removed));
+    fakes.events.expect_publish().times(1).returning(|_| ());
+
+    block_on(fakes.service().remove_member(owner, group.id, owner)).expect("left");
+}
+
+#[test]
+fn a_membership_that_never_settles_gives_up_with_unavailable() {
+    let caller = UserId::new();
+    let group = chat(ChatKind::Group);
+    let mut fakes = with_membership(Fakes::new().no_events(), &group, caller, MemberRole::Member);
+    fakes.chats.expect_members().returning(move |_| {
+        Ok(vec![
+            member(UserId::new(), MemberRole::Owner),
+            member(caller, MemberRole::Member),
+        ])
+    });
+    fakes
+        .chats
+        .expect_remove_member()
+        .times(REMOVAL_ATTEMPTS)
+        .returning(|_, _| Ok(RemoveMemberOutcome::Stale));
+
+    assert!(matches!(
+        block_on(fakes.service().remove_member(caller, group.id, caller)),
+        Err(ChatError::Infra(InfraError::Unavailable(_)))
+    ));
 }
 
 #[test]
