@@ -2,6 +2,7 @@ use std::net::SocketAddr;
 use std::sync::Once;
 
 use missive_api::config::LogSettings;
+use missive_api::realtime::faults::Faults;
 use missive_api::{Application, Settings, telemetry};
 use missive_infra::scratch::{create_postgres_database, postgres_test_url};
 use reqwest::{Method, RequestBuilder, Response};
@@ -90,10 +91,23 @@ impl TestApp {
         database_url: String,
         configure: impl FnOnce(&mut Settings),
     ) -> Self {
+        Self::spawn_faulty(dir, database_url, configure, Faults::none()).await
+    }
+
+    /// A server on an existing database whose real-time signals suffer
+    /// `faults` (lost, delayed, reordered).
+    pub async fn spawn_faulty(
+        dir: tempfile::TempDir,
+        database_url: String,
+        configure: impl FnOnce(&mut Settings),
+        faults: Faults,
+    ) -> Self {
         init_logs();
         let mut settings = test_settings(database_url.clone());
         configure(&mut settings);
-        let app = Application::build(settings).await.expect("build the app");
+        let app = Application::build_with_faults(settings, faults)
+            .await
+            .expect("build the app");
         let addr = app.local_addr().expect("bound");
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run(async move {

@@ -1,6 +1,7 @@
 //! HTTP integration tests against the real server on a random port. They
 //! run on SQLite, or on PostgreSQL when `MISSIVE_TEST_DATABASE_URL` is set.
 
+mod abuse;
 mod api_keys;
 mod auth;
 mod chats;
