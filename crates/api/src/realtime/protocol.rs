@@ -153,13 +153,47 @@ pub enum ClientCommand {
 }
 
 /// `message.send`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct SendCommand {
     /// Target chat.
     pub chat_id: uuid::Uuid,
-    /// The message, as for `POST /chats/{id}/messages`.
-    #[serde(flatten)]
+    /// The message, as for `POST /chats/{id}/messages` (its fields sit
+    /// beside `chat_id` in the frame).
     pub message: SendMessageRequest,
+}
+
+/// The `chat_id` of a `message.send`, parsed apart from the message so
+/// that every field error keeps its own name (serde loses the names of
+/// errors inside a flattened struct).
+#[derive(Debug, Deserialize)]
+struct ChatIdField {
+    chat_id: uuid::Uuid,
+}
+
+impl SendCommand {
+    fn parse(mut fields: serde_json::Map<String, Value>) -> Result<Self, ApiError> {
+        let chat_id: serde_json::Map<String, Value> = fields
+            .remove("chat_id")
+            .map(|value| ("chat_id".to_owned(), value))
+            .into_iter()
+            .collect();
+        let chat = parse_value::<ChatIdField>(Value::Object(chat_id));
+        let message = parse_value::<SendMessageRequest>(Value::Object(fields));
+        match (chat, message) {
+            (Ok(chat), Ok(message)) => Ok(Self {
+                chat_id: chat.chat_id,
+                message,
+            }),
+            (chat, message) => {
+                let errors = [chat.err(), message.err()]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|error| error.problem().errors)
+                    .collect();
+                Err(ApiError::validation(errors))
+            }
+        }
+    }
 }
 
 /// `message.read`.
@@ -206,11 +240,10 @@ pub fn parse(text: &str) -> (Value, Result<ClientCommand, ApiError>) {
             );
         }
     };
-    let body = Value::Object(fields);
     let command = match kind.as_str() {
-        "message.send" => parse_value(body).map(ClientCommand::Send),
-        "message.read" => parse_value(body).map(ClientCommand::Read),
-        "typing" => parse_value(body).map(ClientCommand::Typing),
+        "message.send" => SendCommand::parse(fields).map(ClientCommand::Send),
+        "message.read" => parse_value(Value::Object(fields)).map(ClientCommand::Read),
+        "typing" => parse_value(Value::Object(fields)).map(ClientCommand::Typing),
         "ping" => Ok(ClientCommand::Ping),
         other => Err(ApiError::validation(vec![crate::error::FieldError::new(
             "type",
@@ -256,6 +289,22 @@ mod tests {
 
         let (reference, command) = parse("not json");
         assert!(reference.is_null() && command.is_err());
+    }
+
+    #[test]
+    fn a_send_command_names_every_bad_field_with_its_own_name() {
+        let (_, command) = parse(
+            r#"{"type": "message.send", "ref": 1, "chat_id": 5, "content": 7, "role": "boss"}"#,
+        );
+        let mut fields: Vec<String> = command
+            .expect_err("invalid")
+            .problem()
+            .errors
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        fields.sort();
+        assert_eq!(fields, ["chat_id", "content", "role"]);
     }
 
     #[test]
