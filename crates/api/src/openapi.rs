@@ -15,8 +15,14 @@ use crate::error::Problem;
             **Authentication**: send `Authorization: Bearer <access_token>` (from `/auth/register` \
             or `/auth/login`) or `X-API-Key: <key>` (from `POST /api-keys`).\n\n\
             **Errors** are RFC 9457 `application/problem+json` documents with a stable `code`; \
-            422 answers list each offending field in `errors`. Any operation may also answer \
-            429 `rate_limited`, 500 `internal` or 503 `unavailable` (database unreachable; retry later).",
+            422 answers list every offending field in `errors` (each missing field, each wrong type, \
+            each value out of range). Any operation may also answer 429 `rate_limited`, 500 \
+            `internal` or 503 `unavailable` (retry later).\n\n\
+            **Rate limits** are token buckets per verified user (all of a user's tokens and keys \
+            share them), else per client IP: requests without credentials, or whose credentials do \
+            not verify, are answered 401 and paid for by their address. Classes: `auth` (register, \
+            login; per IP), `write` (changes), `read`, `chat_create` (`POST /chats`, stricter), and \
+            `typing` (WebSocket). Every API answer carries `Cache-Control: no-store`.",
         license(name = "MIT OR Apache-2.0"),
     ),
     modifiers(&SecuritySchemes, &CommonResponses),
@@ -183,11 +189,11 @@ problem_response!(
 );
 problem_response!(
     /// 429.
-    TooManyRequests, "`rate_limited`: over the rate limit; retry after `Retry-After` seconds (`RateLimit-Limit`, `RateLimit-Remaining` describe the bucket)"
+    TooManyRequests, "`rate_limited`: over the rate limit; retry after `Retry-After` seconds (`RateLimit-Limit`, `RateLimit-Remaining` describe the bucket). On the WebSocket upgrade also `too_many_connections`: the user has `realtime.max_connections_per_user` sockets open"
 );
 problem_response!(
     /// 503.
-    Unavailable, "`unavailable`: the database is unreachable; retry after `Retry-After` seconds"
+    Unavailable, "`unavailable`: the database is unreachable or too slow (a statement ran past `database.statement_timeout_secs`), or password hashing is saturated (login, registration); retry after `Retry-After` seconds"
 );
 problem_response!(
     /// 500.
