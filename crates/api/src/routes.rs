@@ -7,6 +7,7 @@ pub mod chats;
 pub mod cursor;
 pub mod docs;
 pub mod health;
+pub mod members;
 pub mod messages;
 pub mod users;
 pub mod ws;
@@ -22,6 +23,7 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(api_keys::router())
         .merge(chats::router())
+        .merge(members::router())
         .merge(messages::router())
         .merge(ws::router())
 }

@@ -1,9 +1,9 @@
-//! `/chats`: creating, listing, reading, renaming and deleting chats;
-//! members; read positions.
+//! `/chats`: creating, listing, reading, renaming and deleting chats; read
+//! positions. Members are in [`super::members`].
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use missive_domain::chat::{ChatDetails, ChatKind, ChatMember, ChatTitle, MemberRole, ReadState};
+use missive_domain::chat::{ChatDetails, ChatKind, ChatTitle, ReadState};
 use missive_domain::ids::{ChatId, UserId};
 use missive_domain::services::chats::CreateChat;
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::cursor;
+use super::members::MemberView;
 use super::messages::MessageView;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -26,8 +27,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_chat, list_chats))
         .routes(routes!(get_chat, rename_chat, delete_chat))
-        .routes(routes!(add_member))
-        .routes(routes!(remove_member))
         .routes(routes!(mark_read))
 }
 
@@ -55,65 +54,6 @@ impl From<ChatKind> for ChatKindDto {
         match kind {
             ChatKind::Direct => Self::Direct,
             ChatKind::Group => Self::Group,
-        }
-    }
-}
-
-/// A member's role.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleDto {
-    /// Created the chat; may delete it.
-    Owner,
-    /// Manages the group.
-    Admin,
-    /// Takes part.
-    Member,
-}
-
-impl From<MemberRole> for RoleDto {
-    fn from(role: MemberRole) -> Self {
-        match role {
-            MemberRole::Owner => Self::Owner,
-            MemberRole::Admin => Self::Admin,
-            MemberRole::Member => Self::Member,
-        }
-    }
-}
-
-impl From<RoleDto> for MemberRole {
-    fn from(role: RoleDto) -> Self {
-        match role {
-            RoleDto::Owner => Self::Owner,
-            RoleDto::Admin => Self::Admin,
-            RoleDto::Member => Self::Member,
-        }
-    }
-}
-
-/// A chat member.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(as = ChatMember)]
-pub struct MemberView {
-    /// The member.
-    pub user_id: uuid::Uuid,
-    /// Their role.
-    pub role: RoleDto,
-    /// When they joined.
-    #[serde(with = "super::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub joined_at: OffsetDateTime,
-    /// Every message with `seq` ≤ this is read by them.
-    pub last_read_seq: i64,
-}
-
-impl From<ChatMember> for MemberView {
-    fn from(member: ChatMember) -> Self {
-        Self {
-            user_id: member.user_id.as_uuid(),
-            role: member.role.into(),
-            joined_at: member.joined_at,
-            last_read_seq: member.last_read_seq,
         }
     }
 }
@@ -367,103 +307,6 @@ async fn delete_chat(
 ) -> Result<StatusCode, ApiError> {
     super::to_completion(async move { app.chats.delete_chat(caller, ChatId::from_uuid(id)).await })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The role of a member being added (there is only one owner).
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NewMemberRole {
-    /// Manages the group.
-    Admin,
-    /// Takes part.
-    Member,
-}
-
-/// Body of `POST /chats/{id}/members`.
-#[derive(Deserialize, ToSchema)]
-pub struct AddMemberRequest {
-    /// The user to add.
-    user_id: uuid::Uuid,
-    /// `member` (default) or `admin`.
-    #[serde(default)]
-    role: Option<NewMemberRole>,
-}
-
-/// Adds a user to a group (owner or admin). Adding an existing member
-/// changes nothing and answers 200 too.
-#[utoipa::path(
-    post, path = "/chats/{id}/members", tag = "chats",
-    params(("id" = uuid::Uuid, Path, description = "Chat id")),
-    request_body = AddMemberRequest,
-    security(("bearer" = []), ("api_key" = [])),
-    responses(
-        (status = 200, description = "The chat with its members", body = ChatView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-    )
-)]
-async fn add_member(
-    State(app): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<uuid::Uuid>,
-    Json(body): Json<AddMemberRequest>,
-) -> Result<Json<ChatView>, ApiError> {
-    let role = match body.role {
-        Some(NewMemberRole::Admin) => MemberRole::Admin,
-        Some(NewMemberRole::Member) | None => MemberRole::Member,
-    };
-    let details = super::to_completion(async move {
-        app.chats
-            .add_member(
-                caller,
-                ChatId::from_uuid(id),
-                UserId::from_uuid(body.user_id),
-                role,
-            )
-            .await
-    })
-    .await?;
-    Ok(Json(details.into()))
-}
-
-/// Removes a member from a group. Anyone may remove themself (leave); the
-/// owner may remove anyone and admins may remove members. When the owner
-/// leaves, the longest-standing admin (else member) becomes owner; when the
-/// last member leaves, the chat is deleted.
-#[utoipa::path(
-    delete, path = "/chats/{id}/members/{user_id}", tag = "chats",
-    params(
-        ("id" = uuid::Uuid, Path, description = "Chat id"),
-        ("user_id" = uuid::Uuid, Path, description = "The member to remove"),
-    ),
-    security(("bearer" = []), ("api_key" = [])),
-    responses(
-        (status = 204, description = "Removed"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-async fn remove_member(
-    State(app): State<AppState>,
-    Caller(caller): Caller,
-    Path((id, user_id)): Path<(uuid::Uuid, uuid::Uuid)>,
-) -> Result<StatusCode, ApiError> {
-    super::to_completion(async move {
-        app.chats
-            .remove_member(caller, ChatId::from_uuid(id), UserId::from_uuid(user_id))
-            .await
-    })
-    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
