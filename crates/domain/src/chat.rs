@@ -142,13 +142,21 @@ pub struct ChatMember {
     pub last_read_seq: i64,
 }
 
+/// Most members a [`ChatDetails`] carries: a chat's view (in lists, in
+/// events) stays the same size whatever the group's; the rest are paged
+/// with [`crate::ports::ChatRepository::list_members`].
+pub const EMBEDDED_MEMBERS: usize = 50;
+
 /// A chat as one member sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatDetails {
     /// The chat.
     pub chat: Chat,
-    /// Every member, oldest first.
+    /// The first [`EMBEDDED_MEMBERS`] members by joining order, plus the
+    /// viewer if they joined later; oldest first.
     pub members: Vec<ChatMember>,
+    /// How many members the chat has in all.
+    pub member_count: u64,
     /// The message with `seq == last_seq` (possibly a tombstone).
     pub last_message: Option<Message>,
     /// Messages after the viewer's read position, not sent by the viewer
@@ -180,6 +188,16 @@ pub struct ChatCursor {
     pub last_activity_at: OffsetDateTime,
     /// Its id, to break ties.
     pub chat_id: ChatId,
+}
+
+/// Position in a chat's member list, ordered by joining (then user id):
+/// the list continues with members strictly after this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberCursor {
+    /// When the last member of the previous page joined.
+    pub joined_at: OffsetDateTime,
+    /// Their id, to break ties.
+    pub user_id: UserId,
 }
 
 /// A member's read position after `mark_read`.

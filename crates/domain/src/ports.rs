@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 
 use crate::api_key::{ApiKey, ApiKeyHash, MintedApiKey};
 use crate::chat::{
-    Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, MemberRole, Membership, ReadState,
+    Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, MemberCursor, MemberRole, Membership,
+    ReadState,
 };
 use crate::error::InfraError;
 use crate::event::Event;
@@ -259,8 +260,10 @@ pub trait ChatRepository: Send + Sync {
         user_id: UserId,
     ) -> Result<Option<Membership>, InfraError>;
 
-    /// The chat as `viewer` sees it, or `None` when it does not exist or
-    /// the viewer is not a member.
+    /// The chat as `viewer` sees it (at most
+    /// [`EMBEDDED_MEMBERS`](crate::chat::EMBEDDED_MEMBERS) members, plus
+    /// the viewer), or `None` when it does not exist or the viewer is not
+    /// a member.
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.
@@ -300,6 +303,19 @@ pub trait ChatRepository: Send + Sync {
     /// # Errors
     /// [`InfraError`] when storage fails.
     async fn members(&self, chat_id: ChatId) -> Result<Vec<ChatMember>, InfraError>;
+
+    /// Up to `limit` members of a chat in joining order (then user id),
+    /// strictly after `after`. MUST cost the same whatever the chat's size
+    /// (an index range, not a sort of every member).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn list_members(
+        &self,
+        chat_id: ChatId,
+        limit: u32,
+        after: Option<MemberCursor>,
+    ) -> Result<Vec<ChatMember>, InfraError>;
 
     /// The members of a chat with its membership version, or `None` when
     /// the chat does not exist. The version MUST be read no later than the

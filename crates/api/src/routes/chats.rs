@@ -81,8 +81,12 @@ pub struct ChatView {
     pub unread_count: u64,
     /// The message with `seq == last_seq` (possibly a tombstone).
     pub last_message: Option<MessageView>,
-    /// Every member, oldest first.
+    /// The first 50 members in joining order (all of them in most chats),
+    /// plus the caller if they joined later; page through all of them with
+    /// `GET /chats/{id}/members`.
     pub members: Vec<MemberView>,
+    /// How many members the chat has.
+    pub member_count: u64,
 }
 
 impl From<ChatDetails> for ChatView {
@@ -98,6 +102,7 @@ impl From<ChatDetails> for ChatView {
             unread_count: details.unread_count,
             last_message: details.last_message.map(Into::into),
             members: details.members.into_iter().map(Into::into).collect(),
+            member_count: details.member_count,
         }
     }
 }

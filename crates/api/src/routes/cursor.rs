@@ -3,8 +3,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use missive_domain::chat::ChatCursor;
-use missive_domain::ids::{ChatId, MessageId};
+use missive_domain::chat::{ChatCursor, MemberCursor};
+use missive_domain::ids::{ChatId, MessageId, UserId};
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
@@ -45,6 +45,31 @@ pub fn decode_chat(cursor: &str) -> Result<ChatCursor, ApiError> {
     })
 }
 
+/// `k1:<joined at, µs>:<user id>`.
+pub fn encode_member(cursor: &MemberCursor) -> String {
+    let micros = cursor.joined_at.unix_timestamp_nanos() / 1_000;
+    encode(&format!("k1:{micros}:{}", cursor.user_id))
+}
+
+/// Parses a member-list cursor.
+///
+/// # Errors
+/// 400 when it is not one of ours.
+pub fn decode_member(cursor: &str) -> Result<MemberCursor, ApiError> {
+    let text = decode(cursor)?;
+    let invalid = || ApiError::bad_request("invalid cursor: pass back a next_cursor unchanged");
+    let mut parts = text.splitn(3, ':');
+    let (Some("k1"), Some(micros), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    let micros: i128 = micros.parse().map_err(|_| invalid())?;
+    let nanos = micros.checked_mul(1_000).ok_or_else(invalid)?;
+    Ok(MemberCursor {
+        joined_at: OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| invalid())?,
+        user_id: id.parse::<UserId>().map_err(|_| invalid())?,
+    })
+}
+
 /// `m1:<message id>`.
 pub fn encode_message(id: MessageId) -> String {
     encode(&format!("m1:{id}"))
@@ -73,6 +98,25 @@ mod tests {
             chat_id: ChatId::new(),
         };
         assert_eq!(decode_chat(&encode_chat(&cursor)).expect("valid"), cursor);
+    }
+
+    #[test]
+    fn member_cursors_round_trip_and_are_not_chat_cursors() {
+        let cursor = MemberCursor {
+            joined_at: OffsetDateTime::from_unix_timestamp_nanos(1_795_307_212_573_680_000)
+                .expect("valid"),
+            user_id: UserId::new(),
+        };
+        let encoded = encode_member(&cursor);
+        assert_eq!(decode_member(&encoded).expect("valid"), cursor);
+        assert!(decode_chat(&encoded).is_err());
+        assert!(
+            decode_member(&encode_chat(&ChatCursor {
+                last_activity_at: cursor.joined_at,
+                chat_id: ChatId::new(),
+            }))
+            .is_err()
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `/chats/{id}/members`: adding and removing members of a group.
+//! `/chats/{id}/members`: listing, adding and removing members.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,13 +6,13 @@ use missive_domain::chat::{ChatMember, MemberRole};
 use missive_domain::ids::{ChatId, UserId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::chats::ChatView;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
     ValidationFailed,
@@ -21,7 +21,7 @@ use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(add_member))
+        .routes(routes!(add_member, list_members))
         .routes(routes!(remove_member))
 }
 
@@ -82,6 +82,67 @@ impl From<ChatMember> for MemberView {
             last_read_seq: member.last_read_seq,
         }
     }
+}
+
+/// Query of `GET /chats/{id}/members`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListMembersQuery {
+    /// Page size, 1–200 (default 100).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    cursor: Option<String>,
+}
+
+/// A page of members.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MemberList {
+    /// In joining order (then user id).
+    pub items: Vec<MemberView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Every member of a chat, page by page in joining order. A chat's own
+/// view embeds only the first 50 (and the caller), so big groups cost the
+/// same to list and to announce as small ones.
+#[utoipa::path(
+    get, path = "/chats/{id}/members", tag = "chats",
+    params(("id" = uuid::Uuid, Path, description = "Chat id"), ListMembersQuery),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "A page of members", body = MemberList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = ValidationFailed),
+    )
+)]
+async fn list_members(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<uuid::Uuid>,
+    Query(query): Query<ListMembersQuery>,
+) -> Result<Json<MemberList>, ApiError> {
+    let after = query
+        .cursor
+        .as_deref()
+        .map(super::cursor::decode_member)
+        .transpose()?;
+    let (members, next) = app
+        .chats
+        .list_members(
+            caller,
+            ChatId::from_uuid(id),
+            super::chats::limit(query.limit, 100),
+            after,
+        )
+        .await?;
+    Ok(Json(MemberList {
+        items: members.into_iter().map(Into::into).collect(),
+        next_cursor: next.as_ref().map(super::cursor::encode_member),
+    }))
 }
 
 /// The role of a member being added (there is only one owner).

@@ -669,3 +669,57 @@ async fn an_admin_removes_another_admin_but_not_the_owner() {
         .await;
     assert_eq!(removed.status(), 204);
 }
+
+#[tokio::test]
+async fn members_are_counted_and_paged_for_members_only() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    let cy = app.register("cy@example.org").await;
+    let eve = app.register("eve@example.org").await;
+    let group = app.group(&ada, &[&bob, &cy]).await;
+
+    let chat = app
+        .get_json(&format!("/api/v1/chats/{group}"), &bob.token)
+        .await;
+    assert_eq!(chat["member_count"], 3);
+
+    let first = app
+        .get_json(
+            &format!("/api/v1/chats/{group}/members?limit=2"),
+            &bob.token,
+        )
+        .await;
+    let cursor = first["next_cursor"].as_str().expect("more").to_owned();
+    let second = app
+        .get_json(
+            &format!("/api/v1/chats/{group}/members?limit=2&cursor={cursor}"),
+            &bob.token,
+        )
+        .await;
+    assert_eq!(second["next_cursor"], Value::Null);
+    let ids: Vec<Value> = first["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .chain(second["items"].as_array().expect("items"))
+        .map(|m| m["user_id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(ada.id), json!(bob.id), json!(cy.id)]);
+    assert_eq!(first["items"][0]["role"], "owner");
+
+    let path = format!("/api/v1/chats/{group}/members");
+    assert_problem(app.get(&path, &eve.token).await, 404, "not_found").await;
+    assert_problem(
+        app.get(&format!("{path}?limit=0"), &bob.token).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("{path}?cursor=bogus"), &bob.token).await,
+        400,
+        "bad_request",
+    )
+    .await;
+}

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use crate::chat::{
-    Chat, ChatCursor, ChatDetails, ChatKind, ChatMember, ChatTitle, MemberRole, Membership,
-    ReadState,
+    Chat, ChatCursor, ChatDetails, ChatKind, ChatMember, ChatTitle, MemberCursor, MemberRole,
+    Membership, ReadState,
 };
 use crate::error::InfraError;
 use crate::event::Event;
@@ -262,6 +262,36 @@ impl ChatService {
         chat_id: ChatId,
     ) -> Result<ChatDetails, ChatError> {
         self.details(chat_id, caller).await
+    }
+
+    /// One page of a chat's members in joining order, and the cursor of
+    /// the next page (`None` on the last).
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`] for strangers; [`ChatError::Invalid`] for a
+    /// `limit` outside 1–200.
+    pub async fn list_members(
+        &self,
+        caller: UserId,
+        chat_id: ChatId,
+        limit: u32,
+        after: Option<MemberCursor>,
+    ) -> Result<(Vec<ChatMember>, Option<MemberCursor>), ChatError> {
+        if !(1..=200).contains(&limit) {
+            return Err(invalid("limit", "must be between 1 and 200"));
+        }
+        self.membership(chat_id, caller).await?;
+        let mut members = self.chats.list_members(chat_id, limit + 1, after).await?;
+        let next = if members.len() > limit as usize {
+            members.truncate(limit as usize);
+            members.last().map(|m| MemberCursor {
+                joined_at: m.joined_at,
+                user_id: m.user_id,
+            })
+        } else {
+            None
+        };
+        Ok((members, next))
     }
 
     /// Renames a group; owner or admin only.

@@ -10,6 +10,9 @@ pub struct Model {
     pub role: String,
     pub joined_at: TimeDateTimeWithTimeZone,
     pub last_read_seq: i64,
+    /// `joined_at` in microseconds since the epoch: orders members on both
+    /// engines (SQLite's timestamp text does not sort chronologically).
+    pub joined_us: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,10 @@ pub struct Model {
     pub last_activity_us: i64,
     #[sea_orm(unique)]
     pub direct_key: Option<String>,
+    /// Kept with every membership change (see the migration).
+    pub member_version: i64,
+    /// Kept with every membership change.
+    pub member_count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

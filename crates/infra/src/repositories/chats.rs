@@ -3,7 +3,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use missive_domain::InfraError;
 use missive_domain::chat::{
-    Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, MemberRole, Membership, ReadState,
+    Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, EMBEDDED_MEMBERS, MemberCursor,
+    MemberRole, Membership, ReadState,
 };
 use missive_domain::ids::{ChatId, UserId};
 use missive_domain::ports::{
@@ -37,9 +38,10 @@ impl SeaChatRepository {
     }
 }
 
-const CHAT_COLUMNS_C: &str = "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_us, c.direct_key";
+const CHAT_COLUMNS_C: &str = "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, \
+    c.last_activity_us, c.direct_key, c.member_version, c.member_count";
 
-fn chat_model(chat: &Chat, direct_key: Option<String>) -> chats::ActiveModel {
+fn chat_model(chat: &Chat, direct_key: Option<String>, members: usize) -> chats::ActiveModel {
     chats::ActiveModel {
         id: Set(chat.id.as_uuid()),
         kind: Set(chat.kind.as_str().to_owned()),
@@ -49,6 +51,8 @@ fn chat_model(chat: &Chat, direct_key: Option<String>) -> chats::ActiveModel {
         last_seq: Set(chat.last_seq),
         last_activity_us: Set(micros(chat.last_activity_at)),
         direct_key: Set(direct_key),
+        member_version: Set(0),
+        member_count: Set(i64::try_from(members).unwrap_or(i64::MAX)),
     }
 }
 
@@ -59,6 +63,7 @@ fn member_model(chat_id: ChatId, member: &ChatMember) -> chat_members::ActiveMod
         role: Set(member.role.as_str().to_owned()),
         joined_at: Set(member.joined_at),
         last_read_seq: Set(member.last_read_seq),
+        joined_us: Set(micros(member.joined_at)),
     }
 }
 
@@ -77,6 +82,8 @@ struct UnreadRow {
     chat_id: uuid::Uuid,
     unread: i64,
 }
+
+const MEMBER_COLUMNS: &str = "chat_id, user_id, role, joined_at, last_read_seq, joined_us";
 
 #[derive(Debug, FromQueryResult)]
 struct VersionRow {
@@ -141,17 +148,39 @@ impl SeaChatRepository {
         let ids: Vec<uuid::Uuid> = chats.iter().map(|c| c.id).collect();
         let id_values = || ids.iter().map(|id| Value::from(*id));
 
+        // The first members of each chat by joining order, each an index
+        // range of at most EMBEDDED_MEMBERS rows, and the viewer's own
+        // rows: one statement, whatever the groups' sizes.
+        let mut parts: Vec<String> = (0..ids.len())
+            .map(|i| {
+                format!(
+                    "SELECT * FROM (SELECT {MEMBER_COLUMNS} FROM chat_members \
+                     WHERE chat_id = ? ORDER BY joined_us, user_id LIMIT {EMBEDDED_MEMBERS}) p{i}"
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "SELECT {MEMBER_COLUMNS} FROM chat_members WHERE user_id = ? AND chat_id IN ({})",
+            placeholders(ids.len())
+        ));
+        let mut values: Vec<Value> = id_values().collect();
+        values.push(viewer.as_uuid().into());
+        values.extend(id_values());
         let mut members: HashMap<uuid::Uuid, Vec<ChatMember>> = HashMap::new();
-        for row in chat_members::Entity::find()
-            .filter(chat_members::Column::ChatId.is_in(ids.clone()))
-            .all(&self.conn)
-            .await
-            .map_err(infra_error)?
+        for row in chat_members::Model::find_by_statement(statement(
+            backend,
+            &parts.join(" UNION ALL "),
+            values,
+        ))
+        .all(&self.conn)
+        .await
+        .map_err(infra_error)?
         {
-            members
-                .entry(row.chat_id)
-                .or_default()
-                .push(convert::member(row)?);
+            let chat_members = members.entry(row.chat_id).or_default();
+            let member = convert::member(row)?;
+            if !chat_members.iter().any(|m| m.user_id == member.user_id) {
+                chat_members.push(member);
+            }
         }
         members.values_mut().for_each(|m| sort_members(m));
 
@@ -200,7 +229,9 @@ impl SeaChatRepository {
             .into_iter()
             .map(|model| {
                 let id = model.id;
+                let member_count = count(model.member_count);
                 Ok(ChatDetails {
+                    member_count,
                     chat: convert::chat(model)?,
                     members: members.remove(&id).unwrap_or_default(),
                     last_message: last_messages.remove(&id),
@@ -227,7 +258,7 @@ impl SeaChatRepository {
 impl ChatRepository for SeaChatRepository {
     async fn insert_group(&self, chat: &Chat, members: &[ChatMember]) -> Result<(), InfraError> {
         let txn = self.conn.begin().await.map_err(infra_error)?;
-        chats::Entity::insert(chat_model(chat, None))
+        chats::Entity::insert(chat_model(chat, None, members.len()))
             .exec_without_returning(&txn)
             .await
             .map_err(infra_error)?;
@@ -244,7 +275,7 @@ impl ChatRepository for SeaChatRepository {
         let txn = self.conn.begin().await.map_err(infra_error)?;
         // The unique key settles races: a concurrent creator's insert waits
         // for ours and then inserts nothing.
-        let inserted = chats::Entity::insert(chat_model(chat, Some(key.clone())))
+        let inserted = chats::Entity::insert(chat_model(chat, Some(key.clone()), members.len()))
             .on_conflict(
                 OnConflict::column(chats::Column::DirectKey)
                     .do_nothing()
@@ -415,6 +446,13 @@ impl ChatRepository for SeaChatRepository {
             .exec_without_returning(&txn)
             .await
             .map_err(infra_error)?;
+        txn.execute_raw(statement(
+            backend,
+            "UPDATE chats SET member_count = member_count + 1 WHERE id = ?",
+            vec![chat_id.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?;
         txn.commit().await.map_err(infra_error)?;
         Ok(AddMemberOutcome::Added)
     }
@@ -456,6 +494,13 @@ impl ChatRepository for SeaChatRepository {
             .exec(&txn)
             .await
             .map_err(infra_error)?;
+        txn.execute_raw(statement(
+            backend,
+            "UPDATE chats SET member_count = member_count - 1 WHERE id = ?",
+            vec![chat_id.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?;
         if let Some(owner) = removal.new_owner {
             chat_members::Entity::update_many()
                 .col_expr(
@@ -470,6 +515,31 @@ impl ChatRepository for SeaChatRepository {
         }
         txn.commit().await.map_err(infra_error)?;
         Ok(RemoveMemberOutcome::Removed)
+    }
+
+    async fn list_members(
+        &self,
+        chat_id: ChatId,
+        limit: u32,
+        after: Option<MemberCursor>,
+    ) -> Result<Vec<ChatMember>, InfraError> {
+        let backend = self.conn.get_database_backend();
+        let mut sql = format!("SELECT {MEMBER_COLUMNS} FROM chat_members WHERE chat_id = ?");
+        let mut values: Vec<Value> = vec![chat_id.as_uuid().into()];
+        if let Some(cursor) = after {
+            let at = micros(cursor.joined_at);
+            sql.push_str(" AND (joined_us > ? OR (joined_us = ? AND user_id > ?))");
+            values.extend([at.into(), at.into(), cursor.user_id.as_uuid().into()]);
+        }
+        // Written into the SQL, not bound (see SeaMessageRepository::page).
+        sql.push_str(&format!(" ORDER BY joined_us, user_id LIMIT {limit}"));
+        chat_members::Model::find_by_statement(statement(backend, &sql, values))
+            .all(&self.conn)
+            .await
+            .map_err(infra_error)?
+            .into_iter()
+            .map(convert::member)
+            .collect()
     }
 
     async fn member_snapshot(&self, chat_id: ChatId) -> Result<Option<MemberSnapshot>, InfraError> {

@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use missive_domain::chat::{ChatCursor, ChatKind, ChatTitle, MemberRole};
+use missive_domain::chat::{
+    ChatCursor, ChatKind, ChatTitle, EMBEDDED_MEMBERS, MemberCursor, MemberRole,
+};
 use missive_domain::ids::{ChatId, UserId};
 use missive_domain::ports::{
     AddMemberOutcome, ChatRepository, DirectChatOutcome, MessageRepository, Removal,
@@ -525,6 +527,90 @@ async fn deleting_a_chat_takes_its_members_and_messages_with_it() {
                 .expect("search")
                 .is_empty()
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_big_groups_view_carries_its_first_members_the_viewer_and_the_count() {
+    on_each_backend(|db| async move {
+        let people = users(&db, EMBEDDED_MEMBERS + 5).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaChatRepository::new(&db);
+        let latecomer = *people.last().expect("people");
+        let in_order = repo.members(chat_id).await.expect("members");
+
+        let details = repo
+            .details(chat_id, latecomer)
+            .await
+            .expect("details")
+            .expect("member");
+
+        assert_eq!(details.member_count, (EMBEDDED_MEMBERS + 5) as u64);
+        let embedded: Vec<UserId> = details.members.iter().map(|m| m.user_id).collect();
+        let mut expected: Vec<UserId> = in_order[..EMBEDDED_MEMBERS]
+            .iter()
+            .map(|m| m.user_id)
+            .collect();
+        expected.push(latecomer);
+        assert_eq!(embedded, expected, "the first members, then the viewer");
+        let listed = repo
+            .list_for_member(people[0], 10, None)
+            .await
+            .expect("list");
+        assert_eq!(listed[0].members.len(), EMBEDDED_MEMBERS);
+        assert_eq!(listed[0].member_count, (EMBEDDED_MEMBERS + 5) as u64);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn members_page_in_joining_order_without_gaps_or_repeats_and_counts_follow() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 23).await;
+        let chat_id = group(&db, &people[..20]).await;
+        let repo = SeaChatRepository::new(&db);
+        for late in &people[20..] {
+            repo.add_member(chat_id, &member(*late, MemberRole::Member), 100)
+                .await
+                .expect("add");
+        }
+        let removal = Removal {
+            user_id: people[3],
+            role: MemberRole::Member,
+            new_owner: None,
+        };
+        repo.remove_member(chat_id, &removal).await.expect("remove");
+
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = repo.list_members(chat_id, 5, after).await.expect("page");
+            after = page.last().map(|m| MemberCursor {
+                joined_at: m.joined_at,
+                user_id: m.user_id,
+            });
+            seen.extend(page.iter().map(|m| m.user_id));
+            if page.len() < 5 {
+                break;
+            }
+        }
+
+        let expected: Vec<UserId> = repo
+            .members(chat_id)
+            .await
+            .expect("members")
+            .iter()
+            .map(|m| m.user_id)
+            .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(seen.len(), 22);
+        let details = repo
+            .details(chat_id, people[0])
+            .await
+            .expect("details")
+            .expect("member");
+        assert_eq!(details.member_count, 22);
     })
     .await;
 }

@@ -89,6 +89,7 @@ fn membership(chat: &Chat, user: UserId, role: MemberRole) -> Membership {
 fn details_of(chat: &Chat, members: Vec<ChatMember>) -> ChatDetails {
     ChatDetails {
         chat: chat.clone(),
+        member_count: members.len() as u64,
         members,
         last_message: None,
         unread_count: 0,
@@ -821,4 +822,54 @@ fn typing_over_the_throttle_announces_nothing() {
     let announced = block_on(member.service().typing(user, group.id, || false)).expect("member");
 
     assert!(!announced);
+}
+
+// ---- member pages ----
+
+#[test]
+fn members_are_paged_for_members_only_with_a_cursor_after_the_last() {
+    let caller = UserId::new();
+    let group = chat(ChatKind::Group);
+    let mut fakes = with_membership(Fakes::new().no_events(), &group, caller, MemberRole::Member);
+    let page: Vec<ChatMember> = (0..3)
+        .map(|_| member(UserId::new(), MemberRole::Member))
+        .collect();
+    let returned = page.clone();
+    fakes
+        .chats
+        .expect_list_members()
+        .withf(|_, limit, after| *limit == 3 && after.is_none())
+        .times(1)
+        .returning(move |_, _, _| Ok(returned.clone()));
+
+    let (members, next) =
+        block_on(fakes.service().list_members(caller, group.id, 2, None)).expect("page");
+
+    assert_eq!(members, page[..2]);
+    assert_eq!(
+        next,
+        Some(MemberCursor {
+            joined_at: page[1].joined_at,
+            user_id: page[1].user_id
+        })
+    );
+
+    let mut stranger = Fakes::new().no_events();
+    stranger
+        .chats
+        .expect_find_membership()
+        .returning(|_, _| Ok(None));
+    stranger.chats.expect_list_members().never();
+    assert!(matches!(
+        block_on(stranger.service().list_members(caller, group.id, 2, None)),
+        Err(ChatError::NotFound)
+    ));
+    assert_invalid(
+        block_on(
+            Fakes::new()
+                .service()
+                .list_members(caller, group.id, 0, None),
+        ),
+        "limit",
+    );
 }
