@@ -491,3 +491,6 @@ fn signal_chat(signal: &Signal) -> Option<ChatId> {
         Signal::Resync => None,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,259 @@
+//! The dispatcher against fake repositories: what it trusts, and what it
+//! checks.
+
+use std::sync::Arc;
+
+use missive_domain::chat::{ChatMember, MemberRole};
+use missive_domain::ids::{ChatId, MessageId, UserId};
+use missive_domain::message::{HistoryCursor, Message, MessagePage, MessageRole};
+use missive_domain::ports::{
+    ChatVersion, MemberSnapshot, MockChatRepository, MockMessageRepository,
+};
+use missive_infra::Signal;
+use time::OffsetDateTime;
+
+use super::Dispatcher;
+use crate::realtime::registry::{Registration, Registry};
+
+fn member(user_id: UserId) -> ChatMember {
+    ChatMember {
+        user_id,
+        role: MemberRole::Member,
+        joined_at: OffsetDateTime::now_utc(),
+        last_read_seq: 0,
+    }
+}
+
+fn message(chat_id: ChatId, seq: i64) -> Message {
+    let now = OffsetDateTime::now_utc();
+    Message {
+        id: MessageId::new(),
+        chat_id,
+        seq,
+        sender_id: UserId::new(),
+        content: format!("m{seq}"),
+        role: MessageRole::User,
+        rating: None,
+        client_id: None,
+        reply_to: None,
+        sent_at: now,
+        created_at: now,
+        edited_at: None,
+        deleted_at: None,
+    }
+}
+
+fn version(chat_id: ChatId, member_version: i64, last_seq: i64) -> ChatVersion {
+    ChatVersion {
+        chat_id,
+        member_version,
+        last_seq,
+    }
+}
+
+fn connect(registry: &Arc<Registry>, user: UserId) -> Registration {
+    registry.register(user, None, 16).expect("room")
+}
+
+fn received(registration: &mut Registration) -> Vec<serde_json::Value> {
+    let mut events = Vec::new();
+    while let Ok(frame) = registration.queue.try_recv() {
+        events.push(serde_json::from_str(frame.as_str()).expect("json"));
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_seq_beyond_the_chats_end_does_not_hold_back_later_messages() {
+    let chat = ChatId::new();
+    let (ada, bob, stranger) = (UserId::new(), UserId::new(), UserId::new());
+    let registry = Arc::new(Registry::new(16));
+    // Somebody is connected here, but no member of the chat yet.
+    let _stranger = connect(&registry, stranger);
+    let mut chats = MockChatRepository::new();
+    chats.expect_member_snapshot().returning(move |_| {
+        Ok(Some(MemberSnapshot {
+            version: version(chat, 1, 3),
+            members: vec![member(ada), member(bob)],
+        }))
+    });
+    chats
+        .expect_chat_versions()
+        .returning(move |_| Ok(vec![version(chat, 1, 4)]));
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_history()
+        .withf(move |c, cursor, _| *c == chat && *cursor == HistoryCursor::After(3))
+        .times(1)
+        .returning(move |_, _, _| {
+            Ok(MessagePage {
+                items: vec![message(chat, 4)],
+                has_more: false,
+            })
+        });
+    let mut dispatcher =
+        Dispatcher::new(Arc::clone(&registry), Arc::new(chats), Arc::new(messages));
+
+    // A forged (or mistaken) signal names a seq far beyond the chat's end
+    // while nobody of the chat is connected here.
+    assert!(
+        dispatcher
+            .process(vec![Signal::Seq {
+                c: chat,
+                s: 1 << 50
+            }])
+            .await
+    );
+    let mut bob_socket = connect(&registry, bob);
+    assert!(
+        dispatcher
+            .process(vec![Signal::Seq { c: chat, s: 4 }])
+            .await
+    );
+
+    let events = received(&mut bob_socket);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["type"], "message.created");
+    assert_eq!(events[0]["message"]["seq"], 4);
+}
+
+#[tokio::test]
+async fn members_are_reloaded_when_the_membership_version_moved_even_without_a_signal() {
+    let chat = ChatId::new();
+    let (ada, bob) = (UserId::new(), UserId::new());
+    let registry = Arc::new(Registry::new(16));
+    let mut ada_socket = connect(&registry, ada);
+    let mut bob_socket = connect(&registry, bob);
+    let mut chats = MockChatRepository::new();
+    let mut snapshots = 0;
+    chats.expect_member_snapshot().times(2).returning(move |_| {
+        snapshots += 1;
+        // Bob is removed between the first and the second read.
+        let members = if snapshots == 1 {
+            vec![member(ada), member(bob)]
+        } else {
+            vec![member(ada)]
+        };
+        Ok(Some(MemberSnapshot {
+            version: version(chat, snapshots, 0),
+            members,
+        }))
+    });
+    chats
+        .expect_chat_versions()
+        .returning(move |_| Ok(vec![version(chat, 2, 0)]));
+    let mut messages = MockMessageRepository::new();
+    messages.expect_history().returning(move |_, cursor, _| {
+        let seq = match cursor {
+            HistoryCursor::After(n) => n + 1,
+            _ => 1,
+        };
+        Ok(MessagePage {
+            items: vec![message(chat, seq)],
+            has_more: false,
+        })
+    });
+    let mut dispatcher =
+        Dispatcher::new(Arc::clone(&registry), Arc::new(chats), Arc::new(messages));
+
+    assert!(
+        dispatcher
+            .process(vec![Signal::Seq { c: chat, s: 1 }])
+            .await
+    );
+    assert_eq!(received(&mut bob_socket).len(), 1, "bob was a member");
+    // The removal's own signal is lost; the next message's arrives.
+    assert!(
+        dispatcher
+            .process(vec![Signal::Seq { c: chat, s: 2 }])
+            .await
+    );
+
+    assert!(received(&mut bob_socket).is_empty(), "bob was removed");
+    assert_eq!(received(&mut ada_socket).len(), 2);
+}
+
+#[tokio::test]
+async fn notices_from_non_members_and_claims_that_are_not_true_are_dropped() {
+    let chat = ChatId::new();
+    let (ada, bob, mallory) = (UserId::new(), UserId::new(), UserId::new());
+    let registry = Arc::new(Registry::new(16));
+    let mut ada_socket = connect(&registry, ada);
+    let mut chats = MockChatRepository::new();
+    chats.expect_member_snapshot().returning(move |_| {
+        Ok(Some(MemberSnapshot {
+            version: version(chat, 1, 0),
+            members: vec![member(ada), member(bob)],
+        }))
+    });
+    chats
+        .expect_chat_versions()
+        .returning(move |_| Ok(vec![version(chat, 1, 0)]));
+    let mut dispatcher = Dispatcher::new(
+        Arc::clone(&registry),
+        Arc::new(chats),
+        Arc::new(MockMessageRepository::new()),
+    );
+
+    assert!(
+        dispatcher
+            .process(vec![
+                Signal::Typing {
+                    c: chat,
+                    u: mallory
+                },
+                Signal::Read {
+                    c: chat,
+                    u: mallory,
+                    s: 1
+                },
+                // Mallory is not a member: "added" is not true…
+                Signal::Membership {
+                    c: chat,
+                    u: mallory,
+                    a: true
+                },
+                // …and bob still is: "removed" is not true either.
+                Signal::Membership {
+                    c: chat,
+                    u: bob,
+                    a: false
+                },
+                // The chat still exists.
+                Signal::ChatDeleted {
+                    c: chat,
+                    u: vec![ada],
+                },
+                Signal::Typing { c: chat, u: bob },
+            ])
+            .await
+    );
+
+    let events = received(&mut ada_socket);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["type"], "typing");
+    assert_eq!(events[0]["user_id"], bob.to_string());
+}
+
+#[tokio::test]
+async fn with_nobody_connected_nothing_is_read_or_remembered() {
+    let registry = Arc::new(Registry::new(16));
+    let mut chats = MockChatRepository::new();
+    chats.expect_member_snapshot().never();
+    chats.expect_chat_versions().never();
+    let mut dispatcher = Dispatcher::new(
+        Arc::clone(&registry),
+        Arc::new(chats),
+        Arc::new(MockMessageRepository::new()),
+    );
+
+    assert!(
+        dispatcher
+            .process(vec![Signal::Seq {
+                c: ChatId::new(),
+                s: 7
+            }])
+            .await
+    );
+    assert!(dispatcher.delivered.is_empty() && dispatcher.members.is_empty());
+}
