@@ -203,3 +203,46 @@ async fn without_a_jwt_secret_a_warning_is_logged_and_log_dir_gets_a_daily_file(
     assert!(content.contains("auth.jwt_secret is not set"));
     assert!(!content.contains("correct horse"));
 }
+
+#[tokio::test]
+async fn old_log_files_beyond_log_max_files_are_deleted() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_database_url(dir.path()).await;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("log dir");
+    for day in 1..=9 {
+        std::fs::write(logs.join(format!("missive.log.2026-10-0{day}")), "old\n").expect("old log");
+    }
+    std::fs::write(logs.join("unrelated.txt"), "keep me").expect("other file");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_missive"))
+        .args(["migrate", "status"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MISSIVE__DATABASE__URL", &url)
+        .env("MISSIVE__LOG__DIR", &logs)
+        .env("MISSIVE__LOG__MAX_FILES", "3")
+        .output()
+        .expect("run missive");
+
+    assert!(output.status.success(), "{output:?}");
+    let mut names: Vec<String> = std::fs::read_dir(&logs)
+        .expect("log dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let kept: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("missive.log."))
+        .collect();
+    assert_eq!(kept.len(), 3, "{names:?}");
+    assert!(
+        !kept.iter().any(|n| n.ends_with("2026-10-01")),
+        "the oldest went first: {names:?}"
+    );
+    assert!(
+        names.contains(&"unrelated.txt".to_owned()),
+        "other files stay"
+    );
+}

@@ -240,3 +240,99 @@ async fn configured_cors_origins_are_allowed() {
         .expect("request");
     assert!(header(&other, "access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn creating_chats_has_its_own_stricter_bucket() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limit.enabled = true;
+        s.rate_limit.auth.burst = 100;
+        s.rate_limit.chat_create.burst = 2;
+        s.rate_limit.chat_create.per_secs = 60;
+    })
+    .await;
+    let ada = app.register("ada@example.org").await;
+    let body = json!({"kind": "group", "title": "t", "member_ids": []});
+
+    for _ in 0..2 {
+        let created = app
+            .post_json("/api/v1/chats", Some(&ada.token), &body)
+            .await;
+        assert_eq!(created.status(), 201);
+    }
+    let refused = app
+        .post_json("/api/v1/chats", Some(&ada.token), &body)
+        .await;
+    assert_problem(refused, 429, "rate_limited").await;
+
+    let group = app.get_json("/api/v1/chats", &ada.token).await["items"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let sent = app
+        .post_json(
+            &format!("/api/v1/chats/{group}/messages"),
+            Some(&ada.token),
+            &json!({"content": "still sending"}),
+        )
+        .await;
+    assert_eq!(
+        sent.status(),
+        201,
+        "other writes draw from their own bucket"
+    );
+}
+
+#[tokio::test]
+async fn metrics_can_live_on_a_listener_of_their_own() {
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        probe.local_addr().expect("addr").port()
+    };
+    let app = TestApp::spawn_with(|s| {
+        s.metrics.bind = Some(format!("127.0.0.1:{port}").parse().expect("addr"));
+    })
+    .await;
+
+    let on_api = app
+        .request(Method::GET, "/metrics")
+        .send()
+        .await
+        .expect("request");
+    assert_problem(on_api, 404, "not_found").await;
+    let own = app
+        .client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(own.status(), 200);
+    assert!(
+        own.text()
+            .await
+            .expect("text")
+            .contains("missive_build_info")
+    );
+}
+
+#[tokio::test]
+async fn invented_http_methods_share_one_metrics_label() {
+    let app = TestApp::spawn().await;
+    let brew = Method::from_bytes(b"BREWCOFFEE").expect("method");
+    for _ in 0..2 {
+        app.request(brew.clone(), "/api/v1/chats")
+            .send()
+            .await
+            .expect("request");
+    }
+
+    let text = app
+        .request(Method::GET, "/metrics")
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("text");
+    assert!(!text.contains("BREWCOFFEE"), "{text}");
+    assert!(text.contains("method=\"OTHER\""), "{text}");
+}
