@@ -1,15 +1,21 @@
 -- Exactly the statement Missive runs for one send on PostgreSQL
 -- (crates/infra/src/repositories/messages.rs, APPEND_PG): bump the chat's
--- last_seq under its row lock, check membership, insert the message.
+-- last_seq under its row lock, check membership, insert the message, move
+-- the sender's read position to it.
 -- run.sh runs it with -M prepared, -D user=<uuid>, and :chat chosen per client.
 WITH bumped AS (
     UPDATE chats SET last_seq = last_seq + 1,
         last_activity_us = GREATEST(last_activity_us, 1)
     WHERE id = :chat AND EXISTS (
         SELECT 1 FROM chat_members WHERE chat_id = :chat AND user_id = :user)
-    RETURNING last_seq)
-INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, client_id,
-    reply_to, sent_at, created_at)
-SELECT gen_random_uuid(), :chat, bumped.last_seq, :user, 'bench message', 'user', NULL,
-    gen_random_uuid()::text, NULL, now(), now() FROM bumped
-RETURNING seq;
+    RETURNING last_seq),
+stored AS (
+    INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, client_id,
+        reply_to, sent_at, created_at)
+    SELECT gen_random_uuid(), :chat, bumped.last_seq, :user, 'bench message', 'user', NULL,
+        gen_random_uuid()::text, NULL, now(), now() FROM bumped
+    RETURNING seq),
+read AS (
+    UPDATE chat_members SET last_read_seq = stored.seq FROM stored
+    WHERE chat_id = :chat AND user_id = :user AND last_read_seq < stored.seq)
+SELECT seq FROM stored;

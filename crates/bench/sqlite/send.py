@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """SQLite's own ceiling for Missive's send: the statements of one send
-(crates/infra/src/repositories/messages.rs, append_sqlite) in a loop on one
+(crates/infra/src/repositories/messages.rs, append_sqlite: bump, insert,
+sender's read position) in a loop on one
 connection, with the server's settings (WAL, synchronous=NORMAL), against a
 migrated Missive database. One writer at a time is all SQLite allows, so
 one connection is the ceiling for any number of clients.
@@ -28,7 +29,7 @@ db.execute("INSERT INTO users (id, email, full_name, password_hash, created_at) 
            (user, f"raw-{uuid.uuid4().hex}@example.org", now))
 db.execute("INSERT INTO chats (id, kind, title, created_by, created_at, last_seq, last_activity_us) VALUES (?, 'group', 'raw', ?, ?, 0, 0)",
            (chat, user, now))
-db.execute("INSERT INTO chat_members (chat_id, user_id, role, joined_at, last_read_seq) VALUES (?, ?, 'owner', ?, 0)",
+db.execute("INSERT INTO chat_members (chat_id, user_id, role, joined_at, last_read_seq, joined_us) VALUES (?, ?, 'owner', ?, 0, 0)",
            (chat, user, now))
 
 BUMP = ("UPDATE chats SET last_seq = last_seq + 1, last_activity_us = MAX(last_activity_us, ?) "
@@ -37,6 +38,8 @@ BUMP = ("UPDATE chats SET last_seq = last_seq + 1, last_activity_us = MAX(last_a
 INSERT = ("INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, client_id, "
           "reply_to, sent_at, created_at, edited_at, deleted_at) "
           "VALUES (?, ?, ?, ?, ?, 'user', NULL, ?, NULL, ?, ?, NULL, NULL)")
+READ_OWN = ("UPDATE chat_members SET last_read_seq = ? "
+            "WHERE chat_id = ? AND user_id = ? AND last_read_seq < ?")
 
 latencies = []
 started = time.perf_counter()
@@ -48,6 +51,7 @@ while time.perf_counter() < deadline:
     (seq,) = db.execute(BUMP, (i, chat, chat, user)).fetchone()
     db.execute(INSERT, (uuid.uuid4().bytes, chat, seq, user, f"bench message {i}",
                         uuid.uuid4().hex, now, now))
+    db.execute(READ_OWN, (seq, chat, user, seq))
     db.execute("COMMIT")
     latencies.append(time.perf_counter() - t)
     i += 1
