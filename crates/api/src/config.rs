@@ -283,6 +283,10 @@ impl Default for LogSettings {
     }
 }
 
+/// Longest access-token lifetime accepted: a year. Longer-lived access
+/// is what API keys are for (and they can be revoked).
+const MAX_TOKEN_TTL_SECS: u64 = 365 * 24 * 3600;
+
 /// A configuration problem, reported as one line naming the key.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -397,8 +401,13 @@ impl Settings {
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");
         }
-        if self.auth.access_token_ttl_secs == 0 {
-            return fail("auth.access_token_ttl_secs", "must be at least 1");
+        if self.auth.access_token_ttl_secs == 0
+            || self.auth.access_token_ttl_secs > MAX_TOKEN_TTL_SECS
+        {
+            return fail(
+                "auth.access_token_ttl_secs",
+                "must be between 1 and 31536000 (a year)",
+            );
         }
         if self.database.statement_timeout_secs == 0 {
             return fail("database.statement_timeout_secs", "must be at least 1");
@@ -601,6 +610,11 @@ mod tests {
             ),
             ("MISSIVE__DATABASE__URL", "mysql://x", "database.url"),
             ("MISSIVE__AUTH__JWT_SECRET", "short", "auth.jwt_secret"),
+            (
+                "MISSIVE__AUTH__ACCESS_TOKEN_TTL_SECS",
+                "99999999999",
+                "auth.access_token_ttl_secs",
+            ),
             ("MISSIVE__SERVER__BIND", "nowhere", "bind"),
             ("PORT", "eighty", "PORT"),
         ] {

@@ -151,7 +151,10 @@ fn credentials_deadline(grant: Grant) -> Instant {
     match grant {
         Grant::Token { expires_at } => {
             let left = expires_at - OffsetDateTime::now_utc();
-            Instant::now() + left.try_into().unwrap_or(Duration::ZERO)
+            Instant::now()
+                + Duration::try_from(left)
+                    .unwrap_or(Duration::ZERO)
+                    .min(NEVER)
         }
         Grant::ApiKey { .. } => Instant::now() + NEVER,
     }
