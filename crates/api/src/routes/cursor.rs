@@ -19,10 +19,35 @@ fn decode(cursor: &str) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|_| invalid())
 }
 
+/// `<tag>:<time in µs>:<id>`: a position in a list ordered by a time,
+/// ties broken by an id.
+fn encode_timed(tag: &str, at: OffsetDateTime, id: impl std::fmt::Display) -> String {
+    let micros = at.unix_timestamp_nanos() / 1_000;
+    encode(&format!("{tag}:{micros}:{id}"))
+}
+
+fn decode_timed<T: std::str::FromStr>(
+    tag: &str,
+    cursor: &str,
+) -> Result<(OffsetDateTime, T), ApiError> {
+    let text = decode(cursor)?;
+    let invalid = || ApiError::bad_request("invalid cursor: pass back a next_cursor unchanged");
+    let mut parts = text.splitn(3, ':');
+    let (Some(found), Some(micros), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    if found != tag {
+        return Err(invalid());
+    }
+    let micros: i128 = micros.parse().map_err(|_| invalid())?;
+    let nanos = micros.checked_mul(1_000).ok_or_else(invalid)?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| invalid())?;
+    Ok((at, id.parse::<T>().map_err(|_| invalid())?))
+}
+
 /// `c1:<activity in µs>:<chat id>`.
 pub fn encode_chat(cursor: &ChatCursor) -> String {
-    let micros = cursor.last_activity_at.unix_timestamp_nanos() / 1_000;
-    encode(&format!("c1:{micros}:{}", cursor.chat_id))
+    encode_timed("c1", cursor.last_activity_at, cursor.chat_id)
 }
 
 /// Parses a chat-list cursor.
@@ -30,25 +55,16 @@ pub fn encode_chat(cursor: &ChatCursor) -> String {
 /// # Errors
 /// 400 when it is not one of ours.
 pub fn decode_chat(cursor: &str) -> Result<ChatCursor, ApiError> {
-    let text = decode(cursor)?;
-    let invalid = || ApiError::bad_request("invalid cursor: pass back a next_cursor unchanged");
-    let mut parts = text.splitn(3, ':');
-    let (Some("c1"), Some(micros), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(invalid());
-    };
-    let micros: i128 = micros.parse().map_err(|_| invalid())?;
-    let nanos = micros.checked_mul(1_000).ok_or_else(invalid)?;
+    let (last_activity_at, chat_id) = decode_timed::<ChatId>("c1", cursor)?;
     Ok(ChatCursor {
-        last_activity_at: OffsetDateTime::from_unix_timestamp_nanos(nanos)
-            .map_err(|_| invalid())?,
-        chat_id: id.parse::<ChatId>().map_err(|_| invalid())?,
+        last_activity_at,
+        chat_id,
     })
 }
 
 /// `k1:<joined at, µs>:<user id>`.
 pub fn encode_member(cursor: &MemberCursor) -> String {
-    let micros = cursor.joined_at.unix_timestamp_nanos() / 1_000;
-    encode(&format!("k1:{micros}:{}", cursor.user_id))
+    encode_timed("k1", cursor.joined_at, cursor.user_id)
 }
 
 /// Parses a member-list cursor.
@@ -56,18 +72,8 @@ pub fn encode_member(cursor: &MemberCursor) -> String {
 /// # Errors
 /// 400 when it is not one of ours.
 pub fn decode_member(cursor: &str) -> Result<MemberCursor, ApiError> {
-    let text = decode(cursor)?;
-    let invalid = || ApiError::bad_request("invalid cursor: pass back a next_cursor unchanged");
-    let mut parts = text.splitn(3, ':');
-    let (Some("k1"), Some(micros), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(invalid());
-    };
-    let micros: i128 = micros.parse().map_err(|_| invalid())?;
-    let nanos = micros.checked_mul(1_000).ok_or_else(invalid)?;
-    Ok(MemberCursor {
-        joined_at: OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| invalid())?,
-        user_id: id.parse::<UserId>().map_err(|_| invalid())?,
-    })
+    let (joined_at, user_id) = decode_timed::<UserId>("k1", cursor)?;
+    Ok(MemberCursor { joined_at, user_id })
 }
 
 /// `m1:<message id>`.

@@ -83,6 +83,23 @@ struct UnreadRow {
     unread: i64,
 }
 
+/// Adds `delta` to a chat's member count, in the transaction that adds or
+/// removes the member.
+async fn count_members(
+    txn: &impl ConnectionTrait,
+    chat_id: ChatId,
+    delta: i64,
+) -> Result<(), InfraError> {
+    txn.execute_raw(statement(
+        txn.get_database_backend(),
+        "UPDATE chats SET member_count = member_count + ? WHERE id = ?",
+        vec![delta.into(), chat_id.as_uuid().into()],
+    ))
+    .await
+    .map_err(infra_error)?;
+    Ok(())
+}
+
 const MEMBER_COLUMNS: &str = "chat_id, user_id, role, joined_at, last_read_seq, joined_us";
 
 #[derive(Debug, FromQueryResult)]
@@ -446,13 +463,7 @@ impl ChatRepository for SeaChatRepository {
             .exec_without_returning(&txn)
             .await
             .map_err(infra_error)?;
-        txn.execute_raw(statement(
-            backend,
-            "UPDATE chats SET member_count = member_count + 1 WHERE id = ?",
-            vec![chat_id.as_uuid().into()],
-        ))
-        .await
-        .map_err(infra_error)?;
+        count_members(&txn, chat_id, 1).await?;
         txn.commit().await.map_err(infra_error)?;
         Ok(AddMemberOutcome::Added)
     }
@@ -494,13 +505,7 @@ impl ChatRepository for SeaChatRepository {
             .exec(&txn)
             .await
             .map_err(infra_error)?;
-        txn.execute_raw(statement(
-            backend,
-            "UPDATE chats SET member_count = member_count - 1 WHERE id = ?",
-            vec![chat_id.as_uuid().into()],
-        ))
-        .await
-        .map_err(infra_error)?;
+        count_members(&txn, chat_id, -1).await?;
         if let Some(owner) = removal.new_owner {
             chat_members::Entity::update_many()
                 .col_expr(
