@@ -88,6 +88,12 @@ impl JwtKeys {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| InvalidToken)?
             .claims;
+        // RFC 7519: refused *on or after* `exp`. The library refuses only
+        // after it (exp < now), which let a token live through the second
+        // its WebSocket was closed in.
+        if claims.exp <= OffsetDateTime::now_utc().unix_timestamp() {
+            return Err(InvalidToken);
+        }
         Ok(VerifiedToken {
             user: UserId::from_uuid(claims.sub),
             expires_at: OffsetDateTime::from_unix_timestamp(claims.exp)
@@ -136,6 +142,18 @@ mod tests {
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &expired, &keys.encoding)
             .expect("encode");
         assert!(keys.verify(&token).is_err());
+        let expiring_now = Claims {
+            sub: uuid::Uuid::now_v7(),
+            iat: now - 100,
+            exp: now,
+        };
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &expiring_now,
+            &keys.encoding,
+        )
+        .expect("encode");
+        assert!(keys.verify(&token).is_err(), "refused on its exp already");
 
         let fresh = Claims {
             sub: uuid::Uuid::now_v7(),

@@ -579,9 +579,6 @@ fn exp_of(token: &str) -> u64 {
 }
 
 #[tokio::test]
-#[ignore = "BUG: jsonwebtoken accepts a token while now <= exp (whole seconds), \
-            so REST and upgrades accept it for up to a second after the socket \
-            closed with 4001 (RFC 7519: refused on or after exp)"]
 async fn an_access_token_is_refused_from_its_exp_on_like_its_socket() {
     let app = TestApp::spawn_with(|s| s.auth.access_token_ttl_secs = 1).await;
     let ada = app.register("ada@example.org").await;
