@@ -10,11 +10,11 @@
 //!   not) with an index of members in joining order: a chat's view carries
 //!   the count and the first members only, and the rest are paged, so
 //!   neither grows with the group.
-//! * Unread counts in constant time: a sender's read position moves to
-//!   their own message when they send (existing read positions are moved
-//!   past each member's own messages here), so the unread count is
-//!   `last_seq - last_read_seq` minus the deleted messages after the read
-//!   position, which a partial index of deleted messages counts.
+//! * Unread counts at a bounded cost: no member's own message may lie more
+//!   than 1 000 positions after their read position (the send keeps it so,
+//!   see `UNREAD_WINDOW` in missive-infra); existing read positions are
+//!   moved forward where they were further behind their own messages, and
+//!   a partial index of deleted messages counts the deleted ones beyond.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::big_integer;
@@ -81,10 +81,10 @@ impl MigrationTrait for Migration {
         .await?;
         db.execute_unprepared(
             "UPDATE chat_members SET last_read_seq = ( \
-                 SELECT MAX(m.seq) FROM messages m \
+                 SELECT MAX(m.seq) - 1000 FROM messages m \
                  WHERE m.chat_id = chat_members.chat_id AND m.sender_id = chat_members.user_id) \
              WHERE last_read_seq < ( \
-                 SELECT COALESCE(MAX(m.seq), 0) FROM messages m \
+                 SELECT COALESCE(MAX(m.seq), 0) - 1000 FROM messages m \
                  WHERE m.chat_id = chat_members.chat_id AND m.sender_id = chat_members.user_id)",
         )
         .await?;

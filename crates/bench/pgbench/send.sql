@@ -1,7 +1,8 @@
 -- Exactly the statement Missive runs for one send on PostgreSQL
 -- (crates/infra/src/repositories/messages.rs, APPEND_PG): bump the chat's
--- last_seq under its row lock, check membership, insert the message, move
--- the sender's read position to it.
+-- last_seq under its row lock, check membership, insert the message, and
+-- move the sender's read position to it only when more than 1 000 behind
+-- (UNREAD_WINDOW; for the bench's senders, never after the first send).
 -- run.sh runs it with -M prepared, -D user=<uuid>, and :chat chosen per client.
 WITH bumped AS (
     UPDATE chats SET last_seq = last_seq + 1,
@@ -15,7 +16,7 @@ stored AS (
     SELECT gen_random_uuid(), :chat, bumped.last_seq, :user, 'bench message', 'user', NULL,
         gen_random_uuid()::text, NULL, now(), now() FROM bumped
     RETURNING seq),
-read AS (
+caught_up AS (
     UPDATE chat_members SET last_read_seq = stored.seq FROM stored
-    WHERE chat_id = :chat AND user_id = :user AND last_read_seq < stored.seq)
+    WHERE chat_id = :chat AND user_id = :user AND last_read_seq < stored.seq - 1000)
 SELECT seq FROM stored;

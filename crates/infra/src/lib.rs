@@ -23,5 +23,5 @@ pub use keys::Sha256KeyMinter;
 pub use password::Argon2Hasher;
 pub use realtime::{Signal, SignalBus, SignalPublisher};
 pub use repositories::{
-    SeaApiKeyRepository, SeaChatRepository, SeaMessageRepository, SeaUserRepository,
+    SeaApiKeyRepository, SeaChatRepository, SeaMessageRepository, SeaUserRepository, UNREAD_WINDOW,
 };

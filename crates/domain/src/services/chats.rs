@@ -348,8 +348,9 @@ impl ChatService {
         Ok(())
     }
 
-    /// Adds a user to a group (owner or admin), as `member` or `admin`.
-    /// Adding an existing member changes nothing.
+    /// Adds a user to a group (owner or admin), as `member` or `admin`,
+    /// with the chat read up to its last message. Adding an existing
+    /// member changes nothing.
     ///
     /// # Errors
     /// [`ChatError::NotFound`], [`ChatError::NotAGroup`],
@@ -378,11 +379,14 @@ impl ChatService {
             ));
         }
         self.ensure_users_exist(&[user_id], "user_id").await?;
+        // A newcomer starts with the chat read: the history is theirs to
+        // page through, but only what is said after they joined is unread
+        // (as in Slack or Matrix).
         let member = ChatMember {
             user_id,
             role,
             joined_at: self.clock.now(),
-            last_read_seq: 0,
+            last_read_seq: membership.chat.last_seq,
         };
         match self
             .chats

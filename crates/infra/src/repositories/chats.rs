@@ -17,6 +17,7 @@ use sea_orm::{
     FromQueryResult, PaginatorTrait, QueryFilter, TransactionTrait, Value,
 };
 
+use super::UNREAD_WINDOW;
 use super::convert::{self, micros};
 use crate::Database;
 use crate::db_error::infra_error;
@@ -131,22 +132,29 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// Deleted messages after a read position counted at most: beyond, an
-/// unread count is an over-estimate (README, "Unread count").
+/// Deleted messages beyond the unread window counted at most: beyond,
+/// an unread count is too high by the excess (README, "Unread counts").
 pub const DELETED_SCAN_CAP: u32 = 10_000;
 
 /// The unread count of the member row aliased `cm` of the chat aliased
-/// `c`, in constant time whatever the chat's size: seqs are gap-free and a
-/// sender's read position moves past their own messages when they send
-/// (see `SeaMessageRepository::append`), so every message after the read
-/// position is someone else's, and unread = the positions after it minus
-/// the deleted ones there (counted on a partial index of deleted
-/// messages, at most [`DELETED_SCAN_CAP`]).
+/// `c`: the messages after the read position that are someone else's and
+/// not deleted, at a cost bounded whatever the chat's size. The first
+/// [`UNREAD_WINDOW`] positions after the read position are examined row by
+/// row (an index range); beyond them no message can be the member's own
+/// (see [`UNREAD_WINDOW`]), and seqs are gap-free, so the rest is the
+/// number of positions minus the deleted messages there (a partial index
+/// of deleted messages, at most [`DELETED_SCAN_CAP`] counted).
 fn unread_of_cm() -> String {
     format!(
-        "(c.last_seq - cm.last_read_seq - (SELECT COUNT(*) FROM (SELECT 1 FROM messages m \
-         WHERE m.chat_id = cm.chat_id AND m.seq > cm.last_read_seq AND m.deleted_at IS NOT NULL \
-         LIMIT {DELETED_SCAN_CAP}) deleted))"
+        "((SELECT COUNT(*) FROM messages m WHERE m.chat_id = cm.chat_id \
+            AND m.seq > cm.last_read_seq AND m.seq <= cm.last_read_seq + {UNREAD_WINDOW} \
+            AND m.sender_id <> cm.user_id AND m.deleted_at IS NULL) \
+         + CASE WHEN c.last_seq > cm.last_read_seq + {UNREAD_WINDOW} THEN \
+            c.last_seq - cm.last_read_seq - {UNREAD_WINDOW} - (SELECT COUNT(*) FROM ( \
+                SELECT 1 FROM messages m WHERE m.chat_id = cm.chat_id \
+                AND m.seq > cm.last_read_seq + {UNREAD_WINDOW} AND m.deleted_at IS NOT NULL \
+                LIMIT {DELETED_SCAN_CAP}) deleted) \
+           ELSE 0 END)"
     )
 }
 

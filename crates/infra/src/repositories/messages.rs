@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
+use super::UNREAD_WINDOW;
 use super::convert::{self, micros};
 use crate::Database;
 use crate::database::WriteGate;
@@ -39,32 +40,41 @@ impl SeaMessageRepository {
 /// PostgreSQL: one statement, one round trip. The UPDATE takes the chat's
 /// row lock (serialising senders of one chat, on any instance), checks
 /// membership and yields the next seq; the INSERT stores the message; the
-/// last part moves the sender's read position to their message (sending
-/// reads the chat, as in Matrix or Slack — and it keeps unread counts
-/// constant-time, see `SeaChatRepository`). A duplicate `client_id` makes
-/// the INSERT — and so the whole statement, bump included — fail
-/// atomically on the unique index.
-const APPEND_PG: &str = "WITH bumped AS ( \
-        UPDATE chats SET last_seq = last_seq + 1, \
-            last_activity_us = GREATEST(last_activity_us, ?) \
-        WHERE id = ? AND EXISTS ( \
-            SELECT 1 FROM chat_members WHERE chat_id = ? AND user_id = ?) \
-        RETURNING last_seq), \
-    stored AS ( \
-        INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, client_id, \
-            reply_to, sent_at, created_at) \
-        SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
-        RETURNING seq), \
-    read AS ( \
-        UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
-        WHERE chat_id = ? AND user_id = ? AND last_read_seq < stored.seq) \
-    SELECT seq FROM stored";
+/// last part moves the sender's read position to their message only when
+/// it is more than [`UNREAD_WINDOW`] behind (the invariant that keeps
+/// unread counts cheap; for everyone else it writes nothing). A duplicate
+/// `client_id` makes the INSERT — and so the whole statement, bump
+/// included — fail atomically on the unique index.
+static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH bumped AS ( \
+            UPDATE chats SET last_seq = last_seq + 1, \
+                last_activity_us = GREATEST(last_activity_us, ?) \
+            WHERE id = ? AND EXISTS ( \
+                SELECT 1 FROM chat_members WHERE chat_id = ? AND user_id = ?) \
+            RETURNING last_seq), \
+        stored AS ( \
+            INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, \
+                client_id, reply_to, sent_at, created_at) \
+            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
+            RETURNING seq), \
+        caught_up AS ( \
+            UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
+            WHERE chat_id = ? AND user_id = ? \
+                AND last_read_seq < stored.seq - {UNREAD_WINDOW}) \
+        SELECT seq FROM stored"
+    )
+});
 
 /// SQLite: the same steps inside one transaction (SQLite has no
 /// data-modifying CTEs; it has one writer at a time anyway).
-/// The sender's read position moves to their message (see [`APPEND_PG`]).
-const READ_OWN_SQLITE: &str = "UPDATE chat_members SET last_read_seq = ? \
-    WHERE chat_id = ? AND user_id = ? AND last_read_seq < ?";
+/// A sender far behind catches up to their message (see [`APPEND_PG`]).
+static CATCH_UP_SQLITE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE chat_members SET last_read_seq = ? \
+         WHERE chat_id = ? AND user_id = ? AND last_read_seq < ? - {UNREAD_WINDOW}"
+    )
+});
 
 const BUMP_SQLITE: &str = "UPDATE chats SET last_seq = last_seq + 1, \
         last_activity_us = MAX(last_activity_us, ?) \
@@ -113,7 +123,7 @@ impl SeaMessageRepository {
         values.extend([new.chat_id.as_uuid().into(), new.sender_id.as_uuid().into()]);
         // Numbered once: this is the hottest statement.
         static SQL: LazyLock<String> =
-            LazyLock::new(|| statement(DbBackend::Postgres, APPEND_PG, Vec::new()).sql);
+            LazyLock::new(|| statement(DbBackend::Postgres, &APPEND_PG, Vec::new()).sql);
         let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), values);
         let row = SeqRow::find_by_statement(statement).one(&self.conn).await;
         match row {
@@ -158,7 +168,7 @@ impl SeaMessageRepository {
             Ok(_) => {
                 txn.execute_raw(statement(
                     backend,
-                    READ_OWN_SQLITE,
+                    &CATCH_UP_SQLITE,
                     vec![
                         seq.into(),
                         new.chat_id.as_uuid().into(),

@@ -8,7 +8,7 @@ use missive_domain::ports::{
     AddMemberOutcome, ChatRepository, DirectChatOutcome, MessageRepository, Removal,
     RemoveMemberOutcome,
 };
-use missive_infra::{SeaChatRepository, SeaMessageRepository};
+use missive_infra::{SeaChatRepository, SeaMessageRepository, UNREAD_WINDOW};
 
 use crate::support::{group, member, message, new_chat, now, on_each_backend, users};
 
@@ -413,20 +413,14 @@ async fn read_positions_move_forward_only_and_are_clamped() {
 }
 
 #[tokio::test]
-async fn sending_reads_the_chat_for_the_sender_and_unread_skips_deleted_messages() {
+async fn unread_counts_skip_own_and_deleted_messages_near_and_far_from_the_read_position() {
     on_each_backend(|db| async move {
         let people = users(&db, 2).await;
+        let (me, them) = (people[0], people[1]);
         let chat_id = group(&db, &people).await;
         let messages = SeaMessageRepository::new(&db);
-        let mut sent = Vec::new();
-        for i in 0..4 {
-            let new = message(chat_id, people[1], &format!("theirs {i}"), None);
-            messages.append(&new).await.expect("send");
-            sent.push(new.id);
-        }
         let repo = SeaChatRepository::new(&db);
-        let me = people[0];
-        let read_position = |viewer: UserId| {
+        let view = || {
             let repo = repo.clone();
             async move {
                 let details = repo
@@ -437,58 +431,90 @@ async fn sending_reads_the_chat_for_the_sender_and_unread_skips_deleted_messages
                 let position = details
                     .members
                     .iter()
-                    .find(|m| m.user_id == viewer)
+                    .find(|m| m.user_id == me)
                     .map(|m| m.last_read_seq);
                 (position, details.unread_count)
             }
         };
-        assert_eq!(read_position(people[0]).await, (Some(0), 4));
+        let send = |from: UserId, text: String| {
+            let messages = messages.clone();
+            async move {
+                let new = message(chat_id, from, &text, None);
+                messages.append(&new).await.expect("send");
+                new.id
+            }
+        };
 
-        messages
-            .append(&message(chat_id, people[0], "mine", None))
-            .await
-            .expect("send");
+        // Near the read position: rows are examined.
+        let first = send(them, "theirs".into()).await;
+        send(me, "mine".into()).await;
+        send(them, "theirs again".into()).await;
+        messages.soft_delete(first, now()).await.expect("delete");
         assert_eq!(
-            read_position(people[0]).await,
-            (Some(5), 0),
-            "a sender has read up to their own message"
+            view().await,
+            (Some(0), 1),
+            "3 positions: one mine, one deleted; sending near it moves nothing"
         );
 
+        // Far beyond the window: positions are counted, deleted ones taken off.
+        let window = usize::try_from(UNREAD_WINDOW).expect("small");
+        let mut far = None;
+        for i in 0..window {
+            far = Some(send(them, format!("bulk {i}")).await);
+        }
+        messages
+            .soft_delete(far.expect("sent"), now())
+            .await
+            .expect("delete");
+        assert_eq!(
+            view().await,
+            (Some(0), u64::try_from(window).expect("small")),
+            "1 + {window} of theirs, one of them deleted"
+        );
+        let listed = repo.list_for_member(me, 10, None).await.expect("list");
+        assert_eq!(
+            listed[0].unread_count,
+            u64::try_from(window).expect("small")
+        );
+
+        // A sender that far behind catches up to their own message.
+        send(me, "back".into()).await;
+        let (position, unread) = view().await;
+        assert_eq!(
+            (position, unread),
+            (Some(i64::try_from(window).expect("small") + 4), 0)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_newcomer_has_nothing_unread_from_before_they_joined() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 3).await;
+        let chat_id = group(&db, &people[..2]).await;
+        let messages = SeaMessageRepository::new(&db);
         for i in 0..3 {
             messages
-                .append(&message(chat_id, people[1], &format!("more {i}"), None))
+                .append(&message(chat_id, people[0], &format!("m{i}"), None))
                 .await
                 .expect("send");
         }
-        let newest = repo
-            .details(chat_id, people[0])
+        let repo = SeaChatRepository::new(&db);
+        let mut newcomer = member(people[2], MemberRole::Member);
+        newcomer.last_read_seq = 3;
+        repo.add_member(chat_id, &newcomer, 10).await.expect("add");
+        messages
+            .append(&message(chat_id, people[0], "after", None))
+            .await
+            .expect("send");
+
+        let details = repo
+            .details(chat_id, people[2])
             .await
             .expect("details")
-            .expect("member")
-            .last_message
-            .expect("last");
-        messages
-            .soft_delete(newest.id, now())
-            .await
-            .expect("delete");
-        messages.soft_delete(sent[0], now()).await.expect("delete");
-
-        assert_eq!(
-            read_position(people[0]).await,
-            (Some(5), 2),
-            "8 positions, 5 read, 1 of the 3 after deleted (the one before does not count)"
-        );
-        let (state, _) = repo
-            .mark_read(chat_id, people[0], 6)
-            .await
-            .expect("read")
             .expect("member");
-        assert_eq!((state.last_read_seq, state.unread_count), (6, 1));
-        let listed = repo
-            .list_for_member(people[0], 10, None)
-            .await
-            .expect("list");
-        assert_eq!(listed[0].unread_count, 1, "the list counts the same way");
+        assert_eq!(details.unread_count, 1);
     })
     .await;
 }

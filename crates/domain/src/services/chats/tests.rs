@@ -474,6 +474,39 @@ fn adding(
 }
 
 #[test]
+fn a_newcomer_starts_with_the_chat_read_up_to_its_last_message() {
+    let user = UserId::new();
+    let mut group = chat(ChatKind::Group);
+    group.last_seq = 41;
+    let mut fakes = with_membership(
+        Fakes::new()
+            .all_users_exist()
+            .expect_event(|e| matches!(e, Event::MemberAdded { .. })),
+        &group,
+        user,
+        MemberRole::Owner,
+    );
+    fakes
+        .chats
+        .expect_add_member()
+        .withf(|_, m, _| m.last_read_seq == 41)
+        .times(1)
+        .returning(|_, _, _| Ok(AddMemberOutcome::Added));
+    let details = details_of(&group, vec![]);
+    fakes
+        .chats
+        .expect_details()
+        .returning(move |_, _| Ok(Some(details.clone())));
+
+    block_on(
+        fakes
+            .service()
+            .add_member(user, group.id, UserId::new(), MemberRole::Member),
+    )
+    .expect("added");
+}
+
+#[test]
 fn adding_a_new_member_publishes_member_added() {
     let group = chat(ChatKind::Group);
     let fakes = Fakes::new().expect_event(|e| matches!(e, Event::MemberAdded { .. }));
