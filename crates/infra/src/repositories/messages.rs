@@ -76,10 +76,13 @@ static CATCH_UP_SQLITE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The bump also returns the sender's read position, so the catch-up
+/// statement runs only when it has something to do.
 const BUMP_SQLITE: &str = "UPDATE chats SET last_seq = last_seq + 1, \
         last_activity_us = MAX(last_activity_us, ?) \
     WHERE id = ? AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = ? AND user_id = ?) \
-    RETURNING last_seq";
+    RETURNING last_seq, \
+        (SELECT last_read_seq FROM chat_members WHERE chat_id = ? AND user_id = ?) AS read_seq";
 
 #[derive(Debug, FromQueryResult)]
 struct SeqRow {
@@ -139,13 +142,18 @@ impl SeaMessageRepository {
         let _turn = self.write_gate.turn().await;
         let txn = self.conn.begin().await?;
         let Some(bumped) = txn
-            .query_one_raw(statement(backend, BUMP_SQLITE, bump_values(new)))
+            .query_one_raw(statement(backend, BUMP_SQLITE, {
+                let mut values = bump_values(new);
+                values.extend([new.chat_id.as_uuid().into(), new.sender_id.as_uuid().into()]);
+                values
+            }))
             .await?
         else {
             txn.rollback().await?;
             return Ok(Attempt::NotMember);
         };
         let seq: i64 = bumped.try_get("", "last_seq")?;
+        let read_seq: i64 = bumped.try_get("", "read_seq")?;
         let model = messages::ActiveModel {
             id: Set(new.id.as_uuid()),
             chat_id: Set(new.chat_id.as_uuid()),
@@ -166,17 +174,19 @@ impl SeaMessageRepository {
             .await
         {
             Ok(_) => {
-                txn.execute_raw(statement(
-                    backend,
-                    &CATCH_UP_SQLITE,
-                    vec![
-                        seq.into(),
-                        new.chat_id.as_uuid().into(),
-                        new.sender_id.as_uuid().into(),
-                        seq.into(),
-                    ],
-                ))
-                .await?;
+                if read_seq < seq - UNREAD_WINDOW {
+                    txn.execute_raw(statement(
+                        backend,
+                        &CATCH_UP_SQLITE,
+                        vec![
+                            seq.into(),
+                            new.chat_id.as_uuid().into(),
+                            new.sender_id.as_uuid().into(),
+                            seq.into(),
+                        ],
+                    ))
+                    .await?;
+                }
                 txn.commit().await?;
                 Ok(Attempt::Stored(seq))
             }
