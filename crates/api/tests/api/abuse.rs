@@ -4,9 +4,7 @@
 //! statements. SPEC §6.1 and issue "Close the holes".
 
 use std::collections::HashSet;
-use std::io::BufRead;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -19,7 +17,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
-    JWT_SECRET, PASSWORD, TestApp, TestUser, WsClient, WsEnd, assert_problem, fresh_database_url,
+    PASSWORD, Served, TestApp, TestUser, WsClient, WsEnd, assert_problem, fresh_database_url,
+    header,
 };
 
 mod configuration;
@@ -32,14 +31,6 @@ mod websocket;
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
 
 fn retry_after(response: &reqwest::Response) -> u64 {
     header(response, "retry-after")
@@ -151,70 +142,4 @@ async fn remove(app: &TestApp, by: &TestUser, chat: &str, member: &TestUser) -> 
     .await
     .status()
     .as_u16()
-}
-
-/// The real `missive` binary, serving on a random port; killed on drop.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Served {
-    fn start(envs: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_missive"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("MISSIVE__SERVER__BIND", "127.0.0.1:0")
-            .env("MISSIVE__AUTH__JWT_SECRET", JWT_SECRET.as_str())
-            .env("RUST_LOG", "info")
-            .envs(envs.iter().copied())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start missive");
-        let stderr = child.stderr.take().expect("stderr");
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        // Reads the log to its end, so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if let Some(rest) = line.split("serving on http://").nth(1) {
-                    let addr: String = rest
-                        .chars()
-                        .take_while(|c| *c != ' ' && *c != '"')
-                        .collect();
-                    let _ = addr_tx.send(addr);
-                }
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server starts")
-            .parse()
-            .expect("address");
-        Self { child, addr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// The most memory the process has held (`VmHWM`), in KiB.
-    fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("/proc/<pid>/status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM")
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

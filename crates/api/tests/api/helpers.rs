@@ -1,5 +1,8 @@
+use std::io::BufRead;
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::sync::Once;
+use std::time::Duration;
 
 use missive_api::config::LogSettings;
 use missive_api::realtime::faults::Faults;
@@ -444,4 +447,79 @@ impl TestApp {
         .expect("handshake");
         SlowWs(WsClient { stream })
     }
+}
+
+/// The real `missive` binary, serving on a random port; killed on drop.
+pub struct Served {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Served {
+    pub fn start(envs: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_missive"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("MISSIVE__SERVER__BIND", "127.0.0.1:0")
+            .env("MISSIVE__AUTH__JWT_SECRET", JWT_SECRET.as_str())
+            .env("RUST_LOG", "info")
+            .envs(envs.iter().copied())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start missive");
+        let stderr = child.stderr.take().expect("stderr");
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        // Reads the log to its end, so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(rest) = line.split("serving on http://").nth(1) {
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| *c != ' ' && *c != '"')
+                        .collect();
+                    let _ = addr_tx.send(addr);
+                }
+            }
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server starts")
+            .parse()
+            .expect("address");
+        Self { child, addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The most memory the process has held (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response header as text.
+pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }

@@ -3,15 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem};
-
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
+use crate::helpers::{PASSWORD, TestApp, assert_problem, header};
 
 #[tokio::test]
 async fn a_burst_beyond_the_write_bucket_gets_429_and_other_users_are_unaffected() {

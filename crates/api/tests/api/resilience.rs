@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
-use crate::helpers::{JWT_SECRET, TestApp, WsEnd, assert_problem, fresh_database_url};
+use crate::helpers::{Served, TestApp, WsEnd, assert_problem, fresh_database_url};
 
 /// A TCP proxy that can cut every connection and refuse new ones, like a
 /// database host that went away, and then let them through again.
@@ -195,43 +196,13 @@ async fn when_postgresql_goes_away_requests_fail_fast_with_503_and_everything_re
 
 #[tokio::test]
 async fn sigterm_during_sends_loses_no_acknowledged_message_closes_sockets_with_1001_and_exits_0() {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-
     let dir = tempfile::tempdir().expect("dir");
     let url = fresh_database_url(dir.path()).await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_missive"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("MISSIVE__DATABASE__URL", &url)
-        .env("MISSIVE__SERVER__BIND", "127.0.0.1:0")
-        .env("MISSIVE__AUTH__JWT_SECRET", JWT_SECRET.as_str())
-        .env("MISSIVE__RATE_LIMIT__ENABLED", "false")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start missive");
-    let stderr = child.stderr.take().expect("stderr");
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                let addr: String = rest
-                    .chars()
-                    .take_while(|c| *c != ' ' && *c != '"')
-                    .collect();
-                let _ = addr_tx.send(addr);
-            }
-        }
-    });
-    let addr: SocketAddr = addr_rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the server starts")
-        .parse()
-        .expect("address");
+    let mut served = Served::start(&[
+        ("MISSIVE__DATABASE__URL", &url),
+        ("MISSIVE__RATE_LIMIT__ENABLED", "false"),
+    ]);
+    let addr = served.addr;
     let base = format!("http://{addr}");
     let client = reqwest::Client::new();
     let registered: Value = client
@@ -289,7 +260,7 @@ async fn sigterm_during_sends_loses_no_acknowledged_message_closes_sockets_with_
     tokio::time::sleep(Duration::from_millis(500)).await;
     let killed = Command::new("kill")
         .arg("-TERM")
-        .arg(child.id().to_string())
+        .arg(served.child.id().to_string())
         .status()
         .expect("kill");
     assert!(killed.success());
@@ -314,7 +285,7 @@ async fn sigterm_during_sends_loses_no_acknowledged_message_closes_sockets_with_
         }
     }
     assert_eq!(close.map(WsEnd::Closed), Some(WsEnd::Closed(1001)));
-    let status = child.wait().expect("exit");
+    let status = served.child.wait().expect("exit");
     assert_eq!(status.code(), Some(0));
 
     // Every acknowledged message is stored.
