@@ -20,6 +20,7 @@ pub mod routes;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod views;
 
 pub use app::Application;
 pub use config::Settings;

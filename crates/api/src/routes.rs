@@ -4,11 +4,11 @@
 pub mod api_keys;
 pub mod auth;
 pub mod chats;
-pub mod cursor;
 pub mod docs;
 pub mod health;
 pub mod members;
 pub mod messages;
+pub mod paging;
 pub mod users;
 pub mod ws;
 
@@ -28,10 +28,7 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(ws::router())
 }
 
-/// Serialises timestamps as RFC 3339 in UTC.
-pub(crate) mod rfc3339 {
-    pub use time::serde::rfc3339::*;
-}
+pub(crate) use crate::views::rfc3339;
 
 /// Distinguishes an absent field (`None`) from an explicit `null`
 /// (`Some(None)`), for PATCH bodies. Use with `#[serde(default)]`.

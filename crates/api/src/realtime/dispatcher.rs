@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::protocol::ServerEvent;
 use super::registry::Registry;
-use crate::routes::chats::ChatView;
+use crate::views::ChatView;
 
 /// Messages read per history query when catching up a chat.
 const PAGE: u32 = 200;

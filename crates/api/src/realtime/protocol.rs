@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::parse_value;
-use crate::routes::chats::ChatView;
-use crate::routes::messages::{MessageView, SendMessageRequest};
+use crate::routes::messages::SendMessageRequest;
+use crate::views::{ChatView, MessageView};
 
 /// Server → client.
 #[derive(Debug, Serialize)]

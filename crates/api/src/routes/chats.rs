@@ -3,17 +3,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use missive_domain::chat::{ChatDetails, ChatKind, ChatTitle, ReadState};
+use missive_domain::chat::ChatTitle;
 use missive_domain::ids::{ChatId, UserId};
 use missive_domain::services::chats::CreateChat;
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::cursor;
-use super::members::MemberView;
-use super::messages::MessageView;
+use super::paging::{self, limit};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{FieldErrors, Json, Path, Query};
@@ -22,89 +19,13 @@ use crate::openapi::{
     ValidationFailed,
 };
 use crate::state::AppState;
+use crate::views::{ChatKindDto, ChatList, ChatView, ReadStateView};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_chat, list_chats))
         .routes(routes!(get_chat, rename_chat, delete_chat))
         .routes(routes!(mark_read))
-}
-
-/// `direct` or `group`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChatKindDto {
-    /// Two people; one chat per pair.
-    Direct,
-    /// Titled, with roles.
-    Group,
-}
-
-impl From<ChatKindDto> for ChatKind {
-    fn from(kind: ChatKindDto) -> Self {
-        match kind {
-            ChatKindDto::Direct => Self::Direct,
-            ChatKindDto::Group => Self::Group,
-        }
-    }
-}
-
-impl From<ChatKind> for ChatKindDto {
-    fn from(kind: ChatKind) -> Self {
-        match kind {
-            ChatKind::Direct => Self::Direct,
-            ChatKind::Group => Self::Group,
-        }
-    }
-}
-
-/// A chat as the caller sees it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(as = Chat)]
-pub struct ChatView {
-    /// Chat id.
-    pub id: uuid::Uuid,
-    /// `direct` or `group`.
-    pub kind: ChatKindDto,
-    /// Group title; null for direct chats.
-    pub title: Option<String>,
-    /// Creator (the first owner).
-    pub created_by: uuid::Uuid,
-    /// Creation time.
-    #[serde(with = "super::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    /// The highest message seq (0 when empty).
-    pub last_seq: i64,
-    /// Messages after the caller's read position, not sent by the caller,
-    /// not deleted.
-    pub unread_count: u64,
-    /// The message with `seq == last_seq` (possibly a tombstone).
-    pub last_message: Option<MessageView>,
-    /// The first 50 members in joining order (all of them in most chats),
-    /// plus the caller if they joined later; page through all of them with
-    /// `GET /chats/{id}/members`.
-    pub members: Vec<MemberView>,
-    /// How many members the chat has.
-    pub member_count: u64,
-}
-
-impl From<ChatDetails> for ChatView {
-    fn from(details: ChatDetails) -> Self {
-        let chat = details.chat;
-        Self {
-            id: chat.id.as_uuid(),
-            kind: chat.kind.into(),
-            title: chat.title.map(|t| t.as_str().to_owned()),
-            created_by: chat.created_by.as_uuid(),
-            created_at: chat.created_at,
-            last_seq: chat.last_seq,
-            unread_count: details.unread_count,
-            last_message: details.last_message.map(Into::into),
-            members: details.members.into_iter().map(Into::into).collect(),
-            member_count: details.member_count,
-        }
-    }
 }
 
 /// Body of `POST /chats`.
@@ -179,21 +100,6 @@ pub struct ListChatsQuery {
     cursor: Option<String>,
 }
 
-/// A page of chats.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ChatList {
-    /// Most recent activity first (the newer of creation and last message).
-    pub items: Vec<ChatView>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// Turns a query limit into the domain's type; out-of-range values become
-/// 0 so the use case answers 422.
-pub(crate) fn limit(value: Option<i64>, default: u32) -> u32 {
-    value.map_or(default, |v| u32::try_from(v).unwrap_or(0))
-}
-
 /// The caller's chats, most recent activity first.
 #[utoipa::path(
     get, path = "/chats", tag = "chats",
@@ -214,7 +120,7 @@ async fn list_chats(
     let after = query
         .cursor
         .as_deref()
-        .map(cursor::decode_chat)
+        .map(paging::decode_chat)
         .transpose()?;
     let (chats, next) = app
         .chats
@@ -222,7 +128,7 @@ async fn list_chats(
         .await?;
     Ok(Json(ChatList {
         items: chats.into_iter().map(Into::into).collect(),
-        next_cursor: next.as_ref().map(cursor::encode_chat),
+        next_cursor: next.as_ref().map(paging::encode_chat),
     }))
 }
 
@@ -322,30 +228,6 @@ pub struct ReadRequest {
     /// `last_seq`; a position never moves back.
     #[schema(minimum = 0)]
     seq: i64,
-}
-
-/// The caller's read position in a chat.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ReadStateView {
-    /// The chat.
-    pub chat_id: uuid::Uuid,
-    /// The caller.
-    pub user_id: uuid::Uuid,
-    /// Read up to here.
-    pub last_read_seq: i64,
-    /// Still unread.
-    pub unread_count: u64,
-}
-
-impl From<ReadState> for ReadStateView {
-    fn from(state: ReadState) -> Self {
-        Self {
-            chat_id: state.chat_id.as_uuid(),
-            user_id: state.user_id.as_uuid(),
-            last_read_seq: state.last_read_seq,
-            unread_count: state.unread_count,
-        }
-    }
 }
 
 /// Marks messages read up to `seq`. Other members see it in

@@ -2,14 +2,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use missive_domain::chat::{ChatMember, MemberRole};
+use missive_domain::chat::MemberRole;
 use missive_domain::ids::{ChatId, UserId};
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::chats::ChatView;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
@@ -18,70 +16,12 @@ use crate::openapi::{
     ValidationFailed,
 };
 use crate::state::AppState;
+use crate::views::{ChatView, MemberList};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(add_member, list_members))
         .routes(routes!(remove_member))
-}
-
-/// A member's role.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleDto {
-    /// Created the chat; may delete it.
-    Owner,
-    /// Manages the group.
-    Admin,
-    /// Takes part.
-    Member,
-}
-
-impl From<MemberRole> for RoleDto {
-    fn from(role: MemberRole) -> Self {
-        match role {
-            MemberRole::Owner => Self::Owner,
-            MemberRole::Admin => Self::Admin,
-            MemberRole::Member => Self::Member,
-        }
-    }
-}
-
-impl From<RoleDto> for MemberRole {
-    fn from(role: RoleDto) -> Self {
-        match role {
-            RoleDto::Owner => Self::Owner,
-            RoleDto::Admin => Self::Admin,
-            RoleDto::Member => Self::Member,
-        }
-    }
-}
-
-/// A chat member.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(as = ChatMember)]
-pub struct MemberView {
-    /// The member.
-    pub user_id: uuid::Uuid,
-    /// Their role.
-    pub role: RoleDto,
-    /// When they joined.
-    #[serde(with = "super::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub joined_at: OffsetDateTime,
-    /// Every message with `seq` ≤ this is read by them.
-    pub last_read_seq: i64,
-}
-
-impl From<ChatMember> for MemberView {
-    fn from(member: ChatMember) -> Self {
-        Self {
-            user_id: member.user_id.as_uuid(),
-            role: member.role.into(),
-            joined_at: member.joined_at,
-            last_read_seq: member.last_read_seq,
-        }
-    }
 }
 
 /// Query of `GET /chats/{id}/members`.
@@ -93,15 +33,6 @@ pub struct ListMembersQuery {
     limit: Option<i64>,
     /// The previous page's `next_cursor`.
     cursor: Option<String>,
-}
-
-/// A page of members.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct MemberList {
-    /// In joining order (then user id).
-    pub items: Vec<MemberView>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
 }
 
 /// Every member of a chat, page by page in joining order. A chat's own
@@ -128,20 +59,20 @@ async fn list_members(
     let after = query
         .cursor
         .as_deref()
-        .map(super::cursor::decode_member)
+        .map(super::paging::decode_member)
         .transpose()?;
     let (members, next) = app
         .chats
         .list_members(
             caller,
             ChatId::from_uuid(id),
-            super::chats::limit(query.limit, 100),
+            super::paging::limit(query.limit, 100),
             after,
         )
         .await?;
     Ok(Json(MemberList {
         items: members.into_iter().map(Into::into).collect(),
-        next_cursor: next.as_ref().map(super::cursor::encode_member),
+        next_cursor: next.as_ref().map(super::paging::encode_member),
     }))
 }
 

@@ -5,17 +5,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{
-    ClientId, HistoryCursor, MAX_QUERY_CHARS, Message, MessageContent, MessagePage, MessageRole,
-    SearchQuery, SentAt, search_words,
+    ClientId, HistoryCursor, MAX_QUERY_CHARS, Message, MessageContent, MessageRole, SearchQuery,
+    SentAt, search_words,
 };
 use missive_domain::services::messages::{EditMessage, SendMessage};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::chats::limit;
-use super::cursor;
+use super::paging;
+use super::paging::limit;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{FieldErrors, Json, Path, Query};
@@ -24,103 +24,13 @@ use crate::openapi::{
     ValidationFailed,
 };
 use crate::state::AppState;
+use crate::views::{MessagePageView, MessageRoleDto, MessageView, SearchResults};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(send_message, history))
         .routes(routes!(search))
         .routes(routes!(get_message, edit_message, delete_message))
-}
-
-/// Transcript role of a message.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageRoleDto {
-    /// A person (default).
-    User,
-    /// A model's answer.
-    Assistant,
-    /// A system prompt or notice.
-    System,
-}
-
-impl From<MessageRoleDto> for MessageRole {
-    fn from(role: MessageRoleDto) -> Self {
-        match role {
-            MessageRoleDto::User => Self::User,
-            MessageRoleDto::Assistant => Self::Assistant,
-            MessageRoleDto::System => Self::System,
-        }
-    }
-}
-
-impl From<MessageRole> for MessageRoleDto {
-    fn from(role: MessageRole) -> Self {
-        match role {
-            MessageRole::User => Self::User,
-            MessageRole::Assistant => Self::Assistant,
-            MessageRole::System => Self::System,
-        }
-    }
-}
-
-/// A message. A deleted message is a tombstone: `deleted: true`, `content: ""`,
-/// its `seq` kept.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(as = Message)]
-pub struct MessageView {
-    /// Message id.
-    pub id: uuid::Uuid,
-    /// Its chat.
-    pub chat_id: uuid::Uuid,
-    /// Position in the chat: the n-th message stored has seq n (gap-free).
-    pub seq: i64,
-    /// Author.
-    pub sender_id: uuid::Uuid,
-    /// Text ("" for a tombstone).
-    pub content: String,
-    /// `user`, `assistant` or `system`.
-    pub role: MessageRoleDto,
-    /// Thumbs up (true), down (false), or none.
-    pub rating: Option<bool>,
-    /// The sender's idempotency key.
-    pub client_id: Option<String>,
-    /// The message this one answers.
-    pub reply_to: Option<uuid::Uuid>,
-    /// Client-side send time (server time when not given).
-    #[serde(with = "super::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub sent_at: OffsetDateTime,
-    /// When the server stored it.
-    #[serde(with = "super::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    /// When its content last changed.
-    #[serde(with = "super::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub edited_at: Option<OffsetDateTime>,
-    /// Whether it was deleted.
-    pub deleted: bool,
-}
-
-impl From<Message> for MessageView {
-    fn from(message: Message) -> Self {
-        Self {
-            deleted: message.is_deleted(),
-            id: message.id.as_uuid(),
-            chat_id: message.chat_id.as_uuid(),
-            seq: message.seq,
-            sender_id: message.sender_id.as_uuid(),
-            content: message.content,
-            role: message.role.into(),
-            rating: message.rating,
-            client_id: message.client_id.map(|c| c.as_str().to_owned()),
-            reply_to: message.reply_to.map(|r| r.as_uuid()),
-            sent_at: message.sent_at,
-            created_at: message.created_at,
-            edited_at: message.edited_at,
-        }
-    }
 }
 
 /// Body of `POST /chats/{id}/messages` (and of the WebSocket
@@ -255,26 +165,6 @@ pub struct HistoryQuery {
     /// reconnect). Not together with `before_seq` (422).
     #[param(minimum = 0)]
     after_seq: Option<i64>,
-}
-
-/// A page of history.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct MessagePageView {
-    /// Always in ascending seq.
-    pub items: Vec<MessageView>,
-    /// More messages exist beyond this page in the direction of travel:
-    /// older ones without a cursor and with `before_seq`, newer ones with
-    /// `after_seq`.
-    pub has_more: bool,
-}
-
-impl From<MessagePage> for MessagePageView {
-    fn from(page: MessagePage) -> Self {
-        Self {
-            items: page.items.into_iter().map(Into::into).collect(),
-            has_more: page.has_more,
-        }
-    }
 }
 
 /// A page of a chat's history. Without a cursor: the newest `limit`
@@ -454,15 +344,6 @@ pub struct SearchParams {
     cursor: Option<String>,
 }
 
-/// Search results.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct SearchResults {
-    /// Newest first.
-    pub items: Vec<MessageView>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
 /// Full-text search over the caller's chats: messages containing every
 /// word of `q`, newest first, never deleted ones.
 #[utoipa::path(
@@ -485,7 +366,7 @@ async fn search(
     let before = params
         .cursor
         .as_deref()
-        .map(cursor::decode_message)
+        .map(paging::decode_message)
         .transpose()?;
     let q = params.q.as_deref().unwrap_or_default();
     if q.chars().count() > MAX_QUERY_CHARS {
@@ -504,6 +385,6 @@ async fn search(
     let (found, next) = app.messages.search(caller, query).await?;
     Ok(Json(SearchResults {
         items: found.into_iter().map(Into::into).collect(),
-        next_cursor: next.map(cursor::encode_message),
+        next_cursor: next.map(paging::encode_message),
     }))
 }

@@ -1,5 +1,6 @@
-//! Opaque pagination cursors: URL-safe base64 of a small text payload.
-//! Clients pass them back verbatim; anything else is a 400.
+//! Paging: page sizes from the query, and opaque cursors (URL-safe base64
+//! of a small text payload) that clients pass back verbatim — anything
+//! else is a 400.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -8,6 +9,12 @@ use missive_domain::ids::{ChatId, MessageId, UserId};
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
+
+/// Turns a query limit into the domain's type; out-of-range values become
+/// 0 so the use case answers 422.
+pub(crate) fn limit(value: Option<i64>, default: u32) -> u32 {
+    value.map_or(default, |v| u32::try_from(v).unwrap_or(0))
+}
 
 fn encode(payload: &str) -> String {
     URL_SAFE_NO_PAD.encode(payload)

@@ -1,0 +1,128 @@
+//! Messages as the API shows them.
+
+use missive_domain::message::{Message, MessagePage, MessageRole};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::rfc3339;
+
+/// Transcript role of a message.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageRoleDto {
+    /// A person (default).
+    User,
+    /// A model's answer.
+    Assistant,
+    /// A system prompt or notice.
+    System,
+}
+
+impl From<MessageRoleDto> for MessageRole {
+    fn from(role: MessageRoleDto) -> Self {
+        match role {
+            MessageRoleDto::User => Self::User,
+            MessageRoleDto::Assistant => Self::Assistant,
+            MessageRoleDto::System => Self::System,
+        }
+    }
+}
+
+impl From<MessageRole> for MessageRoleDto {
+    fn from(role: MessageRole) -> Self {
+        match role {
+            MessageRole::User => Self::User,
+            MessageRole::Assistant => Self::Assistant,
+            MessageRole::System => Self::System,
+        }
+    }
+}
+
+/// A message. A deleted message is a tombstone: `deleted: true`, `content: ""`,
+/// its `seq` kept.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = Message)]
+pub struct MessageView {
+    /// Message id.
+    pub id: uuid::Uuid,
+    /// Its chat.
+    pub chat_id: uuid::Uuid,
+    /// Position in the chat: the n-th message stored has seq n (gap-free).
+    pub seq: i64,
+    /// Author.
+    pub sender_id: uuid::Uuid,
+    /// Text ("" for a tombstone).
+    pub content: String,
+    /// `user`, `assistant` or `system`.
+    pub role: MessageRoleDto,
+    /// Thumbs up (true), down (false), or none.
+    pub rating: Option<bool>,
+    /// The sender's idempotency key.
+    pub client_id: Option<String>,
+    /// The message this one answers.
+    pub reply_to: Option<uuid::Uuid>,
+    /// Client-side send time (server time when not given).
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub sent_at: OffsetDateTime,
+    /// When the server stored it.
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    /// When its content last changed.
+    #[serde(with = "rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub edited_at: Option<OffsetDateTime>,
+    /// Whether it was deleted.
+    pub deleted: bool,
+}
+
+impl From<Message> for MessageView {
+    fn from(message: Message) -> Self {
+        Self {
+            deleted: message.is_deleted(),
+            id: message.id.as_uuid(),
+            chat_id: message.chat_id.as_uuid(),
+            seq: message.seq,
+            sender_id: message.sender_id.as_uuid(),
+            content: message.content,
+            role: message.role.into(),
+            rating: message.rating,
+            client_id: message.client_id.map(|c| c.as_str().to_owned()),
+            reply_to: message.reply_to.map(|r| r.as_uuid()),
+            sent_at: message.sent_at,
+            created_at: message.created_at,
+            edited_at: message.edited_at,
+        }
+    }
+}
+
+/// A page of history.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MessagePageView {
+    /// Always in ascending seq.
+    pub items: Vec<MessageView>,
+    /// More messages exist beyond this page in the direction of travel:
+    /// older ones without a cursor and with `before_seq`, newer ones with
+    /// `after_seq`.
+    pub has_more: bool,
+}
+
+impl From<MessagePage> for MessagePageView {
+    fn from(page: MessagePage) -> Self {
+        Self {
+            items: page.items.into_iter().map(Into::into).collect(),
+            has_more: page.has_more,
+        }
+    }
+}
+
+/// Search results.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SearchResults {
+    /// Newest first.
+    pub items: Vec<MessageView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
