@@ -189,6 +189,12 @@ impl FieldErrors {
         }
     }
 
+    /// Records a refusal that is not a value object's (fields that may
+    /// not be combined, …).
+    pub fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message.into()));
+    }
+
     /// The 422 for everything recorded (call when a `check` returned None).
     pub fn into_error(self) -> ApiError {
         ApiError::validation(self.0)

@@ -6,7 +6,7 @@
 //! runtime, web framework or database driver, so other Rust services can
 //! embed it with storage adapters of their own.
 //!
-//! * [`user`], [`api_key`], [`chat`] and [`message`] hold entities and value objects. Constructors
+//! * [`user`], [`api_key`], [`chat`], [`message`] and [`paging`] hold entities and value objects. Constructors
 //!   validate, so a value of these types is always valid ("parse, don't
 //!   validate").
 //! * [`ports`] holds the traits adapters implement (`Arc<dyn Port>`); with the
@@ -39,6 +39,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod message;
+pub mod paging;
 pub mod ports;
 pub mod services;
 pub mod user;

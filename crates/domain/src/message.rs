@@ -5,6 +5,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 use crate::ids::{ChatId, MessageId, UserId};
+use crate::paging::Seq;
 use crate::value::{ValueError, check_chars};
 
 /// Message text: 1 to `max_chars` characters (Unicode scalar values) and
@@ -218,9 +219,14 @@ pub enum HistoryCursor {
     /// The newest messages.
     Latest,
     /// The newest messages with `seq < n` (scrolling back).
-    Before(i64),
+    Before(Seq),
     /// The oldest messages with `seq > n` (catching up).
-    After(i64),
+    After(Seq),
+    /// The newest messages once the `n` newest positions are skipped
+    /// (tombstones count: positions, not messages). Since seqs are
+    /// gap-free this is `Before(last_seq + 1 - n)`, at the same cost for
+    /// any `n`; beyond the start, an empty page.
+    Offset(Seq),
 }
 
 /// A page of history.

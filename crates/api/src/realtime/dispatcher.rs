@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use missive_domain::ids::{ChatId, UserId};
 use missive_domain::message::{HistoryCursor, Message};
+use missive_domain::paging::Seq;
 use missive_domain::ports::{ChatRepository, MessageRepository};
 use missive_infra::Signal;
 use time::OffsetDateTime;
@@ -439,7 +440,7 @@ impl Dispatcher {
                 loop {
                     let page = self
                         .messages
-                        .history(chat, HistoryCursor::After(after), PAGE)
+                        .history(chat, HistoryCursor::After(Seq::clamped(after)), PAGE)
                         .await?;
                     after = page.items.last().map_or(after, |m| m.seq);
                     let more = page.has_more && after < upto;
@@ -454,7 +455,11 @@ impl Dispatcher {
                 // First signal for this chat on this instance.
                 let page = self
                     .messages
-                    .history(chat, HistoryCursor::Before(upto.saturating_add(1)), 64)
+                    .history(
+                        chat,
+                        HistoryCursor::Before(Seq::clamped(upto.saturating_add(1))),
+                        64,
+                    )
                     .await?;
                 let since = OffsetDateTime::now_utc() - FIRST_SIGHT_WINDOW;
                 page.items

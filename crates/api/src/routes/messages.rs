@@ -8,7 +8,8 @@ use missive_domain::message::{
     ClientId, HistoryCursor, MAX_QUERY_CHARS, Message, MessageContent, MessageRole, SearchQuery,
     SentAt, search_words,
 };
-use missive_domain::services::messages::{EditMessage, SendMessage};
+use missive_domain::paging::Seq;
+use missive_domain::services::messages::{EditMessage, HistoryLimit, SendMessage};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -165,10 +166,54 @@ pub struct HistoryQuery {
     /// reconnect). Not together with `before_seq` (422).
     #[param(minimum = 0)]
     after_seq: Option<i64>,
+    /// Skip this many of the newest positions (deleted messages count),
+    /// then the newest `limit`: `limit=50&offset=50` is the second page
+    /// from the end. Constant cost for any offset; beyond the start, an
+    /// empty page. Not together with `before_seq` or `after_seq` (422).
+    #[param(minimum = 0)]
+    offset: Option<i64>,
+}
+
+impl HistoryQuery {
+    /// The validated cursor and page size; 422 naming every bad parameter.
+    fn try_into_domain(self) -> Result<(HistoryCursor, HistoryLimit), ApiError> {
+        let mut errors = FieldErrors::default();
+        let limit = errors.check("limit", HistoryLimit::new(self.limit.unwrap_or(50)));
+        let given = [
+            ("before_seq", self.before_seq),
+            ("after_seq", self.after_seq),
+            ("offset", self.offset),
+        ];
+        if given.iter().filter(|(_, v)| v.is_some()).count() > 1 {
+            for (field, value) in given {
+                if value.is_some() {
+                    errors.push(field, "use one of before_seq, after_seq and offset");
+                }
+            }
+        }
+        let cursor = match (self.before_seq, self.after_seq, self.offset) {
+            (None, None, None) => Some(HistoryCursor::Latest),
+            (Some(n), None, None) => errors
+                .check("before_seq", Seq::new(n))
+                .map(HistoryCursor::Before),
+            (None, Some(n), None) => errors
+                .check("after_seq", Seq::new(n))
+                .map(HistoryCursor::After),
+            (None, None, Some(n)) => errors
+                .check("offset", Seq::new(n))
+                .map(HistoryCursor::Offset),
+            _ => None,
+        };
+        match (cursor, limit) {
+            (Some(cursor), Some(limit)) => Ok((cursor, limit)),
+            _ => Err(errors.into_error()),
+        }
+    }
 }
 
 /// A page of a chat's history. Without a cursor: the newest `limit`
-/// messages.
+/// messages; `before_seq` scrolls back, `after_seq` catches up, `offset`
+/// counts positions from the end.
 #[utoipa::path(
     get, path = "/chats/{id}/messages", tag = "messages",
     params(("id" = uuid::Uuid, Path, description = "Chat id"), HistoryQuery),
@@ -187,25 +232,10 @@ async fn history(
     Path(id): Path<uuid::Uuid>,
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<MessagePageView>, ApiError> {
-    let cursor = match (query.before_seq, query.after_seq) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::validation(vec![
-                FieldError::new("before_seq", "cannot be combined with after_seq"),
-                FieldError::new("after_seq", "cannot be combined with before_seq"),
-            ]));
-        }
-        (Some(n), None) => HistoryCursor::Before(n),
-        (None, Some(n)) => HistoryCursor::After(n),
-        (None, None) => HistoryCursor::Latest,
-    };
+    let (cursor, limit) = query.try_into_domain()?;
     let page = app
         .messages
-        .history(
-            caller,
-            ChatId::from_uuid(id),
-            cursor,
-            limit(query.limit, 50),
-        )
+        .history(caller, ChatId::from_uuid(id), cursor, limit)
         .await?;
     Ok(Json(page.into()))
 }

@@ -190,6 +190,52 @@ async fn history_pages_back_and_forward_with_has_more() {
         )
         .await;
     assert_problem(unparsable, 400, "bad_request").await;
+
+    // offset: positions from the end, then the newest `limit`.
+    assert_eq!(page("?limit=3&offset=0").await, (vec![5, 6, 7], true));
+    assert_eq!(page("?limit=3&offset=3").await, (vec![2, 3, 4], true));
+    assert_eq!(page("?limit=3&offset=6").await, (vec![1], false));
+    assert_eq!(page("?limit=3&offset=99").await, (vec![], false));
+    assert_eq!(
+        page("?limit=3&offset=3&unknown=1").await,
+        (vec![2, 3, 4], true),
+        "unknown parameters are ignored"
+    );
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (seqs, has_more) = page(&format!("?limit=2&offset={offset}")).await;
+        offset += 2;
+        seen.splice(0..0, seqs);
+        if !has_more {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        (1..=7).collect::<Vec<_>>(),
+        "an offset loop ends, with everything"
+    );
+    let both = app
+        .get(
+            &format!("/api/v1/chats/{group}/messages?offset=1&before_seq=3&limit=0"),
+            &ada.token,
+        )
+        .await;
+    let problem = assert_problem(both, 422, "validation_failed").await;
+    let mut fields = error_fields(&problem);
+    fields.sort();
+    assert_eq!(fields, ["before_seq", "limit", "offset"]);
+    let negative = app
+        .get(
+            &format!("/api/v1/chats/{group}/messages?offset=-1"),
+            &ada.token,
+        )
+        .await;
+    assert_eq!(
+        error_fields(&assert_problem(negative, 422, "validation_failed").await),
+        ["offset"]
+    );
 }
 
 #[tokio::test]

@@ -13,12 +13,15 @@ use crate::message::{
     ClientId, HistoryCursor, Message, MessageContent, MessagePage, MessageRole, NewMessage,
     SearchQuery, SentAt,
 };
+use crate::paging::PageLimit;
 use crate::ports::{
     AppendError, Appended, ChatRepository, Clock, EventPublisher, MessageEdit, MessageRepository,
 };
 
 /// Largest history page.
 pub const MAX_PAGE: u32 = 200;
+/// A history page size: 1–[`MAX_PAGE`].
+pub type HistoryLimit = PageLimit<MAX_PAGE>;
 /// Largest search page.
 pub const MAX_SEARCH_PAGE: u32 = 100;
 
@@ -162,35 +165,19 @@ impl MessageService {
             .ok_or(MessageError::NotFound)
     }
 
-    /// A page of a chat's history (see [`HistoryCursor`]); `limit` 1–200.
+    /// A page of a chat's history (see [`HistoryCursor`]).
     ///
     /// # Errors
-    /// [`MessageError::NotFound`] for a non-member; [`MessageError::Invalid`]
-    /// for a limit out of range or a negative cursor.
+    /// [`MessageError::NotFound`] for a non-member.
     pub async fn history(
         &self,
         caller: UserId,
         chat_id: ChatId,
         cursor: HistoryCursor,
-        limit: u32,
+        limit: HistoryLimit,
     ) -> Result<MessagePage, MessageError> {
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(invalid(
-                "limit",
-                format!("must be between 1 and {MAX_PAGE}"),
-            ));
-        }
-        match cursor {
-            HistoryCursor::Before(n) if n < 0 => {
-                return Err(invalid("before_seq", "must not be negative"));
-            }
-            HistoryCursor::After(n) if n < 0 => {
-                return Err(invalid("after_seq", "must not be negative"));
-            }
-            _ => {}
-        }
         self.messages
-            .member_history(caller, chat_id, cursor, limit)
+            .member_history(caller, chat_id, cursor, limit.get())
             .await?
             .ok_or(MessageError::NotFound)
     }

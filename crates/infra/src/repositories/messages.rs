@@ -218,13 +218,23 @@ impl SeaMessageRepository {
             HistoryCursor::Latest => true,
             HistoryCursor::Before(n) => {
                 sql.push_str(" AND m.seq < ?");
-                values.push(n.into());
+                values.push(n.get().into());
                 true
             }
             HistoryCursor::After(n) => {
                 sql.push_str(" AND m.seq > ?");
-                values.push(n.into());
+                values.push(n.get().into());
                 false
+            }
+            HistoryCursor::Offset(n) => {
+                // Gap-free seqs: skipping the n newest positions is reading
+                // before last_seq + 1 - n, one index range whatever n is.
+                sql.push_str(
+                    " AND m.seq < (SELECT c.last_seq + 1 - ? FROM chats c WHERE c.id = ?)",
+                );
+                values.push(n.get().into());
+                values.push(chat.into());
+                true
             }
         };
         if let Some(viewer) = viewer {

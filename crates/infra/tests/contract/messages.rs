@@ -2,12 +2,17 @@ use std::sync::Arc;
 
 use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{HistoryCursor, MessageContent, SearchQuery};
+use missive_domain::paging::Seq;
 use missive_domain::ports::{
     AppendError, Appended, ChatRepository, MessageEdit, MessageRepository,
 };
 use missive_infra::{Database, SeaChatRepository, SeaMessageRepository};
 
 use crate::support::{group, message, now, on_each_backend, users};
+
+fn seq(n: i64) -> Seq {
+    Seq::new(n).expect("a position")
+}
 
 async fn send(repo: &SeaMessageRepository, chat_id: ChatId, sender: UserId, content: &str) -> i64 {
     match repo
@@ -207,22 +212,22 @@ async fn history_pages_in_both_directions_with_has_more() {
             .expect("page");
         assert_eq!((seqs(&latest), latest.has_more), (vec![5, 6, 7], true));
         let before = repo
-            .history(chat_id, HistoryCursor::Before(5), 3)
+            .history(chat_id, HistoryCursor::Before(seq(5)), 3)
             .await
             .expect("page");
         assert_eq!((seqs(&before), before.has_more), (vec![2, 3, 4], true));
         let oldest = repo
-            .history(chat_id, HistoryCursor::Before(2), 3)
+            .history(chat_id, HistoryCursor::Before(seq(2)), 3)
             .await
             .expect("page");
         assert_eq!((seqs(&oldest), oldest.has_more), (vec![1], false));
         let after = repo
-            .history(chat_id, HistoryCursor::After(2), 3)
+            .history(chat_id, HistoryCursor::After(seq(2)), 3)
             .await
             .expect("page");
         assert_eq!((seqs(&after), after.has_more), (vec![3, 4, 5], true));
         let tail = repo
-            .history(chat_id, HistoryCursor::After(5), 3)
+            .history(chat_id, HistoryCursor::After(seq(5)), 3)
             .await
             .expect("page");
         assert_eq!((seqs(&tail), tail.has_more), (vec![6, 7], false));
@@ -252,9 +257,9 @@ async fn member_history_is_the_same_page_for_members_and_none_for_others() {
 
         for cursor in [
             HistoryCursor::Latest,
-            HistoryCursor::Before(4),
-            HistoryCursor::After(1),
-            HistoryCursor::After(5),
+            HistoryCursor::Before(seq(4)),
+            HistoryCursor::After(seq(1)),
+            HistoryCursor::After(seq(5)),
         ] {
             let plain = repo.history(chat_id, cursor, 2).await.expect("page");
             let as_member = repo
@@ -278,7 +283,7 @@ async fn member_history_is_the_same_page_for_members_and_none_for_others() {
         // Pages are decoded by position; every field must read back exactly
         // as a lookup by id (SeaORM's decoding) does, NULLs included.
         let first = repo
-            .history(chat_id, HistoryCursor::After(0), 1)
+            .history(chat_id, HistoryCursor::After(seq(0)), 1)
             .await
             .expect("page")
             .items[0]
@@ -301,7 +306,7 @@ async fn member_history_is_the_same_page_for_members_and_none_for_others() {
             .expect("edit")
             .expect("edited");
         let second = repo
-            .history(chat_id, HistoryCursor::After(1), 1)
+            .history(chat_id, HistoryCursor::After(seq(1)), 1)
             .await
             .expect("page")
             .items[0]
@@ -596,6 +601,63 @@ async fn addresses_urls_and_hyphenated_words_are_split_into_words_on_both_engine
             let found = repo.search(people[0], &query).await.expect("search");
             assert_eq!(found.len(), 1, "{q}");
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn offset_pages_count_positions_from_the_end_tombstones_included() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        let mut ids = Vec::new();
+        for i in 1..=7 {
+            let new = message(chat_id, people[0], &format!("m{i}"), None);
+            repo.append(&new).await.expect("send");
+            ids.push(new.id);
+        }
+        // seq 6 becomes a tombstone: it still takes its position.
+        repo.soft_delete(ids[5], now()).await.expect("delete");
+        let page = |offset: i64, limit: u32| {
+            let repo = repo.clone();
+            async move {
+                let page = repo
+                    .history(chat_id, HistoryCursor::Offset(seq(offset)), limit)
+                    .await
+                    .expect("page");
+                let seqs: Vec<i64> = page.items.iter().map(|m| m.seq).collect();
+                (seqs, page.has_more)
+            }
+        };
+
+        assert_eq!(
+            page(0, 3).await,
+            (vec![5, 6, 7], true),
+            "offset 0 is the newest page"
+        );
+        assert_eq!(
+            page(2, 3).await,
+            (vec![3, 4, 5], true),
+            "the tombstone counts"
+        );
+        assert_eq!(page(4, 3).await, (vec![1, 2, 3], false));
+        assert_eq!(
+            page(5, 3).await,
+            (vec![1, 2], false),
+            "the last page is short"
+        );
+        assert_eq!(page(7, 3).await, (vec![], false), "exactly at the start");
+        assert_eq!(
+            page(1_000_000, 3).await,
+            (vec![], false),
+            "beyond the start"
+        );
+        let deleted = repo
+            .history(chat_id, HistoryCursor::Offset(seq(1)), 1)
+            .await
+            .expect("page");
+        assert!(deleted.items[0].is_deleted());
     })
     .await;
 }

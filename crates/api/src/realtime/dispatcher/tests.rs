@@ -6,6 +6,7 @@ use std::sync::Arc;
 use missive_domain::chat::{ChatMember, MemberRole};
 use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{HistoryCursor, Message, MessagePage, MessageRole};
+use missive_domain::paging::Seq;
 use missive_domain::ports::{
     ChatVersion, MemberSnapshot, MockChatRepository, MockMessageRepository,
 };
@@ -83,7 +84,7 @@ async fn a_seq_beyond_the_chats_end_does_not_hold_back_later_messages() {
     let mut messages = MockMessageRepository::new();
     messages
         .expect_history()
-        .withf(move |c, cursor, _| *c == chat && *cursor == HistoryCursor::After(3))
+        .withf(move |c, cursor, _| *c == chat && *cursor == HistoryCursor::After(Seq::clamped(3)))
         .times(1)
         .returning(move |_, _, _| {
             Ok(MessagePage {
@@ -145,7 +146,7 @@ async fn members_are_reloaded_when_the_membership_version_moved_even_without_a_s
     let mut messages = MockMessageRepository::new();
     messages.expect_history().returning(move |_, cursor, _| {
         let seq = match cursor {
-            HistoryCursor::After(n) => n + 1,
+            HistoryCursor::After(n) => n.get() + 1,
             _ => 1,
         };
         Ok(MessagePage {

@@ -4,6 +4,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::chat::{Chat, ChatKind, ChatMember, MemberRole, Membership};
+use crate::paging::Seq;
 use crate::ports::{MockChatRepository, MockClock, MockEventPublisher, MockMessageRepository};
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
@@ -269,29 +270,6 @@ fn replying_within_the_chat_is_stored() {
 // ---- history ----
 
 #[test]
-fn history_limits_are_1_to_200_and_cursors_non_negative() {
-    let service = Fakes::new().member_as(MemberRole::Member).service();
-    let (caller, chat) = (UserId::new(), ChatId::new());
-
-    assert_invalid(
-        block_on(service.history(caller, chat, HistoryCursor::Latest, 0)),
-        "limit",
-    );
-    assert_invalid(
-        block_on(service.history(caller, chat, HistoryCursor::Latest, 201)),
-        "limit",
-    );
-    assert_invalid(
-        block_on(service.history(caller, chat, HistoryCursor::Before(-1), 5)),
-        "before_seq",
-    );
-    assert_invalid(
-        block_on(service.history(caller, chat, HistoryCursor::After(-1), 5)),
-        "after_seq",
-    );
-}
-
-#[test]
 fn history_is_for_members_only() {
     let mut fakes = Fakes::new();
     // The adapter answers `None` for a non-member.
@@ -304,7 +282,7 @@ fn history_is_for_members_only() {
         UserId::new(),
         ChatId::new(),
         HistoryCursor::Latest,
-        50,
+        HistoryLimit::new(50).expect("valid"),
     ));
 
     assert!(matches!(result, Err(MessageError::NotFound)));
@@ -320,7 +298,7 @@ fn history_passes_the_cursor_and_limit_through() {
         .withf(move |viewer, chat_id, cursor, limit| {
             *viewer == caller
                 && *chat_id == chat
-                && *cursor == HistoryCursor::After(10)
+                && *cursor == HistoryCursor::After(Seq::clamped(10))
                 && *limit == 200
         })
         .times(1)
@@ -331,11 +309,12 @@ fn history_passes_the_cursor_and_limit_through() {
             }))
         });
 
-    block_on(
-        fakes
-            .service()
-            .history(caller, chat, HistoryCursor::After(10), 200),
-    )
+    block_on(fakes.service().history(
+        caller,
+        chat,
+        HistoryCursor::After(Seq::clamped(10)),
+        HistoryLimit::new(200).expect("valid"),
+    ))
     .expect("page");
 }
 
