@@ -58,6 +58,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_route_and_both_schemes() {
         ("/api/v1/chats/{id}/members", "post"),
         ("/api/v1/chats/{id}/members/{user_id}", "delete"),
         ("/api/v1/chats/{id}/read", "post"),
+        ("/api/v1/chats/{id}/members", "get"),
         ("/api/v1/chats/{id}/messages", "post"),
         ("/api/v1/chats/{id}/messages", "get"),
         ("/api/v1/messages/{id}", "get"),
@@ -94,7 +95,10 @@ async fn the_openapi_document_is_3_1_and_lists_every_route_and_both_schemes() {
             .iter()
             .filter_map(|p| p["name"].as_str())
             .collect();
-    assert_eq!(history_params, ["id", "limit", "before_seq", "after_seq"]);
+    assert_eq!(
+        history_params,
+        ["id", "limit", "before_seq", "after_seq", "offset"]
+    );
     let register_responses = &doc["paths"]["/api/v1/auth/register"]["post"]["responses"];
     for status in ["201", "400", "409", "413", "415", "422"] {
         assert!(
