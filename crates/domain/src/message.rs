@@ -102,15 +102,32 @@ pub enum MessageRole {
     Assistant,
     /// A system prompt or notice.
     System,
+    /// Instructions from the application's developer (OpenAI's name for
+    /// what used to be the system prompt of reasoning models).
+    Developer,
+    /// The output of a tool the model called (its call id is best kept in
+    /// the message's metadata).
+    Tool,
 }
 
 impl MessageRole {
+    /// Every role, in their documented order.
+    pub const ALL: [Self; 5] = [
+        Self::User,
+        Self::Assistant,
+        Self::System,
+        Self::Developer,
+        Self::Tool,
+    ];
+
     /// The wire and storage name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::Assistant => "assistant",
             Self::System => "system",
+            Self::Developer => "developer",
+            Self::Tool => "tool",
         }
     }
 }
@@ -118,12 +135,12 @@ impl MessageRole {
 impl FromStr for MessageRole {
     type Err = ValueError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "user" => Ok(Self::User),
-            "assistant" => Ok(Self::Assistant),
-            "system" => Ok(Self::System),
-            _ => Err(ValueError::new("must be one of: user, assistant, system")),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|role| role.as_str() == s)
+            .ok_or_else(|| {
+                ValueError::new("must be one of: user, assistant, system, developer, tool")
+            })
     }
 }
 
@@ -321,11 +338,7 @@ mod tests {
     #[test]
     fn roles_parse_from_their_names_and_default_to_user() {
         assert_eq!(MessageRole::default(), MessageRole::User);
-        for role in [
-            MessageRole::User,
-            MessageRole::Assistant,
-            MessageRole::System,
-        ] {
+        for role in MessageRole::ALL {
             assert_eq!(role.as_str().parse::<MessageRole>(), Ok(role));
         }
         assert!("bot".parse::<MessageRole>().is_err());

@@ -47,7 +47,7 @@ pub struct SendMessageRequest {
     #[serde(default)]
     #[schema(example = "9f1c2e0a-client-generated", min_length = 1, max_length = 64)]
     pub client_id: Option<String>,
-    /// `user` (default), `assistant` or `system`.
+    /// `user` (default), `assistant`, `system`, `developer` or `tool`.
     #[serde(default)]
     pub role: Option<MessageRoleDto>,
     /// Initial rating.

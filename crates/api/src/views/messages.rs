@@ -17,6 +17,10 @@ pub enum MessageRoleDto {
     Assistant,
     /// A system prompt or notice.
     System,
+    /// Instructions from the application's developer.
+    Developer,
+    /// A tool's output (keep the call id in `metadata`).
+    Tool,
 }
 
 impl From<MessageRoleDto> for MessageRole {
@@ -25,6 +29,8 @@ impl From<MessageRoleDto> for MessageRole {
             MessageRoleDto::User => Self::User,
             MessageRoleDto::Assistant => Self::Assistant,
             MessageRoleDto::System => Self::System,
+            MessageRoleDto::Developer => Self::Developer,
+            MessageRoleDto::Tool => Self::Tool,
         }
     }
 }
@@ -35,6 +41,8 @@ impl From<MessageRole> for MessageRoleDto {
             MessageRole::User => Self::User,
             MessageRole::Assistant => Self::Assistant,
             MessageRole::System => Self::System,
+            MessageRole::Developer => Self::Developer,
+            MessageRole::Tool => Self::Tool,
         }
     }
 }
@@ -54,7 +62,7 @@ pub struct MessageView {
     pub sender_id: uuid::Uuid,
     /// Text ("" for a tombstone).
     pub content: String,
-    /// `user`, `assistant` or `system`.
+    /// `user`, `assistant`, `system`, `developer` or `tool`.
     pub role: MessageRoleDto,
     /// Thumbs up (true), down (false), or none.
     pub rating: Option<bool>,

@@ -139,6 +139,36 @@ async fn invalid_messages_are_422_naming_every_field() {
 }
 
 #[tokio::test]
+async fn every_transcript_role_is_stored_and_read_back() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let group = app.group(&ada, &[]).await;
+
+    for role in ["user", "assistant", "system", "developer", "tool"] {
+        let sent = app
+            .post_json(
+                &format!("/api/v1/chats/{group}/messages"),
+                Some(&ada.token),
+                &json!({"content": format!("a {role} turn"), "role": role}),
+            )
+            .await;
+        assert_eq!(sent.status(), 201, "{role}");
+        let sent: Value = sent.json().await.expect("json");
+        assert_eq!(sent["role"], role);
+    }
+    let history = app
+        .get_json(&format!("/api/v1/chats/{group}/messages"), &ada.token)
+        .await;
+    let roles: Vec<&str> = history["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|m| m["role"].as_str().expect("role"))
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "system", "developer", "tool"]);
+}
+
+#[tokio::test]
 async fn history_pages_back_and_forward_with_has_more() {
     let app = TestApp::spawn().await;
     let ada = app.register("ada@example.org").await;
