@@ -113,7 +113,11 @@ pub fn document(mut paths: OpenApiDoc) -> OpenApiDoc {
     // Modifiers run when `ApiDoc::openapi()` is built, before the router's
     // paths are merged in; run the per-operation one again on the result.
     CommonResponses.modify(&mut paths);
-    require_one_of(&mut paths, "EditMessageRequest", &["content", "rating"]);
+    require_one_of(
+        &mut paths,
+        "EditMessageRequest",
+        &["content", "rating", "metadata"],
+    );
     paths
 }
 

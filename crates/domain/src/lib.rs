@@ -39,6 +39,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod message;
+pub mod metadata;
 pub mod paging;
 pub mod ports;
 pub mod services;

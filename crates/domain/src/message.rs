@@ -5,6 +5,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 use crate::ids::{ChatId, MessageId, UserId};
+use crate::metadata::Metadata;
 use crate::paging::Seq;
 use crate::value::{ValueError, check_chars};
 
@@ -174,6 +175,8 @@ pub struct Message {
     pub edited_at: Option<OffsetDateTime>,
     /// When it was deleted.
     pub deleted_at: Option<OffsetDateTime>,
+    /// The sender's metadata (model, usage, tool call id, …).
+    pub metadata: Metadata,
 }
 
 impl Message {
@@ -206,6 +209,8 @@ pub struct NewMessage {
     pub sent_at: OffsetDateTime,
     /// Server time.
     pub created_at: OffsetDateTime,
+    /// The sender's metadata.
+    pub metadata: Metadata,
 }
 
 impl NewMessage {
@@ -225,6 +230,7 @@ impl NewMessage {
             created_at: self.created_at,
             edited_at: None,
             deleted_at: None,
+            metadata: self.metadata.clone(),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::ids::{ApiKeyId, ChatId, MessageId, UserId};
 use crate::message::{
     HistoryCursor, Message, MessageContent, MessagePage, NewMessage, SearchQuery,
 };
+use crate::metadata::Metadata;
 use crate::user::{Email, Password, PasswordHash, User, UserCredentials};
 
 /// Outcome of [`UserRepository::insert`] other than success.
@@ -406,6 +407,8 @@ pub struct MessageEdit {
     pub content: Option<(MessageContent, OffsetDateTime)>,
     /// New rating; `Some(None)` clears it.
     pub rating: Option<Option<bool>>,
+    /// New metadata, replacing the old.
+    pub metadata: Option<Metadata>,
 }
 
 /// Persistent storage of messages.

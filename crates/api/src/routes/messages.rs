@@ -8,6 +8,7 @@ use missive_domain::message::{
     ClientId, HistoryCursor, MAX_QUERY_CHARS, Message, MessageContent, MessageRole, SearchQuery,
     SentAt, search_words,
 };
+use missive_domain::metadata::Metadata;
 use missive_domain::paging::Seq;
 use missive_domain::services::messages::{EditMessage, HistoryLimit, SendMessage};
 use serde::Deserialize;
@@ -60,6 +61,24 @@ pub struct SendMessageRequest {
     /// A message of the same chat this one answers.
     #[serde(default)]
     pub reply_to: Option<uuid::Uuid>,
+    /// Anything the sender wants kept with the message — a model name,
+    /// token usage, a tool call id, an external reference: a JSON object
+    /// of at most 64 keys and 16 KiB serialised.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>, example = json!({"model": "gpt-5", "usage": {"input_tokens": 12}}))]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Validates optional metadata under `field`.
+pub(crate) fn metadata(
+    errors: &mut FieldErrors,
+    field: &str,
+    raw: Option<serde_json::Value>,
+) -> Option<Option<Metadata>> {
+    match raw {
+        Some(value) => errors.check(field, Metadata::new(value)).map(Some),
+        None => Some(None),
+    }
 }
 
 impl SendMessageRequest {
@@ -82,8 +101,9 @@ impl SendMessageRequest {
             Some(at) => errors.check("sent_at", SentAt::new(at)).map(Some),
             None => Some(None),
         };
-        match (content, client_id, sent_at) {
-            (Some(content), Some(client_id), Some(sent_at)) => Ok(SendMessage {
+        let metadata = metadata(&mut errors, "metadata", self.metadata);
+        match (content, client_id, sent_at, metadata) {
+            (Some(content), Some(client_id), Some(sent_at), Some(metadata)) => Ok(SendMessage {
                 chat_id,
                 content,
                 client_id,
@@ -91,6 +111,7 @@ impl SendMessageRequest {
                 rating: self.rating,
                 sent_at,
                 reply_to: self.reply_to.map(MessageId::from_uuid),
+                metadata: metadata.unwrap_or_default(),
             }),
             _ => Err(errors.into_error()),
         }
@@ -276,9 +297,36 @@ pub struct EditMessageRequest {
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<bool>)]
     rating: Option<Option<bool>>,
+    /// New metadata, replacing the old whole (the sender only; `{}`
+    /// clears it).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<serde_json::Value>,
 }
 
-/// Edits a message's content (sender only) or rating (any member).
+impl EditMessageRequest {
+    fn try_into_domain(self, max_chars: usize) -> Result<EditMessage, ApiError> {
+        let mut errors = FieldErrors::default();
+        let content = match self.content {
+            Some(raw) => errors
+                .check("content", MessageContent::new(raw, max_chars))
+                .map(Some),
+            None => Some(None),
+        };
+        let metadata = metadata(&mut errors, "metadata", self.metadata);
+        match (content, metadata) {
+            (Some(content), Some(metadata)) => Ok(EditMessage {
+                content,
+                rating: self.rating,
+                metadata,
+            }),
+            _ => Err(errors.into_error()),
+        }
+    }
+}
+
+/// Edits a message's content or metadata (sender only) or rating (any
+/// member).
 #[utoipa::path(
     patch, path = "/messages/{id}", tag = "messages",
     params(("id" = uuid::Uuid, Path, description = "Message id")),
@@ -302,22 +350,7 @@ async fn edit_message(
     Path(id): Path<uuid::Uuid>,
     Json(body): Json<EditMessageRequest>,
 ) -> Result<Json<MessageView>, ApiError> {
-    let mut errors = FieldErrors::default();
-    let content = match body.content {
-        Some(raw) => Some(
-            errors
-                .check(
-                    "content",
-                    MessageContent::new(raw, app.settings.limits.max_message_chars),
-                )
-                .ok_or_else(|| errors.into_error())?,
-        ),
-        None => None,
-    };
-    let edit = EditMessage {
-        content,
-        rating: body.rating,
-    };
+    let edit = body.try_into_domain(app.settings.limits.max_message_chars)?;
     let message = super::to_completion(async move {
         app.messages
             .edit_message(caller, MessageId::from_uuid(id), edit)

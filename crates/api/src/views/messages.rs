@@ -84,6 +84,10 @@ pub struct MessageView {
     pub edited_at: Option<OffsetDateTime>,
     /// Whether it was deleted.
     pub deleted: bool,
+    /// The sender's metadata: a JSON object (`{}` when none; a tombstone
+    /// keeps none).
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
 }
 
 impl From<Message> for MessageView {
@@ -102,6 +106,7 @@ impl From<Message> for MessageView {
             sent_at: message.sent_at,
             created_at: message.created_at,
             edited_at: message.edited_at,
+            metadata: message.metadata.to_value(),
         }
     }
 }

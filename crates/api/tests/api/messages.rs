@@ -588,3 +588,93 @@ async fn search_splits_addresses_and_urls_into_words() {
         .await;
     assert_problem(punctuation_only, 422, "validation_failed").await;
 }
+
+#[tokio::test]
+async fn metadata_travels_with_a_message_and_only_its_sender_replaces_it() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    let group = app.group(&ada, &[&bob]).await;
+    let mut bob_ws = app.ws(&bob).await;
+    let metadata = json!({"model": "gpt-5", "usage": {"input_tokens": 12, "output_tokens": 40}});
+
+    let sent: Value = app
+        .post_json(
+            &format!("/api/v1/chats/{group}/messages"),
+            Some(&ada.token),
+            &json!({"content": "answer", "role": "assistant", "metadata": metadata}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(sent["metadata"], metadata);
+    let event = bob_ws.next_of("message.created").await;
+    assert_eq!(event["message"]["metadata"], metadata, "events carry it");
+    let plain = app.send(&ada, &group, "no metadata").await;
+    assert_eq!(plain["metadata"], json!({}), "always an object");
+    let history = app
+        .get_json(&format!("/api/v1/chats/{group}/messages"), &bob.token)
+        .await;
+    assert_eq!(history["items"][0]["metadata"], metadata);
+
+    let path = format!("/api/v1/messages/{}", sent["id"].as_str().expect("id"));
+    let replaced = json!({"model": "gpt-5-mini"});
+    let edited = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            &ada.token,
+            &json!({"metadata": replaced}),
+        )
+        .await;
+    assert_eq!(edited.status(), 200);
+    let edited: Value = edited.json().await.expect("json");
+    assert_eq!(edited["metadata"], replaced, "replaced whole, not merged");
+    assert_eq!(edited["edited_at"], Value::Null, "the text did not change");
+    let by_bob = app
+        .send_json(Method::PATCH, &path, &bob.token, &json!({"metadata": {}}))
+        .await;
+    assert_problem(by_bob, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn bad_metadata_is_named_beside_every_other_bad_field() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let group = app.group(&ada, &[]).await;
+    let path = format!("/api/v1/chats/{group}/messages");
+    let too_many: serde_json::Map<String, Value> =
+        (0..65).map(|i| (format!("k{i}"), json!(i))).collect();
+
+    for (body, expected) in [
+        (
+            json!({"content": "x", "metadata": [1, 2]}),
+            vec!["metadata"],
+        ),
+        (
+            json!({"content": "x", "metadata": "model"}),
+            vec!["metadata"],
+        ),
+        (
+            json!({"content": "x", "metadata": too_many}),
+            vec!["metadata"],
+        ),
+        (
+            json!({"content": "x", "metadata": {"big": "x".repeat(16 * 1024)}}),
+            vec!["metadata"],
+        ),
+        (
+            json!({"content": "", "metadata": {"nul": "a\u{0}"}}),
+            vec!["content", "metadata"],
+        ),
+    ] {
+        let response = app.post_json(&path, Some(&ada.token), &body).await;
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        let mut fields = error_fields(&problem);
+        fields.sort();
+        assert_eq!(fields, expected, "{body}");
+    }
+    let history = app.get_json(&path, &ada.token).await;
+    assert_eq!(history["items"], json!([]), "nothing was stored");
+}

@@ -13,6 +13,7 @@ use crate::message::{
     ClientId, HistoryCursor, Message, MessageContent, MessagePage, MessageRole, NewMessage,
     SearchQuery, SentAt,
 };
+use crate::metadata::Metadata;
 use crate::paging::PageLimit;
 use crate::ports::{
     AppendError, Appended, ChatRepository, Clock, EventPublisher, MessageEdit, MessageRepository,
@@ -74,6 +75,8 @@ pub struct SendMessage {
     pub sent_at: Option<SentAt>,
     /// A message of the same chat this one answers.
     pub reply_to: Option<MessageId>,
+    /// The sender's metadata.
+    pub metadata: Metadata,
 }
 
 /// A change requested by a member.
@@ -83,6 +86,8 @@ pub struct EditMessage {
     pub content: Option<MessageContent>,
     /// New rating, `Some(None)` to clear it (any member).
     pub rating: Option<Option<bool>>,
+    /// New metadata, replacing the old (sender only).
+    pub metadata: Option<Metadata>,
 }
 
 /// The message use cases.
@@ -143,6 +148,7 @@ impl MessageService {
             reply_to: request.reply_to,
             sent_at: request.sent_at.map_or(now, SentAt::get),
             created_at: now,
+            metadata: request.metadata,
         };
         match self.messages.append(&new).await {
             Ok(Appended::Created(message)) => {
@@ -200,8 +206,9 @@ impl MessageService {
         Ok(message)
     }
 
-    /// Changes a message: `content` by its sender only (stamping
-    /// `edited_at` when it really changes), `rating` by any member.
+    /// Changes a message: `content` and `metadata` by its sender only
+    /// (content stamping `edited_at` when it really changes), `rating` by
+    /// any member.
     ///
     /// # Errors
     /// [`MessageError::NotFound`], [`MessageError::Forbidden`] (someone
@@ -213,16 +220,16 @@ impl MessageService {
         id: MessageId,
         edit: EditMessage,
     ) -> Result<Message, MessageError> {
-        if edit.content.is_none() && edit.rating.is_none() {
-            return Err(invalid("body", "give content, rating, or both"));
+        if edit.content.is_none() && edit.rating.is_none() && edit.metadata.is_none() {
+            return Err(invalid("body", "give content, rating or metadata"));
         }
         let message = self.get_message(caller, id).await?;
         if message.is_deleted() {
             return Err(MessageError::Deleted);
         }
-        if edit.content.is_some() && message.sender_id != caller {
+        if (edit.content.is_some() || edit.metadata.is_some()) && message.sender_id != caller {
             return Err(MessageError::Forbidden(
-                "only the sender may change a message's content",
+                "only the sender may change a message's content or metadata",
             ));
         }
         let content = edit
@@ -230,12 +237,18 @@ impl MessageService {
             .filter(|c| c.as_str() != message.content)
             .map(|c| (c, self.clock.now()));
         let rating = edit.rating.filter(|r| *r != message.rating);
-        if content.is_none() && rating.is_none() {
+        let metadata = edit.metadata.filter(|m| *m != message.metadata);
+        if content.is_none() && rating.is_none() && metadata.is_none() {
             return Ok(message);
         }
+        let change = MessageEdit {
+            content,
+            rating,
+            metadata,
+        };
         let updated = self
             .messages
-            .edit(id, &MessageEdit { content, rating })
+            .edit(id, &change)
             .await?
             .ok_or(MessageError::Deleted)?;
         self.events

@@ -17,11 +17,14 @@ pub struct Model {
     pub created_at: TimeDateTimeWithTimeZone,
     pub edited_at: Option<TimeDateTimeWithTimeZone>,
     pub deleted_at: Option<TimeDateTimeWithTimeZone>,
+    /// A JSON object; NULL when empty.
+    pub metadata: Option<Json>,
 }
 
 /// The columns of [`Model`], qualified with the alias `m`, for raw SQL.
 pub(crate) const COLUMNS_M: &str = "m.id, m.chat_id, m.seq, m.sender_id, m.content, m.role, \
-    m.rating, m.client_id, m.reply_to, m.sent_at, m.created_at, m.edited_at, m.deleted_at";
+    m.rating, m.client_id, m.reply_to, m.sent_at, m.created_at, m.edited_at, m.deleted_at, \
+    m.metadata";
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
@@ -58,6 +61,7 @@ macro_rules! decode_by_position {
             created_at: row.try_get(10)?,
             edited_at: row.try_get(11)?,
             deleted_at: row.try_get(12)?,
+            metadata: row.try_get(13)?,
         }
     }};
 }

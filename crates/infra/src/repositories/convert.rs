@@ -4,6 +4,7 @@ use missive_domain::InfraError;
 use missive_domain::chat::{Chat, ChatMember, ChatTitle};
 use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{ClientId, Message};
+use missive_domain::metadata::Metadata;
 use time::OffsetDateTime;
 
 use super::corrupt;
@@ -63,5 +64,6 @@ pub(crate) fn message(model: messages::Model) -> Result<Message, InfraError> {
         created_at: model.created_at,
         edited_at: model.edited_at,
         deleted_at: model.deleted_at,
+        metadata: Metadata::from_stored(model.metadata),
     })
 }

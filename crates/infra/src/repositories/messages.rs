@@ -55,8 +55,8 @@ static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
             RETURNING last_seq), \
         stored AS ( \
             INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, \
-                client_id, reply_to, sent_at, created_at) \
-            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
+                client_id, reply_to, sent_at, created_at, metadata) \
+            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
             RETURNING seq), \
         caught_up AS ( \
             UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
@@ -110,6 +110,7 @@ fn insert_values(new: &NewMessage) -> Vec<Value> {
         new.reply_to.map(|r| r.as_uuid()).into(),
         new.sent_at.into(),
         new.created_at.into(),
+        new.metadata.to_stored().into(),
     ]
 }
 
@@ -168,6 +169,7 @@ impl SeaMessageRepository {
             created_at: Set(new.created_at),
             edited_at: Set(None),
             deleted_at: Set(None),
+            metadata: Set(new.metadata.to_stored()),
         };
         match messages::Entity::insert(model)
             .exec_without_returning(&txn)
@@ -366,6 +368,12 @@ impl MessageRepository for SeaMessageRepository {
         if let Some(rating) = edit.rating {
             update = update.col_expr(messages::Column::Rating, Expr::value(rating));
         }
+        if let Some(metadata) = &edit.metadata {
+            update = update.col_expr(
+                messages::Column::Metadata,
+                Expr::value(metadata.to_stored()),
+            );
+        }
         let changed = update
             .exec(&self.conn)
             .await
@@ -382,8 +390,13 @@ impl MessageRepository for SeaMessageRepository {
         id: MessageId,
         at: OffsetDateTime,
     ) -> Result<Option<Message>, InfraError> {
+        // A tombstone keeps its position only: no text, no metadata.
         let changed = messages::Entity::update_many()
             .col_expr(messages::Column::Content, Expr::value(""))
+            .col_expr(
+                messages::Column::Metadata,
+                Expr::value(Option::<serde_json::Value>::None),
+            )
             .col_expr(messages::Column::DeletedAt, Expr::value(at))
             .filter(messages::Column::Id.eq(id.as_uuid()))
             .filter(messages::Column::DeletedAt.is_null())

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{HistoryCursor, MessageContent, SearchQuery};
+use missive_domain::metadata::Metadata;
 use missive_domain::paging::Seq;
 use missive_domain::ports::{
     AppendError, Appended, ChatRepository, MessageEdit, MessageRepository,
@@ -300,6 +301,7 @@ async fn member_history_is_the_same_page_for_members_and_none_for_others() {
         let edit = MessageEdit {
             content: Some((MessageContent::new("edited", 100).expect("valid"), now())),
             rating: Some(Some(false)),
+            metadata: None,
         };
         repo.edit(first, &edit)
             .await
@@ -359,6 +361,7 @@ async fn edits_change_only_what_is_asked_and_never_tombstones() {
                 &MessageEdit {
                     content: None,
                     rating: Some(Some(true)),
+                    metadata: None,
                 },
             )
             .await
@@ -375,6 +378,7 @@ async fn edits_change_only_what_is_asked_and_never_tombstones() {
                 &MessageEdit {
                     content: Some((MessageContent::new("changed", 100).expect("valid"), at)),
                     rating: None,
+                    metadata: None,
                 },
             )
             .await
@@ -408,6 +412,7 @@ async fn edits_change_only_what_is_asked_and_never_tombstones() {
         let edit_tombstone = MessageEdit {
             content: None,
             rating: Some(None),
+            metadata: None,
         };
         assert!(
             repo.edit(sent.id, &edit_tombstone)
@@ -561,6 +566,7 @@ async fn edited_content_is_searchable_and_the_old_text_is_not() {
         let edit = MessageEdit {
             content: Some((MessageContent::new("banana", 100).expect("valid"), now())),
             rating: None,
+            metadata: None,
         };
         repo.edit(sent.id, &edit).await.expect("edit");
 
@@ -658,6 +664,58 @@ async fn offset_pages_count_positions_from_the_end_tombstones_included() {
             .await
             .expect("page");
         assert!(deleted.items[0].is_deleted());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn metadata_is_stored_read_back_replaced_and_dropped_with_the_text() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        let mut new = message(chat_id, people[0], "with metadata", None);
+        let metadata = serde_json::json!({
+            "model": "gpt-5", "usage": {"input": 12, "output": [1, 2.5]},
+            "tool_call_id": "call_1", "ok": true, "note": "日本語 ✓"
+        });
+        new.metadata = Metadata::new(metadata.clone()).expect("valid");
+        let plain = message(chat_id, people[0], "without", None);
+        repo.append(&new).await.expect("send");
+        repo.append(&plain).await.expect("send");
+
+        let found = repo.find(new.id).await.expect("find").expect("stored");
+        assert_eq!(found.metadata.to_value(), metadata);
+        let page = repo
+            .history(chat_id, HistoryCursor::Latest, 10)
+            .await
+            .expect("page");
+        assert_eq!(
+            page.items[0].metadata.to_value(),
+            metadata,
+            "decoded by position too"
+        );
+        assert!(page.items[1].metadata.is_empty());
+
+        let replaced = Metadata::new(serde_json::json!({"model": "other"})).expect("valid");
+        let edit = MessageEdit {
+            content: None,
+            rating: None,
+            metadata: Some(replaced.clone()),
+        };
+        let edited = repo.edit(new.id, &edit).await.expect("edit").expect("live");
+        assert_eq!(edited.metadata, replaced, "replaced, not merged");
+        assert_eq!(edited.edited_at, None);
+
+        let tombstone = repo
+            .soft_delete(new.id, now())
+            .await
+            .expect("delete")
+            .expect("was live");
+        assert!(
+            tombstone.metadata.is_empty(),
+            "a tombstone keeps no metadata"
+        );
     })
     .await;
 }

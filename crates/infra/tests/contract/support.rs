@@ -123,5 +123,6 @@ pub fn message(
         reply_to: None,
         sent_at: at,
         created_at: at,
+        metadata: Default::default(),
     }
 }

@@ -41,6 +41,7 @@ fn message(chat_id: ChatId, seq: i64) -> Message {
         created_at: now,
         edited_at: None,
         deleted_at: None,
+        metadata: Default::default(),
     }
 }
 

@@ -4,6 +4,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::chat::{Chat, ChatKind, ChatMember, MemberRole, Membership};
+use crate::metadata::Metadata;
 use crate::paging::Seq;
 use crate::ports::{MockChatRepository, MockClock, MockEventPublisher, MockMessageRepository};
 
@@ -104,6 +105,7 @@ fn message(chat_id: ChatId, sender_id: UserId) -> Message {
         created_at: NOW,
         edited_at: None,
         deleted_at: None,
+        metadata: Metadata::default(),
     }
 }
 
@@ -116,6 +118,7 @@ fn send_request(chat_id: ChatId) -> SendMessage {
         rating: Some(true),
         sent_at: None,
         reply_to: None,
+        metadata: Metadata::new(serde_json::json!({"model": "m1"})).expect("valid"),
     }
 }
 
@@ -391,6 +394,7 @@ fn only_the_sender_changes_content_and_edited_at_is_stamped() {
         EditMessage {
             content: content("changed"),
             rating: None,
+            metadata: None,
         },
     ))
     .expect("edited");
@@ -413,6 +417,7 @@ fn another_member_may_not_change_content_even_as_admin() {
         EditMessage {
             content: content("mine now"),
             rating: None,
+            metadata: None,
         },
     ));
 
@@ -446,6 +451,7 @@ fn any_member_may_rate_and_clear_a_rating() {
         EditMessage {
             content: None,
             rating: Some(None),
+            metadata: None,
         },
     ))
     .expect("rated");
@@ -469,6 +475,7 @@ fn an_edit_that_changes_nothing_stores_nothing_and_stamps_nothing() {
         EditMessage {
             content: content("hello"),
             rating: Some(None),
+            metadata: None,
         },
     ))
     .expect("unchanged");
@@ -498,6 +505,7 @@ fn an_empty_edit_is_invalid_and_a_tombstone_cannot_be_edited() {
         EditMessage {
             content: None,
             rating: Some(Some(true)),
+            metadata: None,
         },
     ));
     assert!(matches!(result, Err(MessageError::Deleted)));
@@ -656,4 +664,80 @@ fn search_asks_for_one_extra_result_to_know_whether_a_next_page_exists() {
 
     assert_eq!(found.len(), 2);
     assert_eq!(next, Some(second_id));
+}
+
+// ---- metadata ----
+
+#[test]
+fn the_sender_replaces_metadata_and_it_travels_with_the_message() {
+    let sender = UserId::new();
+    let stored = message(ChatId::new(), sender);
+    let metadata = Metadata::new(serde_json::json!({"tokens": 12})).expect("valid");
+    let mut updated = stored.clone();
+    updated.metadata = metadata.clone();
+    let expected = metadata.clone();
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(stored.clone())
+        .expect_event(|e| matches!(e, Event::MessageUpdated(_)));
+    fakes
+        .messages
+        .expect_edit()
+        .withf(move |_, edit| edit.metadata.as_ref() == Some(&expected) && edit.content.is_none())
+        .times(1)
+        .returning(move |_, _| Ok(Some(updated.clone())));
+
+    let result = block_on(fakes.service().edit_message(
+        sender,
+        stored.id,
+        EditMessage {
+            metadata: Some(metadata.clone()),
+            ..EditMessage::default()
+        },
+    ))
+    .expect("edited");
+
+    assert_eq!(result.metadata, metadata);
+    assert_eq!(
+        result.edited_at, None,
+        "metadata is not an edit of the text"
+    );
+}
+
+#[test]
+fn only_the_sender_changes_metadata() {
+    let stored = message(ChatId::new(), UserId::new());
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Owner)
+        .stored(stored.clone())
+        .no_events();
+    fakes.messages.expect_edit().never();
+
+    let result = block_on(fakes.service().edit_message(
+        UserId::new(),
+        stored.id,
+        EditMessage {
+            metadata: Some(Metadata::default()),
+            ..EditMessage::default()
+        },
+    ));
+
+    assert!(matches!(result, Err(MessageError::Forbidden(_))));
+}
+
+#[test]
+fn a_send_carries_its_metadata_to_the_store() {
+    let request = send_request(ChatId::new());
+    let expected = request.metadata.clone();
+    let mut fakes = Fakes::new().expect_event(|_| true);
+    fakes
+        .messages
+        .expect_append()
+        .withf(move |new| new.metadata == expected)
+        .times(1)
+        .returning(|new| Ok(Appended::Created(new.stored_as(1))));
+
+    let (message, _) = block_on(fakes.service().send(UserId::new(), request)).expect("sent");
+
+    assert_eq!(message.metadata.as_map()["model"], "m1");
 }
