@@ -351,6 +351,10 @@ impl From<ChatError> for ApiError {
                 "not_a_group",
                 "this operation is only possible on group chats",
             ),
+            ChatError::IdTaken => Self::conflict(
+                "chat_id_taken",
+                "another chat already has this id; choose another",
+            ),
             ChatError::Invalid { field, message } => {
                 Self::validation(vec![FieldError::new(field, message)])
             }

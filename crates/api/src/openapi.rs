@@ -177,7 +177,7 @@ problem_response!(
 );
 problem_response!(
     /// 409.
-    Conflict, "Conflict: `email_taken` (registration), `not_a_group` (renaming or changing members of a direct chat), `message_deleted` (editing a tombstone)"
+    Conflict, "Conflict: `email_taken` (registration), `not_a_group` (renaming or changing members of a direct chat), `message_deleted` (editing a tombstone), `chat_id_taken` (creating a chat with an id another chat has)"
 );
 problem_response!(
     /// 413.

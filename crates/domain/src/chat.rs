@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::ids::{ChatId, UserId};
 use crate::message::Message;
+use crate::metadata::Metadata;
 use crate::value::{ValueError, check_chars};
 
 /// Direct (exactly two people, fixed) or group (titled, managed by roles).
@@ -127,6 +128,8 @@ pub struct Chat {
     pub last_seq: i64,
     /// Newer of creation and the last message; orders chat lists.
     pub last_activity_at: OffsetDateTime,
+    /// Set by the owner or admins.
+    pub metadata: Metadata,
 }
 
 /// One user's membership of a chat.

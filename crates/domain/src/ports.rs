@@ -159,13 +159,17 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
 }
 
-/// Outcome of [`ChatRepository::insert_direct`].
+/// Outcome of [`ChatRepository::insert_group`] and
+/// [`ChatRepository::insert_direct`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirectChatOutcome {
+pub enum InsertChatOutcome {
     /// The chat was stored.
     Created,
-    /// The pair already had a direct chat; nothing was stored.
+    /// (Direct chats) the pair already had a direct chat, this one;
+    /// nothing was stored.
     Existing(ChatId),
+    /// The id is another chat's already; nothing was stored.
+    IdTaken,
 }
 
 /// Outcome of [`ChatRepository::add_member`].
@@ -232,15 +236,24 @@ pub struct MemberSnapshot {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ChatRepository: Send + Sync {
-    /// Stores a group chat and its members atomically.
+    /// Stores a group chat and its members atomically, unless its id is
+    /// taken: then MUST store nothing and return
+    /// [`InsertChatOutcome::IdTaken`] (decided by the store's key, so
+    /// concurrent creations of one id store one chat).
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.
-    async fn insert_group(&self, chat: &Chat, members: &[ChatMember]) -> Result<(), InfraError>;
+    async fn insert_group(
+        &self,
+        chat: &Chat,
+        members: &[ChatMember],
+    ) -> Result<InsertChatOutcome, InfraError>;
 
     /// Stores a direct chat between the two `members` unless the pair
-    /// already has one. MUST be race-safe: concurrent calls for one pair
-    /// store one chat (a unique key in the store decides).
+    /// already has one ([`InsertChatOutcome::Existing`]) or its id is taken
+    /// ([`InsertChatOutcome::IdTaken`]). MUST be race-safe: concurrent
+    /// calls for one pair store one chat (a unique key in the store
+    /// decides).
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.
@@ -248,7 +261,7 @@ pub trait ChatRepository: Send + Sync {
         &self,
         chat: &Chat,
         members: &[ChatMember],
-    ) -> Result<DirectChatOutcome, InfraError>;
+    ) -> Result<InsertChatOutcome, InfraError>;
 
     /// The chat with the user's membership, or `None` when the chat does
     /// not exist or the user is not a member.
@@ -287,11 +300,16 @@ pub trait ChatRepository: Send + Sync {
         after: Option<ChatCursor>,
     ) -> Result<Vec<ChatDetails>, InfraError>;
 
-    /// Sets a chat's title.
+    /// Sets a chat's title and/or replaces its metadata.
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.
-    async fn rename(&self, chat_id: ChatId, title: &ChatTitle) -> Result<(), InfraError>;
+    async fn update<'a>(
+        &self,
+        chat_id: ChatId,
+        title: Option<&'a ChatTitle>,
+        metadata: Option<&'a Metadata>,
+    ) -> Result<(), InfraError>;
 
     /// Deletes a chat with its memberships and messages.
     ///

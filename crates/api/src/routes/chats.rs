@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use missive_domain::chat::ChatTitle;
 use missive_domain::ids::{ChatId, UserId};
-use missive_domain::services::chats::CreateChat;
+use missive_domain::services::chats::{CreateChat, UpdateChat};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -24,7 +24,7 @@ use crate::views::{ChatKindDto, ChatList, ChatView, ReadStateView};
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_chat, list_chats))
-        .routes(routes!(get_chat, rename_chat, delete_chat))
+        .routes(routes!(get_chat, update_chat, delete_chat))
         .routes(routes!(mark_read))
 }
 
@@ -42,19 +42,54 @@ pub struct CreateChatRequest {
     /// always a member (the owner) and need not be listed.
     #[serde(default)]
     member_ids: Vec<uuid::Uuid>,
+    /// Your own id for the chat (say, your conversation's UUID), so no
+    /// mapping table is needed. Creating it again answers the chat with
+    /// 200; an id another chat already has answers 409 `chat_id_taken`.
+    /// (A direct chat between two users who already have one answers that
+    /// one, whatever id is given.)
+    #[serde(default)]
+    id: Option<uuid::Uuid>,
+    /// A JSON object (≤ 64 keys, ≤ 16 KiB): an external reference, the
+    /// model in use, tags, …
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<serde_json::Value>,
+}
+
+impl CreateChatRequest {
+    fn try_into_domain(self) -> Result<CreateChat, ApiError> {
+        let mut errors = FieldErrors::default();
+        let title = match self.title.as_deref() {
+            Some(raw) => errors.check("title", ChatTitle::new(raw)).map(Some),
+            None => Some(None),
+        };
+        let metadata = super::messages::metadata(&mut errors, "metadata", self.metadata);
+        match (title, metadata) {
+            (Some(title), Some(metadata)) => Ok(CreateChat {
+                kind: self.kind.into(),
+                title,
+                member_ids: self.member_ids.into_iter().map(UserId::from_uuid).collect(),
+                id: self.id.map(ChatId::from_uuid),
+                metadata: metadata.unwrap_or_default(),
+            }),
+            _ => Err(errors.into_error()),
+        }
+    }
 }
 
 /// Creates a chat; the caller becomes its owner. Creating a direct chat
-/// that already exists between the two users returns it with 200.
+/// that already exists between the two users returns it with 200, and so
+/// does creating again a chat with your own `id`.
 #[utoipa::path(
     post, path = "/chats", tag = "chats",
     request_body = CreateChatRequest,
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 201, description = "Created", body = ChatView),
-        (status = 200, description = "The direct chat between these two users already existed", body = ChatView),
+        (status = 200, description = "Already there: the direct chat between these two users, or the chat with this `id`", body = ChatView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
@@ -65,20 +100,7 @@ async fn create_chat(
     Caller(caller): Caller,
     Json(body): Json<CreateChatRequest>,
 ) -> Result<(StatusCode, Json<ChatView>), ApiError> {
-    let mut errors = FieldErrors::default();
-    let title = match body.title.as_deref() {
-        Some(raw) => Some(
-            errors
-                .check("title", ChatTitle::new(raw))
-                .ok_or_else(|| errors.into_error())?,
-        ),
-        None => None,
-    };
-    let request = CreateChat {
-        kind: body.kind.into(),
-        title,
-        member_ids: body.member_ids.into_iter().map(UserId::from_uuid).collect(),
-    };
+    let request = body.try_into_domain()?;
     let (details, created) =
         super::to_completion(async move { app.chats.create_chat(caller, request).await }).await?;
     let status = if created {
@@ -153,22 +175,42 @@ async fn get_chat(
     Ok(Json(details.into()))
 }
 
-/// Body of `PATCH /chats/{id}`.
+/// Body of `PATCH /chats/{id}`: either field or both.
 #[derive(Deserialize, ToSchema)]
-pub struct RenameChatRequest {
-    /// New title, 1–100 characters.
+pub struct UpdateChatRequest {
+    /// A new title, 1–100 characters (groups only).
+    #[serde(default)]
     #[schema(min_length = 1, max_length = 100)]
-    title: String,
+    title: Option<String>,
+    /// New metadata, replacing the old whole (`{}` clears it).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<serde_json::Value>,
 }
 
-/// Renames a group (owner or admin).
+impl UpdateChatRequest {
+    fn try_into_domain(self) -> Result<UpdateChat, ApiError> {
+        let mut errors = FieldErrors::default();
+        let title = match self.title.as_deref() {
+            Some(raw) => errors.check("title", ChatTitle::new(raw)).map(Some),
+            None => Some(None),
+        };
+        let metadata = super::messages::metadata(&mut errors, "metadata", self.metadata);
+        match (title, metadata) {
+            (Some(title), Some(metadata)) => Ok(UpdateChat { title, metadata }),
+            _ => Err(errors.into_error()),
+        }
+    }
+}
+
+/// Renames a group and/or replaces a chat's metadata (owner or admin).
 #[utoipa::path(
     patch, path = "/chats/{id}", tag = "chats",
     params(("id" = uuid::Uuid, Path, description = "Chat id")),
-    request_body = RenameChatRequest,
+    request_body = UpdateChatRequest,
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "Renamed", body = ChatView),
+        (status = 200, description = "Changed", body = ChatView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -179,19 +221,16 @@ pub struct RenameChatRequest {
         (status = 422, response = ValidationFailed),
     )
 )]
-async fn rename_chat(
+async fn update_chat(
     State(app): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<uuid::Uuid>,
-    Json(body): Json<RenameChatRequest>,
+    Json(body): Json<UpdateChatRequest>,
 ) -> Result<Json<ChatView>, ApiError> {
-    let mut errors = FieldErrors::default();
-    let title = errors
-        .check("title", ChatTitle::new(&body.title))
-        .ok_or_else(|| errors.into_error())?;
+    let update = body.try_into_domain()?;
     let details = super::to_completion(async move {
         app.chats
-            .rename_chat(caller, ChatId::from_uuid(id), title)
+            .update_chat(caller, ChatId::from_uuid(id), update)
             .await
     })
     .await?;

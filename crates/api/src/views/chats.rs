@@ -64,6 +64,9 @@ pub struct ChatView {
     pub members: Vec<MemberView>,
     /// How many members the chat has.
     pub member_count: u64,
+    /// Set by the owner or admins: a JSON object (`{}` when none).
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
 }
 
 impl From<ChatDetails> for ChatView {
@@ -80,6 +83,7 @@ impl From<ChatDetails> for ChatView {
             last_message: details.last_message.map(Into::into),
             members: details.members.into_iter().map(Into::into).collect(),
             member_count: details.member_count,
+            metadata: chat.metadata.to_value(),
         }
     }
 }

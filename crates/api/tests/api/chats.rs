@@ -722,3 +722,91 @@ async fn members_are_counted_and_paged_for_members_only() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_chat_can_have_the_clients_own_id_created_again_safely_and_nobody_elses() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let eve = app.register("eve@example.org").await;
+    let own_id = uuid::Uuid::new_v4().to_string();
+    let body = json!({
+        "kind": "group", "title": "Transcript", "id": own_id,
+        "metadata": {"source": "my-llm-app", "conversation": 42}
+    });
+
+    let responses = futures::future::join_all(
+        (0..6).map(|_| app.post_json("/api/v1/chats", Some(&ada.token), &body)),
+    )
+    .await;
+    let mut statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 201],
+        "one creation, the rest answered"
+    );
+    let chat = app
+        .get_json(&format!("/api/v1/chats/{own_id}"), &ada.token)
+        .await;
+    assert_eq!(chat["id"], own_id.as_str());
+    assert_eq!(
+        chat["metadata"],
+        json!({"source": "my-llm-app", "conversation": 42})
+    );
+    let listed = app.get_json("/api/v1/chats", &ada.token).await;
+    assert_eq!(listed["items"].as_array().expect("items").len(), 1);
+
+    let taken = app
+        .post_json("/api/v1/chats", Some(&eve.token), &body)
+        .await;
+    let problem = assert_problem(taken, 409, "chat_id_taken").await;
+    assert!(
+        !problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Transcript")
+    );
+}
+
+#[tokio::test]
+async fn owners_and_admins_replace_a_chats_metadata_and_members_see_it() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    let group = app.group(&ada, &[&bob]).await;
+    let mut bob_ws = app.ws(&bob).await;
+    let path = format!("/api/v1/chats/{group}");
+
+    let changed = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            &ada.token,
+            &json!({"metadata": {"topic": "launch"}}),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    let event = bob_ws.next_of("chat.updated").await;
+    assert_eq!(event["chat"]["metadata"], json!({"topic": "launch"}));
+    assert_eq!(event["chat"]["title"], "Team", "the title stays");
+
+    let by_member = app
+        .send_json(Method::PATCH, &path, &bob.token, &json!({"metadata": {}}))
+        .await;
+    assert_problem(by_member, 403, "forbidden").await;
+    let empty = app
+        .send_json(Method::PATCH, &path, &ada.token, &json!({}))
+        .await;
+    assert_problem(empty, 422, "validation_failed").await;
+    let bad = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            &ada.token,
+            &json!({"metadata": 5, "title": ""}),
+        )
+        .await;
+    let mut fields = error_fields(&assert_problem(bad, 422, "validation_failed").await);
+    fields.sort();
+    assert_eq!(fields, ["metadata", "title"]);
+}

@@ -14,8 +14,9 @@ use crate::chat::{
 use crate::error::InfraError;
 use crate::event::Event;
 use crate::ids::{ChatId, UserId};
+use crate::metadata::Metadata;
 use crate::ports::{
-    AddMemberOutcome, ChatRepository, Clock, DirectChatOutcome, EventPublisher, Removal,
+    AddMemberOutcome, ChatRepository, Clock, EventPublisher, InsertChatOutcome, Removal,
     RemoveMemberOutcome, UserRepository,
 };
 
@@ -42,6 +43,9 @@ pub enum ChatError {
     /// The operation only applies to group chats.
     #[error("this operation is only possible on group chats")]
     NotAGroup,
+    /// A chat the caller cannot see already has the id they chose.
+    #[error("the chat id is taken")]
+    IdTaken,
     /// A request field is invalid in a way only the domain can tell
     /// (unknown user, too many members, …).
     #[error("{field}: {message}")]
@@ -72,6 +76,20 @@ pub struct CreateChat {
     pub title: Option<ChatTitle>,
     /// The other members (the caller is added as owner anyway).
     pub member_ids: Vec<UserId>,
+    /// The client's own id for the chat (a transcript store keying
+    /// conversations by its ids); a fresh one when absent.
+    pub id: Option<ChatId>,
+    /// The chat's metadata.
+    pub metadata: Metadata,
+}
+
+/// A change of a chat by its owner or an admin: either part or both.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpdateChat {
+    /// A new title (groups only).
+    pub title: Option<ChatTitle>,
+    /// New metadata, replacing the old whole.
+    pub metadata: Option<Metadata>,
 }
 
 /// The chat use cases.
@@ -151,13 +169,14 @@ impl ChatService {
 
         let now = self.clock.now();
         let chat = Chat {
-            id: ChatId::new(),
+            id: request.id.unwrap_or_else(ChatId::new),
             kind: request.kind,
             title: request.title,
             created_by: caller,
             created_at: now,
             last_seq: 0,
             last_activity_at: now,
+            metadata: request.metadata,
         };
         let member = |user_id, role| ChatMember {
             user_id,
@@ -168,14 +187,19 @@ impl ChatService {
         let mut members = vec![member(caller, MemberRole::Owner)];
         members.extend(others.iter().map(|id| member(*id, MemberRole::Member)));
 
-        let (chat_id, created) = match request.kind {
-            ChatKind::Group => {
-                self.chats.insert_group(&chat, &members).await?;
-                (chat.id, true)
-            }
-            ChatKind::Direct => match self.chats.insert_direct(&chat, &members).await? {
-                DirectChatOutcome::Created => (chat.id, true),
-                DirectChatOutcome::Existing(id) => (id, false),
+        let outcome = match request.kind {
+            ChatKind::Group => self.chats.insert_group(&chat, &members).await?,
+            ChatKind::Direct => self.chats.insert_direct(&chat, &members).await?,
+        };
+        let (chat_id, created) = match outcome {
+            InsertChatOutcome::Created => (chat.id, true),
+            InsertChatOutcome::Existing(id) => (id, false),
+            // Creating a chat with one's own id again answers the chat as
+            // it is (a retry after a lost answer); anyone else's is a
+            // conflict that says nothing about it.
+            InsertChatOutcome::IdTaken => match self.chats.details(chat.id, caller).await? {
+                Some(existing) => return Ok((existing, false)),
+                None => return Err(ChatError::IdTaken),
             },
         };
         let details = self.details(chat_id, caller).await?;
@@ -294,27 +318,34 @@ impl ChatService {
         Ok((members, next))
     }
 
-    /// Renames a group; owner or admin only.
+    /// Renames a group and/or replaces a chat's metadata; owner or admin
+    /// only.
     ///
     /// # Errors
-    /// [`ChatError::NotFound`], [`ChatError::NotAGroup`],
-    /// [`ChatError::Forbidden`].
-    pub async fn rename_chat(
+    /// [`ChatError::NotFound`], [`ChatError::Forbidden`];
+    /// [`ChatError::NotAGroup`] for a title on a direct chat;
+    /// [`ChatError::Invalid`] when nothing is to change.
+    pub async fn update_chat(
         &self,
         caller: UserId,
         chat_id: ChatId,
-        title: ChatTitle,
+        update: UpdateChat,
     ) -> Result<ChatDetails, ChatError> {
+        if update.title.is_none() && update.metadata.is_none() {
+            return Err(invalid("body", "give title, metadata, or both"));
+        }
         let membership = self.membership(chat_id, caller).await?;
-        if membership.chat.kind != ChatKind::Group {
+        if update.title.is_some() && membership.chat.kind != ChatKind::Group {
             return Err(ChatError::NotAGroup);
         }
         if !membership.member.role.is_manager() {
             return Err(ChatError::Forbidden(
-                "only the owner or an admin may rename a group",
+                "only the owner or an admin may change a chat",
             ));
         }
-        self.chats.rename(chat_id, &title).await?;
+        self.chats
+            .update(chat_id, update.title.as_ref(), update.metadata.as_ref())
+            .await?;
         let details = self.details(chat_id, caller).await?;
         self.events
             .publish(Event::ChatUpdated(details.clone()))

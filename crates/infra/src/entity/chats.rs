@@ -17,6 +17,8 @@ pub struct Model {
     pub member_version: i64,
     /// Kept with every membership change.
     pub member_count: i64,
+    /// A JSON object; NULL when empty.
+    pub metadata: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,8 +7,9 @@ use missive_domain::chat::{
     MemberRole, Membership, ReadState,
 };
 use missive_domain::ids::{ChatId, UserId};
+use missive_domain::metadata::Metadata;
 use missive_domain::ports::{
-    AddMemberOutcome, ChatRepository, ChatVersion, DirectChatOutcome, MemberSnapshot, Removal,
+    AddMemberOutcome, ChatRepository, ChatVersion, InsertChatOutcome, MemberSnapshot, Removal,
     RemoveMemberOutcome,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -20,7 +21,7 @@ use sea_orm::{
 use super::UNREAD_WINDOW;
 use super::convert::{self, micros};
 use crate::Database;
-use crate::db_error::infra_error;
+use crate::db_error::{infra_error, is_unique_violation};
 use crate::entity::{chat_members, chats, messages};
 use crate::sql::{placeholders, statement};
 
@@ -40,7 +41,7 @@ impl SeaChatRepository {
 }
 
 const CHAT_COLUMNS_C: &str = "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, \
-    c.last_activity_us, c.direct_key, c.member_version, c.member_count";
+    c.last_activity_us, c.direct_key, c.member_version, c.member_count, c.metadata";
 
 fn chat_model(chat: &Chat, direct_key: Option<String>, members: usize) -> chats::ActiveModel {
     chats::ActiveModel {
@@ -52,6 +53,7 @@ fn chat_model(chat: &Chat, direct_key: Option<String>, members: usize) -> chats:
         last_seq: Set(chat.last_seq),
         last_activity_us: Set(micros(chat.last_activity_at)),
         direct_key: Set(direct_key),
+        metadata: Set(chat.metadata.to_stored()),
         member_version: Set(0),
         member_count: Set(i64::try_from(members).unwrap_or(i64::MAX)),
     }
@@ -281,21 +283,35 @@ impl SeaChatRepository {
 
 #[async_trait]
 impl ChatRepository for SeaChatRepository {
-    async fn insert_group(&self, chat: &Chat, members: &[ChatMember]) -> Result<(), InfraError> {
+    async fn insert_group(
+        &self,
+        chat: &Chat,
+        members: &[ChatMember],
+    ) -> Result<InsertChatOutcome, InfraError> {
         let txn = self.conn.begin().await.map_err(infra_error)?;
-        chats::Entity::insert(chat_model(chat, None, members.len()))
+        // The primary key settles races for a client-chosen id: a
+        // concurrent creator's insert waits for ours, then fails.
+        let inserted = chats::Entity::insert(chat_model(chat, None, members.len()))
             .exec_without_returning(&txn)
-            .await
-            .map_err(infra_error)?;
+            .await;
+        match inserted {
+            Ok(_) => {}
+            Err(error) if is_unique_violation(&error) => {
+                txn.rollback().await.map_err(infra_error)?;
+                return Ok(InsertChatOutcome::IdTaken);
+            }
+            Err(error) => return Err(infra_error(error)),
+        }
         Self::insert_members(&txn, chat.id, members).await?;
-        txn.commit().await.map_err(infra_error)
+        txn.commit().await.map_err(infra_error)?;
+        Ok(InsertChatOutcome::Created)
     }
 
     async fn insert_direct(
         &self,
         chat: &Chat,
         members: &[ChatMember],
-    ) -> Result<DirectChatOutcome, InfraError> {
+    ) -> Result<InsertChatOutcome, InfraError> {
         let key = direct_key(members);
         let txn = self.conn.begin().await.map_err(infra_error)?;
         // The unique key settles races: a concurrent creator's insert waits
@@ -307,21 +323,32 @@ impl ChatRepository for SeaChatRepository {
                     .to_owned(),
             )
             .exec_without_returning(&txn)
-            .await
-            .map_err(infra_error)?;
-        if inserted == 1 {
-            Self::insert_members(&txn, chat.id, members).await?;
-            txn.commit().await.map_err(infra_error)?;
-            return Ok(DirectChatOutcome::Created);
-        }
+            .await;
+        let id_taken = match inserted {
+            Ok(1) => {
+                Self::insert_members(&txn, chat.id, members).await?;
+                txn.commit().await.map_err(infra_error)?;
+                return Ok(InsertChatOutcome::Created);
+            }
+            Ok(_) => false,
+            // Not the pair's key: the id is another chat's.
+            Err(error) if is_unique_violation(&error) => true,
+            Err(error) => return Err(infra_error(error)),
+        };
         txn.rollback().await.map_err(infra_error)?;
         let existing = chats::Entity::find()
             .filter(chats::Column::DirectKey.eq(key))
             .one(&self.conn)
             .await
-            .map_err(infra_error)?
-            .ok_or_else(|| InfraError::unexpected("direct chat vanished after a conflict"))?;
-        Ok(DirectChatOutcome::Existing(ChatId::from_uuid(existing.id)))
+            .map_err(infra_error)?;
+        match existing {
+            // The pair's chat wins over a chosen id (one chat per pair).
+            Some(existing) => Ok(InsertChatOutcome::Existing(ChatId::from_uuid(existing.id))),
+            None if id_taken => Ok(InsertChatOutcome::IdTaken),
+            None => Err(InfraError::unexpected(
+                "direct chat vanished after a conflict",
+            )),
+        }
     }
 
     async fn find_membership(
@@ -394,13 +421,21 @@ impl ChatRepository for SeaChatRepository {
         self.load_details(chats, viewer).await
     }
 
-    async fn rename(&self, chat_id: ChatId, title: &ChatTitle) -> Result<(), InfraError> {
-        chats::Entity::update_many()
-            .col_expr(chats::Column::Title, Expr::value(title.as_str()))
-            .filter(chats::Column::Id.eq(chat_id.as_uuid()))
-            .exec(&self.conn)
-            .await
-            .map_err(infra_error)?;
+    async fn update<'a>(
+        &self,
+        chat_id: ChatId,
+        title: Option<&'a ChatTitle>,
+        metadata: Option<&'a Metadata>,
+    ) -> Result<(), InfraError> {
+        let mut update =
+            chats::Entity::update_many().filter(chats::Column::Id.eq(chat_id.as_uuid()));
+        if let Some(title) = title {
+            update = update.col_expr(chats::Column::Title, Expr::value(title.as_str()));
+        }
+        if let Some(metadata) = metadata {
+            update = update.col_expr(chats::Column::Metadata, Expr::value(metadata.to_stored()));
+        }
+        update.exec(&self.conn).await.map_err(infra_error)?;
         Ok(())
     }
 

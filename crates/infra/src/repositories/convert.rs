@@ -33,6 +33,7 @@ pub(crate) fn chat(model: chats::Model) -> Result<Chat, InfraError> {
         created_at: model.created_at,
         last_seq: model.last_seq,
         last_activity_at: from_micros(model.last_activity_us)?,
+        metadata: Metadata::from_stored(model.metadata),
     })
 }
 

@@ -4,8 +4,9 @@ use missive_domain::chat::{
     ChatCursor, ChatKind, ChatTitle, EMBEDDED_MEMBERS, MemberCursor, MemberRole,
 };
 use missive_domain::ids::{ChatId, UserId};
+use missive_domain::metadata::Metadata;
 use missive_domain::ports::{
-    AddMemberOutcome, ChatRepository, DirectChatOutcome, MessageRepository, Removal,
+    AddMemberOutcome, ChatRepository, InsertChatOutcome, MessageRepository, Removal,
     RemoveMemberOutcome,
 };
 use missive_infra::{SeaChatRepository, SeaMessageRepository, UNREAD_WINDOW};
@@ -71,7 +72,7 @@ async fn one_direct_chat_per_pair_whichever_side_creates_it() {
         ];
         assert_eq!(
             repo.insert_direct(&first, &pair).await.expect("insert"),
-            DirectChatOutcome::Created
+            InsertChatOutcome::Created
         );
 
         let reverse = [
@@ -83,7 +84,7 @@ async fn one_direct_chat_per_pair_whichever_side_creates_it() {
             .await
             .expect("insert");
 
-        assert_eq!(second, DirectChatOutcome::Existing(first.id));
+        assert_eq!(second, InsertChatOutcome::Existing(first.id));
     })
     .await;
 }
@@ -112,8 +113,9 @@ async fn concurrent_direct_chat_creations_store_one_chat() {
         let mut existing = Vec::new();
         for task in tasks {
             match task.await.expect("task").expect("insert") {
-                DirectChatOutcome::Created => created.push(()),
-                DirectChatOutcome::Existing(id) => existing.push(id),
+                InsertChatOutcome::Created => created.push(()),
+                InsertChatOutcome::Existing(id) => existing.push(id),
+                InsertChatOutcome::IdTaken => panic!("fresh ids"),
             }
         }
 
@@ -637,6 +639,87 @@ async fn members_page_in_joining_order_without_gaps_or_repeats_and_counts_follow
             .expect("details")
             .expect("member");
         assert_eq!(details.member_count, 22);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_chosen_id_is_stored_once_whoever_races_for_it() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 3).await;
+        let repo = Arc::new(SeaChatRepository::new(&db));
+        let mut chosen = new_chat(ChatKind::Group, people[0]);
+        chosen.metadata = Metadata::new(serde_json::json!({"source": "import"})).expect("valid");
+        let members = vec![member(people[0], MemberRole::Owner)];
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (repo, chat, members) = (Arc::clone(&repo), chosen.clone(), members.clone());
+                tokio::spawn(async move { repo.insert_group(&chat, &members).await })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.expect("task").expect("insert"));
+        }
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| **o == InsertChatOutcome::Created)
+                .count(),
+            1
+        );
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, InsertChatOutcome::Created | InsertChatOutcome::IdTaken))
+        );
+        let stored = repo
+            .details(chosen.id, people[0])
+            .await
+            .expect("details")
+            .expect("member");
+        assert_eq!(stored.chat.metadata, chosen.metadata);
+        assert_eq!(stored.members.len(), 1);
+
+        // A direct chat with a taken id: the pair has none, so IdTaken.
+        let mut direct = new_chat(ChatKind::Direct, people[1]);
+        direct.id = chosen.id;
+        let pair = vec![
+            member(people[1], MemberRole::Owner),
+            member(people[2], MemberRole::Member),
+        ];
+        assert_eq!(
+            repo.insert_direct(&direct, &pair).await.expect("insert"),
+            InsertChatOutcome::IdTaken
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_chats_title_and_metadata_change_apart() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaChatRepository::new(&db);
+        let metadata = Metadata::new(serde_json::json!({"tags": ["a"]})).expect("valid");
+
+        repo.update(chat_id, None, Some(&metadata))
+            .await
+            .expect("update");
+        let title = ChatTitle::new("Renamed").expect("valid");
+        repo.update(chat_id, Some(&title), None)
+            .await
+            .expect("update");
+
+        let chat = repo
+            .details(chat_id, people[0])
+            .await
+            .expect("details")
+            .expect("member")
+            .chat;
+        assert_eq!(chat.metadata, metadata);
+        assert_eq!(chat.title.as_ref().map(ChatTitle::as_str), Some("Renamed"));
     })
     .await;
 }

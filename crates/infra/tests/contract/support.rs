@@ -78,6 +78,7 @@ pub fn new_chat(kind: ChatKind, created_by: UserId) -> Chat {
         created_at: at,
         last_seq: 0,
         last_activity_at: at,
+        metadata: Default::default(),
     }
 }
 

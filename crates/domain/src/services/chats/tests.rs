@@ -2,6 +2,7 @@ use futures_executor::block_on;
 use time::macros::datetime;
 
 use super::*;
+use crate::metadata::Metadata;
 use crate::ports::{MockChatRepository, MockClock, MockEventPublisher, MockUserRepository};
 
 const NOW: time::OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
@@ -67,6 +68,7 @@ fn chat(kind: ChatKind) -> Chat {
         created_at: NOW,
         last_seq: 0,
         last_activity_at: NOW,
+        metadata: Metadata::default(),
     }
 }
 
@@ -101,6 +103,8 @@ fn group_request(member_ids: Vec<UserId>) -> CreateChat {
         kind: ChatKind::Group,
         title: Some(ChatTitle::new("Team").expect("valid")),
         member_ids,
+        id: None,
+        metadata: Metadata::default(),
     }
 }
 
@@ -137,7 +141,7 @@ fn creating_a_group_makes_the_caller_owner_and_the_others_members() {
                     ]
         })
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _| Ok(InsertChatOutcome::Created));
     fakes
         .chats
         .expect_details()
@@ -199,6 +203,8 @@ fn a_direct_chat_needs_exactly_one_other_user_and_no_title() {
         kind: ChatKind::Direct,
         title: title.map(|t| ChatTitle::new(t).expect("valid")),
         member_ids,
+        id: None,
+        metadata: Metadata::default(),
     };
 
     assert_invalid(
@@ -227,7 +233,7 @@ fn an_existing_direct_chat_is_returned_without_a_new_event() {
     fakes
         .chats
         .expect_insert_direct()
-        .returning(move |_, _| Ok(DirectChatOutcome::Existing(existing_id)));
+        .returning(move |_, _| Ok(InsertChatOutcome::Existing(existing_id)));
     fakes
         .chats
         .expect_details()
@@ -238,6 +244,8 @@ fn an_existing_direct_chat_is_returned_without_a_new_event() {
         kind: ChatKind::Direct,
         title: None,
         member_ids: vec![UserId::new()],
+        id: None,
+        metadata: Metadata::default(),
     };
 
     let (details, created) = block_on(service.create_chat(UserId::new(), request)).expect("ok");
@@ -292,16 +300,23 @@ fn with_membership(mut fakes: Fakes, chat: &Chat, user: UserId, role: MemberRole
     fakes
 }
 
+fn rename(title: &str) -> UpdateChat {
+    UpdateChat {
+        title: Some(ChatTitle::new(title).expect("valid")),
+        metadata: None,
+    }
+}
+
 #[test]
 fn renaming_is_for_owners_and_admins_of_groups_only() {
     let user = UserId::new();
-    let title = || ChatTitle::new("New").expect("valid");
+    let title = || rename("New");
 
     let group = chat(ChatKind::Group);
     let member =
         with_membership(Fakes::new().no_events(), &group, user, MemberRole::Member).service();
     assert!(matches!(
-        block_on(member.rename_chat(user, group.id, title())),
+        block_on(member.update_chat(user, group.id, title())),
         Err(ChatError::Forbidden(_))
     ));
 
@@ -309,7 +324,7 @@ fn renaming_is_for_owners_and_admins_of_groups_only() {
     let owner =
         with_membership(Fakes::new().no_events(), &direct, user, MemberRole::Owner).service();
     assert!(matches!(
-        block_on(owner.rename_chat(user, direct.id, title())),
+        block_on(owner.update_chat(user, direct.id, title())),
         Err(ChatError::NotAGroup)
     ));
 
@@ -319,7 +334,7 @@ fn renaming_is_for_owners_and_admins_of_groups_only() {
         .expect_find_membership()
         .returning(|_, _| Ok(None));
     assert!(matches!(
-        block_on(stranger.service().rename_chat(user, group.id, title())),
+        block_on(stranger.service().update_chat(user, group.id, title())),
         Err(ChatError::NotFound)
     ));
 }
@@ -336,22 +351,95 @@ fn an_admin_renames_a_group_and_an_event_is_published() {
     );
     fakes
         .chats
-        .expect_rename()
-        .withf(|_, title| title.as_str() == "New")
+        .expect_update()
+        .withf(|_, title, metadata| {
+            title.map(ChatTitle::as_str) == Some("New") && metadata.is_none()
+        })
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     let details = details_of(&group, vec![]);
     fakes
         .chats
         .expect_details()
         .returning(move |_, _| Ok(Some(details.clone())));
 
-    block_on(
-        fakes
-            .service()
-            .rename_chat(user, group.id, ChatTitle::new("New").expect("valid")),
-    )
-    .expect("renamed");
+    block_on(fakes.service().update_chat(user, group.id, rename("New"))).expect("renamed");
+}
+
+#[test]
+fn the_owner_of_a_direct_chat_sets_its_metadata_but_nothing_is_not_a_change() {
+    let user = UserId::new();
+    let direct = chat(ChatKind::Direct);
+    let metadata = Metadata::new(serde_json::json!({"external_id": "conv-9"})).expect("valid");
+    let expected = metadata.clone();
+    let mut fakes = with_membership(
+        Fakes::new().expect_event(|e| matches!(e, Event::ChatUpdated(_))),
+        &direct,
+        user,
+        MemberRole::Owner,
+    );
+    fakes
+        .chats
+        .expect_update()
+        .withf(move |_, title, metadata| title.is_none() && *metadata == Some(&expected))
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let details = details_of(&direct, vec![]);
+    fakes
+        .chats
+        .expect_details()
+        .returning(move |_, _| Ok(Some(details.clone())));
+    let service = fakes.service();
+
+    let update = UpdateChat {
+        title: None,
+        metadata: Some(metadata),
+    };
+    block_on(service.update_chat(user, direct.id, update)).expect("updated");
+    assert_invalid(
+        block_on(service.update_chat(user, direct.id, UpdateChat::default())),
+        "body",
+    );
+}
+
+// ---- own ids ----
+
+fn creating_with_id(
+    outcome: InsertChatOutcome,
+    visible: bool,
+) -> Result<(ChatDetails, bool), ChatError> {
+    let caller = UserId::new();
+    let own_id = ChatId::new();
+    let mut fakes = Fakes::new().all_users_exist().no_events();
+    fakes
+        .chats
+        .expect_insert_group()
+        .withf(move |chat, _| chat.id == own_id)
+        .times(1)
+        .returning(move |_, _| Ok(outcome));
+    let mut existing = chat(ChatKind::Group);
+    existing.id = own_id;
+    let details = details_of(&existing, vec![]);
+    fakes
+        .chats
+        .expect_details()
+        .withf(move |id, viewer| *id == own_id && *viewer == caller)
+        .returning(move |_, _| Ok(visible.then(|| details.clone())));
+    let mut request = group_request(vec![]);
+    request.id = Some(own_id);
+    block_on(fakes.service().create_chat(caller, request))
+}
+
+#[test]
+fn an_own_id_taken_by_a_chat_the_caller_sees_answers_that_chat_else_a_conflict() {
+    let (existing, created) = creating_with_id(InsertChatOutcome::IdTaken, true).expect("theirs");
+    assert!(!created, "nothing new, no event");
+    assert_eq!(existing.chat.kind, ChatKind::Group);
+
+    assert!(matches!(
+        creating_with_id(InsertChatOutcome::IdTaken, false),
+        Err(ChatError::IdTaken)
+    ));
 }
 
 // ---- delete ----

@@ -38,6 +38,7 @@ impl Fakes {
                         created_at: NOW,
                         last_seq: 1,
                         last_activity_at: NOW,
+                        metadata: Metadata::default(),
                     },
                     member: ChatMember {
                         user_id,
