@@ -413,10 +413,16 @@ impl Application {
                 tracing::debug!(%error, "could not set TCP_NODELAY");
             }
         });
+        // Outside the router, so the trimmed path is the one routed.
+        let service = tower::Layer::layer(
+            &tower::util::MapRequestLayer::new(trim_trailing_slash),
+            self.router,
+        );
         axum::serve(
             listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(service),
         )
         .with_graceful_shutdown(signal)
         .await
@@ -436,9 +442,48 @@ impl Application {
     }
 }
 
+/// Every route answers the same with or without a trailing slash
+/// (`/api/v1/chats/` is `/api/v1/chats`). Swagger UI's pages are left
+/// alone: they live under `/docs/`.
+fn trim_trailing_slash(mut request: axum::extract::Request) -> axum::extract::Request {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') && !path.starts_with("/docs") {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let rewritten = match request.uri().query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(path_and_query) = rewritten.parse::<axum::http::uri::PathAndQuery>() {
+            let mut parts = request.uri().clone().into_parts();
+            parts.path_and_query = Some(path_and_query);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    request
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, trim_trailing_slash};
+
+    #[test]
+    fn trailing_slashes_are_trimmed_except_under_docs() {
+        let path = |uri: &str| {
+            let request = axum::extract::Request::builder()
+                .uri(uri)
+                .body(axum::body::Body::empty())
+                .expect("request");
+            trim_trailing_slash(request).uri().to_string()
+        };
+        assert_eq!(path("/api/v1/chats/"), "/api/v1/chats");
+        assert_eq!(path("/api/v1/chats//?limit=2"), "/api/v1/chats?limit=2");
+        assert_eq!(path("/api/v1/chats"), "/api/v1/chats");
+        assert_eq!(path("/"), "/");
+        assert_eq!(path("/docs/"), "/docs/");
+    }
 
     #[test]
     fn database_passwords_are_redacted() {

@@ -328,3 +328,35 @@ async fn invented_http_methods_share_one_metrics_label() {
     assert!(!text.contains("BREWCOFFEE"), "{text}");
     assert!(text.contains("method=\"OTHER\""), "{text}");
 }
+
+#[tokio::test]
+async fn every_route_answers_the_same_with_a_trailing_slash() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let created = app
+        .post_json(
+            "/api/v1/chats/",
+            Some(&ada.token),
+            &json!({"kind": "group", "title": "Slash", "member_ids": []}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let with = app.get_json("/api/v1/chats/?limit=5", &ada.token).await;
+    let without = app.get_json("/api/v1/chats?limit=5", &ada.token).await;
+    assert_eq!(with, without);
+    assert_eq!(with["items"].as_array().map(Vec::len), Some(1));
+    let me = app.get("/api/v1/users/me/", &ada.token).await;
+    assert_eq!(me.status(), 200);
+    let ready = app
+        .request(Method::GET, "/health/ready/")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ready.status(), 200);
+    let docs = app
+        .request(Method::GET, "/docs/")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(docs.status(), 200, "Swagger UI keeps its own slash");
+}
