@@ -183,7 +183,7 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
 pub fn router(state: AppState) -> Router {
     let settings = &state.settings;
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", routes::api_v1())
+        .nest("/api/v1", routes::api_v1(settings))
         .merge(routes::health::router())
         .split_for_parts();
     let openapi = document(openapi);
@@ -228,7 +228,14 @@ pub fn router(state: AppState) -> Router {
         // Innermost first: everything below sees the matched route.
         .layer(from_fn_with_state(state.clone(), gate::gate))
         .layer(DefaultBodyLimit::max(settings.server.max_body_bytes))
-        .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
+        // The outer cap; each body extractor enforces its route's own limit
+        // (`server.max_body_bytes`, or `server.max_batch_bytes` for batches).
+        .layer(RequestBodyLimitLayer::new(
+            settings
+                .server
+                .max_body_bytes
+                .max(settings.server.max_batch_bytes),
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(settings.server.request_timeout_secs),

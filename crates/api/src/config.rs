@@ -154,6 +154,8 @@ pub struct ServerSettings {
     pub request_timeout_secs: u64,
     /// Largest accepted request body (413 above).
     pub max_body_bytes: usize,
+    /// Largest body of `POST /chats/{id}/messages/batch` (413 above).
+    pub max_batch_bytes: usize,
     /// Origins allowed to call the API from browsers (CORS); none by default.
     pub cors_origins: Vec<String>,
 }
@@ -164,6 +166,7 @@ impl Default for ServerSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
             request_timeout_secs: 30,
             max_body_bytes: 64 * 1024,
+            max_batch_bytes: 8 * 1024 * 1024,
             cors_origins: Vec::new(),
         }
     }
@@ -400,6 +403,12 @@ impl Settings {
         }
         if self.server.max_body_bytes < 1024 {
             return fail("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.server.max_batch_bytes < self.server.max_body_bytes {
+            return fail(
+                "server.max_batch_bytes",
+                "must be at least server.max_body_bytes",
+            );
         }
         if self.auth.access_token_ttl_secs == 0
             || self.auth.access_token_ttl_secs > MAX_TOKEN_TTL_SECS

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod bulk;
 pub mod chats;
 pub mod docs;
 pub mod health;
@@ -17,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::state::AppState;
 
 /// Everything under `/api/v1`.
-pub fn api_v1() -> OpenApiRouter<AppState> {
+pub fn api_v1(settings: &crate::config::Settings) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(auth::router())
         .merge(users::router())
@@ -25,6 +26,7 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(chats::router())
         .merge(members::router())
         .merge(messages::router())
+        .merge(bulk::router(settings.server.max_batch_bytes))
         .merge(ws::router())
 }
 

@@ -447,6 +447,19 @@ pub trait MessageRepository: Send + Sync {
     /// [`AppendError::NotMember`]; [`AppendError::Infra`].
     async fn append(&self, message: &NewMessage) -> Result<Appended, AppendError>;
 
+    /// Stores many messages of one sender in one chat atomically: those
+    /// whose `client_id` this sender already used in this chat are not
+    /// stored again ([`Appended::Existing`]); the others get contiguous
+    /// seqs in their order ([`Appended::Created`]). All or nothing,
+    /// serialised with every other append to the chat (so parallel
+    /// retries of one batch store it once). The answer is in the order of
+    /// `messages`, which MUST all have the same chat and sender and
+    /// distinct client ids.
+    ///
+    /// # Errors
+    /// [`AppendError::NotMember`]; [`AppendError::Infra`].
+    async fn append_batch(&self, messages: &[NewMessage]) -> Result<Vec<Appended>, AppendError>;
+
     /// A message by id (tombstones included).
     ///
     /// # Errors

@@ -4,6 +4,7 @@
 mod abuse;
 mod api_keys;
 mod auth;
+mod bulk;
 mod chats;
 mod cli;
 mod concurrency;

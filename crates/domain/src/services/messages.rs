@@ -19,6 +19,8 @@ use crate::ports::{
     AppendError, Appended, ChatRepository, Clock, EventPublisher, MessageEdit, MessageRepository,
 };
 
+/// Most messages in one batch.
+pub const MAX_BATCH: usize = 1000;
 /// Largest history page.
 pub const MAX_PAGE: u32 = 200;
 /// A history page size: 1–[`MAX_PAGE`].
@@ -42,7 +44,7 @@ pub enum MessageError {
     #[error("{field}: {message}")]
     Invalid {
         /// The request field.
-        field: &'static str,
+        field: String,
         /// Why.
         message: String,
     },
@@ -51,9 +53,9 @@ pub enum MessageError {
     Infra(#[from] InfraError),
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> MessageError {
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> MessageError {
     MessageError::Invalid {
-        field,
+        field: field.into(),
         message: message.into(),
     }
 }
@@ -161,6 +163,94 @@ impl MessageService {
             Err(AppendError::NotMember) => Err(MessageError::NotFound),
             Err(AppendError::Infra(e)) => Err(e.into()),
         }
+    }
+
+    /// Stores up to [`MAX_BATCH`] messages of the caller in one chat,
+    /// atomically (all or none), with contiguous seqs in their order; an
+    /// item whose `client_id` the caller already used in the chat is not
+    /// stored again but answered as it was. One event per new message.
+    /// Answers every item's message in order, each with whether it is new.
+    ///
+    /// # Errors
+    /// [`MessageError::Invalid`] naming `items` (none, or too many), or
+    /// `items[i].client_id` (repeated within the batch), or
+    /// `items[i].reply_to`; [`MessageError::NotFound`] for a non-member.
+    pub async fn send_batch(
+        &self,
+        caller: UserId,
+        chat_id: ChatId,
+        items: Vec<SendMessage>,
+    ) -> Result<Vec<(Message, bool)>, MessageError> {
+        if items.is_empty() || items.len() > MAX_BATCH {
+            return Err(invalid(
+                "items",
+                format!("must hold 1 to {MAX_BATCH} messages"),
+            ));
+        }
+        let mut seen = std::collections::HashMap::new();
+        for (index, item) in items.iter().enumerate() {
+            if let Some(client_id) = &item.client_id
+                && let Some(first) = seen.insert(client_id.as_str().to_owned(), index)
+            {
+                return Err(invalid(
+                    format!("items[{index}].client_id"),
+                    format!("repeats items[{first}].client_id"),
+                ));
+            }
+        }
+        let reply_tos: Vec<(usize, MessageId)> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| item.reply_to.map(|r| (i, r)))
+            .collect();
+        if !reply_tos.is_empty() {
+            // Membership first, so a stranger learns nothing from a 422.
+            self.ensure_member(chat_id, caller).await?;
+            for (index, reply_to) in reply_tos {
+                let target = self.messages.find(reply_to).await?;
+                if target.is_none_or(|m| m.chat_id != chat_id) {
+                    return Err(invalid(
+                        format!("items[{index}].reply_to"),
+                        "must be a message of the same chat",
+                    ));
+                }
+            }
+        }
+        let now = self.clock.now();
+        let batch: Vec<NewMessage> = items
+            .into_iter()
+            .map(|item| NewMessage {
+                id: MessageId::new(),
+                chat_id,
+                sender_id: caller,
+                content: item.content,
+                role: item.role,
+                rating: item.rating,
+                client_id: item.client_id,
+                reply_to: item.reply_to,
+                sent_at: item.sent_at.map_or(now, SentAt::get),
+                created_at: now,
+                metadata: item.metadata,
+            })
+            .collect();
+        let stored = match self.messages.append_batch(&batch).await {
+            Ok(stored) => stored,
+            Err(AppendError::NotMember) => return Err(MessageError::NotFound),
+            Err(AppendError::Infra(e)) => return Err(e.into()),
+        };
+        let mut answer = Vec::with_capacity(stored.len());
+        for appended in stored {
+            match appended {
+                Appended::Created(message) => {
+                    self.events
+                        .publish(Event::MessageCreated(message.clone()))
+                        .await;
+                    answer.push((message, true));
+                }
+                Appended::Existing(message) => answer.push((message, false)),
+            }
+        }
+        Ok(answer)
     }
 
     async fn ensure_member(&self, chat_id: ChatId, caller: UserId) -> Result<(), MessageError> {

@@ -84,6 +84,39 @@ const BUMP_SQLITE: &str = "UPDATE chats SET last_seq = last_seq + 1, \
     RETURNING last_seq, \
         (SELECT last_read_seq FROM chat_members WHERE chat_id = ? AND user_id = ?) AS read_seq";
 
+/// Takes the chat's row lock (as every append does) and checks
+/// membership, answering the chat's last seq and the sender's read
+/// position; no row when the sender is not a member.
+const LOCK_FOR_BATCH: &str = "UPDATE chats SET last_seq = last_seq \
+    WHERE id = ? AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = ? AND user_id = ?) \
+    RETURNING last_seq, \
+        (SELECT last_read_seq FROM chat_members WHERE chat_id = ? AND user_id = ?) AS read_seq";
+
+/// Moves the chat to the batch's last seq and activity.
+const BATCH_BUMP: &str = "UPDATE chats SET last_seq = ?, \
+    last_activity_us = CASE WHEN last_activity_us > ? THEN last_activity_us ELSE ? END \
+    WHERE id = ?";
+
+/// The row of a new message stored with `seq`.
+fn stored_model(new: &NewMessage, seq: i64) -> messages::ActiveModel {
+    messages::ActiveModel {
+        id: Set(new.id.as_uuid()),
+        chat_id: Set(new.chat_id.as_uuid()),
+        seq: Set(seq),
+        sender_id: Set(new.sender_id.as_uuid()),
+        content: Set(new.content.as_str().to_owned()),
+        role: Set(new.role.as_str().to_owned()),
+        rating: Set(new.rating),
+        client_id: Set(new.client_id.as_ref().map(|c| c.as_str().to_owned())),
+        reply_to: Set(new.reply_to.map(|r| r.as_uuid())),
+        sent_at: Set(new.sent_at),
+        created_at: Set(new.created_at),
+        edited_at: Set(None),
+        deleted_at: Set(None),
+        metadata: Set(new.metadata.to_stored()),
+    }
+}
+
 #[derive(Debug, FromQueryResult)]
 struct SeqRow {
     seq: i64,
@@ -155,22 +188,7 @@ impl SeaMessageRepository {
         };
         let seq: i64 = bumped.try_get("", "last_seq")?;
         let read_seq: i64 = bumped.try_get("", "read_seq")?;
-        let model = messages::ActiveModel {
-            id: Set(new.id.as_uuid()),
-            chat_id: Set(new.chat_id.as_uuid()),
-            seq: Set(seq),
-            sender_id: Set(new.sender_id.as_uuid()),
-            content: Set(new.content.as_str().to_owned()),
-            role: Set(new.role.as_str().to_owned()),
-            rating: Set(new.rating),
-            client_id: Set(new.client_id.as_ref().map(|c| c.as_str().to_owned())),
-            reply_to: Set(new.reply_to.map(|r| r.as_uuid())),
-            sent_at: Set(new.sent_at),
-            created_at: Set(new.created_at),
-            edited_at: Set(None),
-            deleted_at: Set(None),
-            metadata: Set(new.metadata.to_stored()),
-        };
+        let model = stored_model(new, seq);
         match messages::Entity::insert(model)
             .exec_without_returning(&txn)
             .await
@@ -322,6 +340,117 @@ impl MessageRepository for SeaMessageRepository {
                 ),
             },
         }
+    }
+
+    async fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, AppendError> {
+        let Some(first) = batch.first() else {
+            return Ok(Vec::new());
+        };
+        let (chat_id, sender_id) = (first.chat_id, first.sender_id);
+        let backend = self.conn.get_database_backend();
+        let _turn = self.write_gate.turn().await;
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        // The chat's row lock first, as every append takes it: no other
+        // append of this chat runs until this one commits, so the client
+        // ids looked up below cannot be taken meanwhile.
+        let Some(locked) = txn
+            .query_one_raw(statement(
+                backend,
+                LOCK_FOR_BATCH,
+                vec![
+                    chat_id.as_uuid().into(),
+                    chat_id.as_uuid().into(),
+                    sender_id.as_uuid().into(),
+                    chat_id.as_uuid().into(),
+                    sender_id.as_uuid().into(),
+                ],
+            ))
+            .await
+            .map_err(infra_error)?
+        else {
+            txn.rollback().await.map_err(infra_error)?;
+            return Err(AppendError::NotMember);
+        };
+        let last_seq: i64 = locked.try_get("", "last_seq").map_err(infra_error)?;
+        let read_seq: i64 = locked.try_get("", "read_seq").map_err(infra_error)?;
+
+        let client_ids: Vec<String> = batch
+            .iter()
+            .filter_map(|m| m.client_id.as_ref().map(|c| c.as_str().to_owned()))
+            .collect();
+        let mut existing: std::collections::HashMap<String, Message> =
+            std::collections::HashMap::new();
+        for chunk in client_ids.chunks(500) {
+            let found = messages::Entity::find()
+                .filter(messages::Column::ChatId.eq(chat_id.as_uuid()))
+                .filter(messages::Column::SenderId.eq(sender_id.as_uuid()))
+                .filter(messages::Column::ClientId.is_in(chunk.iter().cloned()))
+                .all(&txn)
+                .await
+                .map_err(infra_error)?;
+            for model in found {
+                let message = convert::message(model)?;
+                if let Some(client_id) = &message.client_id {
+                    existing.insert(client_id.as_str().to_owned(), message);
+                }
+            }
+        }
+
+        let mut next = last_seq;
+        let mut answer = Vec::with_capacity(batch.len());
+        let mut rows = Vec::new();
+        let mut newest_at = None;
+        for new in batch {
+            let repeat = new
+                .client_id
+                .as_ref()
+                .and_then(|c| existing.get(c.as_str()));
+            match repeat {
+                Some(stored) => answer.push(Appended::Existing(stored.clone())),
+                None => {
+                    next += 1;
+                    rows.push(stored_model(new, next));
+                    newest_at = Some(new.created_at);
+                    answer.push(Appended::Created(new.stored_as(next)));
+                }
+            }
+        }
+        if let Some(created_at) = newest_at {
+            for chunk in rows.chunks(200) {
+                messages::Entity::insert_many(chunk.to_vec())
+                    .exec_without_returning(&txn)
+                    .await
+                    .map_err(infra_error)?;
+            }
+            txn.execute_raw(statement(
+                backend,
+                BATCH_BUMP,
+                vec![
+                    next.into(),
+                    micros(created_at).into(),
+                    micros(created_at).into(),
+                    chat_id.as_uuid().into(),
+                ],
+            ))
+            .await
+            .map_err(infra_error)?;
+            if read_seq < next - UNREAD_WINDOW {
+                txn.execute_raw(statement(
+                    backend,
+                    &CATCH_UP_SQLITE,
+                    vec![
+                        next.into(),
+                        chat_id.as_uuid().into(),
+                        sender_id.as_uuid().into(),
+                        next.into(),
+                    ],
+                ))
+                .await
+                .map_err(infra_error)?;
+            }
+        }
+        txn.commit().await.map_err(infra_error)?;
+        Ok(answer)
     }
 
     async fn find(&self, id: MessageId) -> Result<Option<Message>, InfraError> {

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use missive_domain::ids::{ChatId, MessageId, UserId};
-use missive_domain::message::{HistoryCursor, MessageContent, SearchQuery};
+use missive_domain::message::{HistoryCursor, MessageContent, NewMessage, SearchQuery};
 use missive_domain::metadata::Metadata;
 use missive_domain::paging::Seq;
 use missive_domain::ports::{
@@ -716,6 +716,118 @@ async fn metadata_is_stored_read_back_replaced_and_dropped_with_the_text() {
             tombstone.metadata.is_empty(),
             "a tombstone keeps no metadata"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_batch_gets_contiguous_seqs_and_stores_only_what_is_new() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let chat_id = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        repo.append(&message(chat_id, people[1], "before", None))
+            .await
+            .expect("send");
+        let earlier = message(chat_id, people[0], "earlier", Some("turn-1"));
+        repo.append(&earlier).await.expect("send");
+
+        let batch = vec![
+            message(chat_id, people[0], "again", Some("turn-1")),
+            message(chat_id, people[0], "second", Some("turn-2")),
+            message(chat_id, people[0], "no key", None),
+            message(chat_id, people[0], "third", Some("turn-3")),
+        ];
+        let answer = repo.append_batch(&batch).await.expect("batch");
+
+        let shape: Vec<(bool, i64, String)> = answer
+            .iter()
+            .map(|a| match a {
+                Appended::Created(m) => (true, m.seq, m.content.clone()),
+                Appended::Existing(m) => (false, m.seq, m.content.clone()),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (false, 2, "earlier".to_owned()),
+                (true, 3, "second".to_owned()),
+                (true, 4, "no key".to_owned()),
+                (true, 5, "third".to_owned()),
+            ]
+        );
+        let again = repo.append_batch(&batch[1..2]).await.expect("retry");
+        assert!(matches!(&again[0], Appended::Existing(m) if m.seq == 3));
+        let after = message(chat_id, people[1], "after", None);
+        assert!(matches!(
+            repo.append(&after).await.expect("send"),
+            Appended::Created(m) if m.seq == 6
+        ));
+        let page = repo
+            .history(chat_id, HistoryCursor::Latest, 50)
+            .await
+            .expect("page");
+        let seqs: Vec<i64> = page.items.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+
+        let stranger = users(&db, 1).await[0];
+        let foreign = vec![message(chat_id, stranger, "intruder", None)];
+        assert!(matches!(
+            repo.append_batch(&foreign).await,
+            Err(AppendError::NotMember)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn parallel_retries_of_one_batch_store_it_once() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat_id = group(&db, &people).await;
+        let repo = Arc::new(SeaMessageRepository::new(&db));
+        let batch: Vec<NewMessage> = (0..50)
+            .map(|i| {
+                message(
+                    chat_id,
+                    people[0],
+                    &format!("turn {i}"),
+                    Some(&format!("t{i}")),
+                )
+            })
+            .collect();
+
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let (repo, batch) = (Arc::clone(&repo), batch.clone());
+                tokio::spawn(async move { repo.append_batch(&batch).await })
+            })
+            .collect();
+        let mut created = 0;
+        for task in tasks {
+            let answer = task.await.expect("task").expect("batch");
+            created += answer
+                .iter()
+                .filter(|a| matches!(a, Appended::Created(_)))
+                .count();
+            let seqs: Vec<i64> = answer
+                .iter()
+                .map(|a| match a {
+                    Appended::Created(m) | Appended::Existing(m) => m.seq,
+                })
+                .collect();
+            assert_eq!(
+                seqs,
+                (1..=50).collect::<Vec<_>>(),
+                "every retry answers the same"
+            );
+        }
+        assert_eq!(created, 50, "stored once");
+        let page = repo
+            .history(chat_id, HistoryCursor::Latest, 200)
+            .await
+            .expect("page");
+        assert_eq!(page.items.len(), 50);
     })
     .await;
 }

@@ -742,3 +742,93 @@ fn a_send_carries_its_metadata_to_the_store() {
 
     assert_eq!(message.metadata.as_map()["model"], "m1");
 }
+
+// ---- batches ----
+
+fn batch_item(chat_id: ChatId, client_id: Option<&str>) -> SendMessage {
+    SendMessage {
+        client_id: client_id.map(|c| ClientId::new(c).expect("valid")),
+        ..send_request(chat_id)
+    }
+}
+
+#[test]
+fn a_batch_holds_1_to_1000_messages_with_distinct_client_ids() {
+    let service = Fakes::new().no_events().service();
+    let (caller, chat) = (UserId::new(), ChatId::new());
+
+    assert_invalid(block_on(service.send_batch(caller, chat, vec![])), "items");
+    let too_many = (0..=MAX_BATCH).map(|_| batch_item(chat, None)).collect();
+    assert_invalid(
+        block_on(service.send_batch(caller, chat, too_many)),
+        "items",
+    );
+    let repeated = vec![
+        batch_item(chat, Some("a")),
+        batch_item(chat, None),
+        batch_item(chat, Some("a")),
+    ];
+    assert_invalid(
+        block_on(service.send_batch(caller, chat, repeated)),
+        "items[2].client_id",
+    );
+}
+
+#[test]
+fn a_batch_announces_only_what_it_stored_and_answers_every_item_in_order() {
+    let (caller, chat) = (UserId::new(), ChatId::new());
+    let earlier = message(chat, caller);
+    let earlier_id = earlier.id;
+    let mut fakes = Fakes::new();
+    fakes
+        .events
+        .expect_publish()
+        .withf(|e| matches!(e, Event::MessageCreated(m) if m.seq == 2))
+        .times(1)
+        .returning(|_| ());
+    fakes
+        .messages
+        .expect_append_batch()
+        .withf(move |batch| {
+            batch.len() == 2
+                && batch
+                    .iter()
+                    .all(|m| m.sender_id == caller && m.chat_id == chat)
+        })
+        .times(1)
+        .returning(move |batch| {
+            Ok(vec![
+                Appended::Existing(earlier.clone()),
+                Appended::Created(batch[1].stored_as(2)),
+            ])
+        });
+
+    let answer = block_on(fakes.service().send_batch(
+        caller,
+        chat,
+        vec![batch_item(chat, Some("old")), batch_item(chat, Some("new"))],
+    ))
+    .expect("stored");
+
+    assert_eq!(answer.len(), 2);
+    assert_eq!((answer[0].0.id, answer[0].1), (earlier_id, false));
+    assert_eq!((answer[1].0.seq, answer[1].1), (2, true));
+}
+
+#[test]
+fn a_strangers_batch_is_not_found() {
+    let chat = ChatId::new();
+    let mut fakes = Fakes::new().no_events();
+    fakes
+        .messages
+        .expect_append_batch()
+        .returning(|_| Err(AppendError::NotMember));
+
+    let result = block_on(fakes.service().send_batch(
+        UserId::new(),
+        chat,
+        vec![batch_item(chat, None)],
+    ));
+
+    assert!(matches!(result, Err(MessageError::NotFound)));
+}

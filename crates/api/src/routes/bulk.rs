@@ -1,0 +1,113 @@
+//! Whole transcripts at once: `POST /chats/{id}/messages/batch` stores up
+//! to 1 000 messages atomically; `GET /chats/{id}/export` streams every
+//! message of a chat as NDJSON.
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use missive_domain::ids::ChatId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::messages::SendMessageRequest;
+use crate::auth::Caller;
+use crate::error::{ApiError, FieldError};
+use crate::extract::{Json, Path};
+use crate::openapi::{
+    BadRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
+};
+use crate::state::AppState;
+use crate::views::MessageView;
+
+pub(crate) fn router(max_batch_bytes: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send_batch))
+        .layer(DefaultBodyLimit::max(max_batch_bytes))
+}
+
+/// Body of `POST /chats/{id}/messages/batch`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchRequest {
+    /// 1–1000 messages, each exactly as for `POST /chats/{id}/messages`.
+    #[schema(min_items = 1, max_items = 1000)]
+    items: Vec<SendMessageRequest>,
+}
+
+/// The messages of a batch, in the order of its items.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchResult {
+    /// One per item: the message stored now, or the one stored before
+    /// under the item's `client_id`.
+    pub items: Vec<MessageView>,
+    /// How many of them were stored by this request.
+    pub created: usize,
+}
+
+/// Stores many messages at once — an existing transcript, say — all or
+/// none, with contiguous seqs in the order of the items. Each item is
+/// idempotent by its `client_id`: an item the caller already stored (in an
+/// earlier batch, or singly) is not stored again but answered as it was,
+/// so a batch retried after a lost answer, even in parallel, stores
+/// everything once. 201 when anything new was stored, else 200. The body
+/// may be up to `server.max_batch_bytes` (8 MiB).
+#[utoipa::path(
+    post, path = "/chats/{id}/messages/batch", tag = "messages",
+    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    request_body = BatchRequest,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 201, description = "Stored (some items may have been stored before)", body = BatchResult),
+        (status = 200, description = "Every item was stored before: the stored messages", body = BatchResult),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    )
+)]
+async fn send_batch(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<uuid::Uuid>,
+    Json(body): Json<BatchRequest>,
+) -> Result<(StatusCode, Json<BatchResult>), ApiError> {
+    let chat_id = ChatId::from_uuid(id);
+    let max_chars = app.settings.limits.max_message_chars;
+    let mut items = Vec::with_capacity(body.items.len());
+    let mut errors: Vec<FieldError> = Vec::new();
+    for (index, item) in body.items.into_iter().enumerate() {
+        match item.try_into_domain(chat_id, max_chars) {
+            Ok(item) => items.push(item),
+            Err(error) => errors.extend(
+                error
+                    .problem()
+                    .errors
+                    .into_iter()
+                    .map(|e| FieldError::new(format!("items[{index}].{}", e.field), e.message)),
+            ),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let stored =
+        super::to_completion(async move { app.messages.send_batch(caller, chat_id, items).await })
+            .await?;
+    let created = stored.iter().filter(|(_, new)| *new).count();
+    for _ in 0..created {
+        crate::metrics::message_stored();
+    }
+    let status = if created > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(BatchResult {
+            items: stored.into_iter().map(|(m, _)| m.into()).collect(),
+            created,
+        }),
+    ))
+}
