@@ -66,7 +66,7 @@ impl Default for RealtimeSettings {
     fn default() -> Self {
         Self {
             ping_interval_secs: 30,
-            outbound_queue: 256,
+            outbound_queue: 2048,
             write_timeout_secs: 10,
             max_frame_bytes: 64 * 1024,
             max_connections_per_user: 16,

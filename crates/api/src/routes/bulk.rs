@@ -5,6 +5,9 @@
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use missive_domain::ids::ChatId;
+use missive_domain::message::HistoryCursor;
+use missive_domain::paging::Seq;
+use missive_domain::services::messages::HistoryLimit;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -23,6 +26,7 @@ pub(crate) fn router(max_batch_bytes: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(send_batch))
         .layer(DefaultBodyLimit::max(max_batch_bytes))
+        .routes(routes!(export))
 }
 
 /// Body of `POST /chats/{id}/messages/batch`.
@@ -110,4 +114,108 @@ async fn send_batch(
             created,
         }),
     ))
+}
+
+/// Messages read per database query while exporting.
+const EXPORT_PAGE: i64 = 200;
+
+/// Every message of a chat, oldest first, as NDJSON: one message per line
+/// (the `Message` of every other answer, metadata included; deleted ones
+/// as tombstones). Streamed page by page, so the server's memory stays
+/// the same whatever the chat's size. A chat you are not in is 404.
+#[utoipa::path(
+    get, path = "/chats/{id}/export", tag = "messages",
+    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "One JSON message per line, in seq order", content_type = "application/x-ndjson", body = String),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn export(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<axum::response::Response, ApiError> {
+    let chat_id = ChatId::from_uuid(id);
+    let limit = HistoryLimit::new(EXPORT_PAGE).map_err(|e| ApiError::internal(&e))?;
+    // The first page answers 404 for a stranger before anything is sent.
+    let first = app
+        .messages
+        .history(
+            caller,
+            chat_id,
+            HistoryCursor::After(Seq::clamped(0)),
+            limit,
+        )
+        .await?;
+    let pages = futures_util::stream::unfold(Export::Page(first), move |state| {
+        let app = app.clone();
+        async move {
+            let page = match state {
+                Export::Page(page) => page,
+                // Aborting the body tells the client the export is cut
+                // short (the response never ends cleanly), rather than a
+                // truncated file that looks whole.
+                Export::Failed => {
+                    return Some((Err(std::io::Error::other("export cut short")), Export::Done));
+                }
+                Export::Done => return None,
+            };
+            let mut chunk = Vec::with_capacity(page.items.len() * 256);
+            let last = page.items.last().map(|m| m.seq);
+            for message in page.items {
+                if serde_json::to_writer(&mut chunk, &MessageView::from(message)).is_err() {
+                    return Some((
+                        Err(std::io::Error::other("unserialisable message")),
+                        Export::Done,
+                    ));
+                }
+                chunk.push(b'\n');
+            }
+            let next = match (page.has_more, last) {
+                (true, Some(seq)) => match app
+                    .messages
+                    .history(
+                        caller,
+                        chat_id,
+                        HistoryCursor::After(Seq::clamped(seq)),
+                        limit,
+                    )
+                    .await
+                {
+                    Ok(page) => Export::Page(page),
+                    Err(error) => {
+                        tracing::warn!(%error, chat.id = %chat_id, "export cut short");
+                        Export::Failed
+                    }
+                },
+                _ => Export::Done,
+            };
+            Some((
+                Ok::<_, std::io::Error>(axum::body::Bytes::from(chunk)),
+                next,
+            ))
+        }
+    });
+    Ok(axum::response::Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, "application/x-ndjson")
+        .header(
+            axum::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"chat-{id}.ndjson\""),
+        )
+        .body(axum::body::Body::from_stream(pages))
+        .map_err(|e| ApiError::internal(&e))?)
+}
+
+/// Where an export stream stands.
+enum Export {
+    /// This page is next.
+    Page(missive_domain::message::MessagePage),
+    /// Reading the next page failed.
+    Failed,
+    /// Everything was sent.
+    Done,
 }

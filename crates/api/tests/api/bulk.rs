@@ -134,3 +134,69 @@ async fn a_bad_item_names_its_index_and_nothing_is_stored() {
         .await;
     assert_problem(stranger, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn an_export_streams_every_message_in_order_with_tombstones_and_metadata() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let eve = app.register("eve@example.org").await;
+    let group = app.group(&ada, &[]).await;
+    let batch = format!("/api/v1/chats/{group}/messages/batch");
+    let stored: Value = app
+        .post_json(
+            &batch,
+            Some(&ada.token),
+            &json!({ "items": turns(0..1000) }),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let rest = app
+        .post_json(
+            &batch,
+            Some(&ada.token),
+            &json!({ "items": turns(1000..1203) }),
+        )
+        .await;
+    assert_eq!(rest.status(), 201);
+    let deleted = stored["items"][7]["id"].as_str().expect("id").to_owned();
+    app.delete(&format!("/api/v1/messages/{deleted}"), &ada.token)
+        .await;
+
+    let response = app
+        .get(&format!("/api/v1/chats/{group}/export"), &ada.token)
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/x-ndjson")
+    );
+    let body = response.text().await.expect("body");
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON message per line"))
+        .collect();
+    assert_eq!(lines.len(), 1203, "several pages");
+    assert!(body.ends_with('\n'));
+    for (index, line) in lines.iter().enumerate() {
+        assert_eq!(line["seq"], index + 1);
+    }
+    assert_eq!(lines[7]["deleted"], true);
+    assert_eq!(lines[7]["content"], "");
+    assert_eq!(lines[1202]["metadata"], json!({"turn": 1202}));
+
+    let stranger = app
+        .get(&format!("/api/v1/chats/{group}/export"), &eve.token)
+        .await;
+    assert_problem(stranger, 404, "not_found").await;
+    let empty = app.group(&ada, &[]).await;
+    let nothing = app
+        .get(&format!("/api/v1/chats/{empty}/export"), &ada.token)
+        .await;
+    assert_eq!(nothing.status(), 200);
+    assert_eq!(nothing.text().await.expect("body"), "");
+}
