@@ -200,14 +200,14 @@ async fn export(
             ))
         }
     });
-    Ok(axum::response::Response::builder()
+    axum::response::Response::builder()
         .header(axum::http::header::CONTENT_TYPE, "application/x-ndjson")
         .header(
             axum::http::header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"chat-{id}.ndjson\""),
         )
         .body(axum::body::Body::from_stream(pages))
-        .map_err(|e| ApiError::internal(&e))?)
+        .map_err(|e| ApiError::internal(&e))
 }
 
 /// Where an export stream stands.
