@@ -12,6 +12,7 @@ mod m20261122_000001_create_users_and_api_keys;
 mod m20261122_000002_create_chats_and_messages;
 mod m20261130_000003_membership_versions_and_read_costs;
 mod m20261130_000004_metadata;
+mod m20261130_000005_search_prefixes_and_cjk;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_chats_and_messages::Migration),
             Box::new(m20261130_000003_membership_versions_and_read_costs::Migration),
             Box::new(m20261130_000004_metadata::Migration),
+            Box::new(m20261130_000005_search_prefixes_and_cjk::Migration),
         ]
     }
 }

@@ -195,6 +195,11 @@ impl FieldErrors {
         self.0.push(FieldError::new(field, message.into()));
     }
 
+    /// Whether nothing was refused.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The 422 for everything recorded (call when a `check` returned None).
     pub fn into_error(self) -> ApiError {
         ApiError::validation(self.0)

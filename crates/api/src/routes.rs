@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod chats;
 pub mod docs;
 pub mod health;
+pub mod listing;
 pub mod members;
 pub mod messages;
 pub mod paging;
@@ -26,6 +27,7 @@ pub fn api_v1(settings: &crate::config::Settings) -> OpenApiRouter<AppState> {
         .merge(chats::router())
         .merge(members::router())
         .merge(messages::router())
+        .merge(listing::router())
         .merge(bulk::router(settings.server.max_batch_bytes))
         .merge(ws::router())
 }

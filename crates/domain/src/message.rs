@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use crate::ids::{ChatId, MessageId, UserId};
 use crate::metadata::Metadata;
 use crate::paging::Seq;
+use crate::search::SearchTerms;
 use crate::value::{ValueError, check_chars};
 
 /// Message text: 1 to `max_chars` characters (Unicode scalar values) and
@@ -261,31 +262,95 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
-/// Longest search query accepted, in characters.
-pub const MAX_QUERY_CHARS: usize = 1000;
-
-/// The searchable words of a query: its runs of letters and digits, the
-/// same way both databases split message text into words (so
-/// `bob@example.com` is `bob`, `example`, `com` on either engine).
-pub fn search_words(q: &str) -> Vec<String> {
-    q.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// One `metadata.KEY=VALUE` condition of a listing: the message's
+/// metadata must hold, at the top-level `key`, the scalar written `value`
+/// — the string itself, or the number or boolean it spells (`42` matches
+/// `"42"` and `42`; `true` matches `"true"` and `true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataMatch {
+    key: String,
+    value: String,
 }
 
-/// A full-text search.
+impl MetadataMatch {
+    /// Longest key accepted.
+    pub const MAX_KEY_CHARS: usize = 64;
+
+    /// Checks a condition; keys are 1–64 characters of letters, digits,
+    /// `_` and `-`.
+    ///
+    /// # Errors
+    /// [`ValueError`] for any other key, or a value over 1 000 characters.
+    pub fn new(key: &str, value: &str) -> Result<Self, ValueError> {
+        let valid = !key.is_empty()
+            && key.chars().count() <= Self::MAX_KEY_CHARS
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid {
+            return Err(ValueError::new(
+                "metadata keys are 1–64 letters, digits, _ or -",
+            ));
+        }
+        check_chars(value, 0, 1000)?;
+        Ok(Self {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        })
+    }
+
+    /// The top-level key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The value as written.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// The number the value spells, if it spells one.
+    pub fn as_number(&self) -> Option<serde_json::Number> {
+        self.value
+            .parse::<i64>()
+            .ok()
+            .map(serde_json::Number::from)
+            .or_else(|| {
+                self.value
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+            })
+    }
+
+    /// The boolean the value spells, if it spells one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.value.as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// Which messages to list across the caller's chats: every part optional,
+/// all ANDed; deleted messages never.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchQuery {
-    /// The words that must all occur (case-insensitive), as produced by
-    /// [`search_words`].
-    pub words: Vec<String>,
+pub struct MessageFilter {
     /// Only this chat (the caller must be a member).
     pub chat_id: Option<ChatId>,
     /// Only this sender.
     pub sender_id: Option<UserId>,
-    /// Page size.
-    pub limit: u32,
+    /// Only this role.
+    pub role: Option<MessageRole>,
+    /// Only messages stored at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Only messages stored before this time.
+    pub until: Option<OffsetDateTime>,
+    /// Metadata conditions.
+    pub metadata: Vec<MetadataMatch>,
+    /// Search terms the text must match.
+    pub terms: Option<SearchTerms>,
     /// Continue after this message (newest first, so: older than it).
     pub before: Option<MessageId>,
 }
@@ -327,12 +392,20 @@ mod tests {
     }
 
     #[test]
-    fn search_words_are_runs_of_letters_and_digits() {
+    fn metadata_conditions_have_plain_keys_and_read_numbers_and_booleans() {
+        assert!(MetadataMatch::new("", "x").is_err());
+        assert!(MetadataMatch::new("a.b", "x").is_err());
+        assert!(MetadataMatch::new("a'b", "x").is_err());
+        assert!(MetadataMatch::new(&"k".repeat(65), "x").is_err());
+        let number = MetadataMatch::new("tokens", "42").expect("valid");
+        assert_eq!(number.as_number(), Some(42.into()));
+        assert_eq!(number.as_bool(), None);
+        let flag = MetadataMatch::new("is_final", "true").expect("valid");
+        assert_eq!(flag.as_bool(), Some(true));
         assert_eq!(
-            search_words(" Bob@Example.com, don't  日本語!"),
-            ["Bob", "Example", "com", "don", "t", "日本語"]
+            MetadataMatch::new("m", "gpt-5").expect("valid").as_number(),
+            None
         );
-        assert!(search_words("?! -- \0").is_empty());
     }
 
     #[test]

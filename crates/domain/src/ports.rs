@@ -14,7 +14,7 @@ use crate::error::InfraError;
 use crate::event::Event;
 use crate::ids::{ApiKeyId, ChatId, MessageId, UserId};
 use crate::message::{
-    HistoryCursor, Message, MessageContent, MessagePage, NewMessage, SearchQuery,
+    HistoryCursor, Message, MessageContent, MessageFilter, MessagePage, NewMessage,
 };
 use crate::metadata::Metadata;
 use crate::user::{Email, Password, PasswordHash, User, UserCredentials};
@@ -510,14 +510,19 @@ pub trait MessageRepository: Send + Sync {
         at: OffsetDateTime,
     ) -> Result<Option<Message>, InfraError>;
 
-    /// Messages of chats `viewer` is a member of whose content contains
-    /// every word of the query (case-insensitive), never deleted ones,
-    /// newest first.
+    /// Up to `limit` messages of the chats `viewer` is a member of that
+    /// match `filter`, never deleted ones, newest first. MUST never read
+    /// messages of chats the viewer is not in (on PostgreSQL every
+    /// combination of filters is answered chat by chat from indexes).
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.
-    async fn search(&self, viewer: UserId, query: &SearchQuery)
-    -> Result<Vec<Message>, InfraError>;
+    async fn list(
+        &self,
+        viewer: UserId,
+        filter: &MessageFilter,
+        limit: u32,
+    ) -> Result<Vec<Message>, InfraError>;
 }
 
 /// Delivers events to real-time subscribers (this process, or every

@@ -4,6 +4,7 @@
 mod api_keys;
 mod chats;
 mod convert;
+mod listing;
 mod messages;
 mod users;
 

@@ -452,20 +452,34 @@ impl Dispatcher {
                 items
             }
             None => {
-                // First signal for this chat on this instance.
-                let page = self
-                    .messages
-                    .history(
-                        chat,
-                        HistoryCursor::Before(Seq::clamped(upto.saturating_add(1))),
-                        64,
-                    )
-                    .await?;
+                // First signal for this chat on this instance: everything
+                // stored in the last moments, page by page back (a batch
+                // import arrives as one signal for its last seq).
                 let since = OffsetDateTime::now_utc() - FIRST_SIGHT_WINDOW;
-                page.items
-                    .into_iter()
-                    .filter(|m| m.seq == upto || m.created_at >= since)
-                    .collect()
+                let mut recent = Vec::new();
+                let mut before = upto.saturating_add(1);
+                loop {
+                    let page = self
+                        .messages
+                        .history(chat, HistoryCursor::Before(Seq::clamped(before)), PAGE)
+                        .await?;
+                    let Some(oldest) = page.items.first() else {
+                        break;
+                    };
+                    before = oldest.seq;
+                    let reached_older = oldest.created_at < since && oldest.seq != upto;
+                    recent.extend(
+                        page.items
+                            .into_iter()
+                            .rev()
+                            .filter(|m| m.seq == upto || m.created_at >= since),
+                    );
+                    if reached_older || !page.has_more {
+                        break;
+                    }
+                }
+                recent.reverse();
+                recent
             }
         };
         batch.retain(|m| known.is_none_or(|done| m.seq > done));

@@ -5,8 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{
-    ClientId, HistoryCursor, MAX_QUERY_CHARS, Message, MessageContent, MessageRole, SearchQuery,
-    SentAt, search_words,
+    ClientId, HistoryCursor, Message, MessageContent, MessageRole, SentAt,
 };
 use missive_domain::metadata::Metadata;
 use missive_domain::paging::Seq;
@@ -16,22 +15,19 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::paging;
-use super::paging::limit;
 use crate::auth::Caller;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::extract::{FieldErrors, Json, Path, Query};
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
     ValidationFailed,
 };
 use crate::state::AppState;
-use crate::views::{MessagePageView, MessageRoleDto, MessageView, SearchResults};
+use crate::views::{MessagePageView, MessageRoleDto, MessageView};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(send_message, history))
-        .routes(routes!(search))
         .routes(routes!(get_message, edit_message, delete_message))
 }
 
@@ -386,68 +382,4 @@ async fn delete_message(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Query of `GET /messages/search`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SearchParams {
-    /// Words that must all occur in a message (whole words,
-    /// case-insensitive); at least one letter or digit.
-    #[param(min_length = 1, max_length = 1000)]
-    q: Option<String>,
-    /// Only this chat (you must be a member).
-    chat_id: Option<uuid::Uuid>,
-    /// Only this sender.
-    sender_id: Option<uuid::Uuid>,
-    /// Page size, 1–100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
-/// Full-text search over the caller's chats: messages containing every
-/// word of `q`, newest first, never deleted ones.
-#[utoipa::path(
-    get, path = "/messages/search", tag = "messages",
-    params(SearchParams),
-    security(("bearer" = []), ("api_key" = [])),
-    responses(
-        (status = 200, description = "Matching messages", body = SearchResults),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 422, response = ValidationFailed),
-    )
-)]
-async fn search(
-    State(app): State<AppState>,
-    Caller(caller): Caller,
-    Query(params): Query<SearchParams>,
-) -> Result<Json<SearchResults>, ApiError> {
-    let before = params
-        .cursor
-        .as_deref()
-        .map(paging::decode_message)
-        .transpose()?;
-    let q = params.q.as_deref().unwrap_or_default();
-    if q.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "q",
-            format!("must be at most {MAX_QUERY_CHARS} characters"),
-        )]));
-    }
-    let query = SearchQuery {
-        words: search_words(q),
-        chat_id: params.chat_id.map(ChatId::from_uuid),
-        sender_id: params.sender_id.map(UserId::from_uuid),
-        limit: limit(params.limit, 20),
-        before,
-    };
-    let (found, next) = app.messages.search(caller, query).await?;
-    Ok(Json(SearchResults {
-        items: found.into_iter().map(Into::into).collect(),
-        next_cursor: next.map(paging::encode_message),
-    }))
 }

@@ -467,7 +467,14 @@ async fn search_finds_every_word_in_the_callers_chats_newest_first() {
         .await;
     assert_problem(foreign_chat, 404, "not_found").await;
 
-    for bad in ["?q=", "?q=%20%20", "", "?q=x&limit=0", "?q=x&limit=101"] {
+    for bad in [
+        "?q=",
+        "?q=%20%20",
+        "?q=x&limit=0",
+        "?q=x&limit=101",
+        "?role=robot",
+        "?metadata.a.b=1",
+    ] {
         let response = app
             .get(&format!("/api/v1/messages/search{bad}"), &ada.token)
             .await;
@@ -677,4 +684,100 @@ async fn bad_metadata_is_named_beside_every_other_bad_field() {
     }
     let history = app.get_json(&path, &ada.token).await;
     assert_eq!(history["items"], json!([]), "nothing was stored");
+}
+
+#[tokio::test]
+async fn messages_are_listed_across_chats_by_any_filter_and_found_by_prefix_or_cjk_part() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    let first = app.group(&ada, &[&bob]).await;
+    let second = app.group(&ada, &[]).await;
+    let post = |chat: &str, body: Value| {
+        let app = &app;
+        let path = format!("/api/v1/chats/{chat}/messages");
+        let token = ada.token.clone();
+        async move {
+            let response = app.post_json(&path, Some(&token), &body).await;
+            assert_eq!(response.status(), 201);
+            response.json::<Value>().await.expect("json")
+        }
+    };
+    let question = post(
+        &first,
+        json!({"content": "Where do rockets launch?", "metadata": {"receiver": "bot-1"}}),
+    )
+    .await;
+    let answer = post(
+        &first,
+        json!({"content": "从上海东边发射", "role": "assistant", "metadata": {"receiver": "ada", "tokens": 42}}),
+    )
+    .await;
+    let elsewhere = post(
+        &second,
+        json!({"content": "rocketry notes", "role": "assistant"}),
+    )
+    .await;
+    let ids = |page: Value| -> Vec<Value> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|m| m["id"].clone())
+            .collect()
+    };
+    let list = |query: &str| {
+        let app = &app;
+        let path = format!("/api/v1/messages{query}");
+        let token = ada.token.clone();
+        async move { app.get_json(&path, &token).await }
+    };
+
+    assert_eq!(
+        ids(list("").await),
+        [
+            elsewhere["id"].clone(),
+            answer["id"].clone(),
+            question["id"].clone()
+        ],
+        "no filter: everything of every chat, newest first"
+    );
+    assert_eq!(
+        ids(list("?role=assistant").await),
+        [elsewhere["id"].clone(), answer["id"].clone()]
+    );
+    assert_eq!(
+        ids(list("?metadata.receiver=bot-1").await),
+        [question["id"].clone()]
+    );
+    assert_eq!(
+        ids(list("?metadata.tokens=42&role=assistant").await),
+        [answer["id"].clone()]
+    );
+    assert_eq!(
+        ids(list(&format!("?chat_id={first}&q=rock")).await),
+        [question["id"].clone()],
+        "a prefix, in one chat"
+    );
+    assert_eq!(ids(list("?q=ROCK").await).len(), 2, "rockets and rocketry");
+    assert_eq!(
+        ids(list("?q=%E4%B8%8A%E6%B5%B7").await),
+        [answer["id"].clone()],
+        "上海"
+    );
+    let since = answer["created_at"].as_str().expect("time").to_owned();
+    assert_eq!(
+        ids(list(&format!("?since={}", since.replace('+', "%2B"))).await),
+        [elsewhere["id"].clone(), answer["id"].clone()]
+    );
+    let bobs_view = app.get_json("/api/v1/messages", &bob.token).await;
+    assert_eq!(
+        bobs_view["items"].as_array().map(Vec::len),
+        Some(2),
+        "never another's chat"
+    );
+    let unparsable = app
+        .get("/api/v1/messages?since=yesterday", &ada.token)
+        .await;
+    assert_problem(unparsable, 400, "bad_request").await;
 }

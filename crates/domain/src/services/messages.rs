@@ -10,8 +10,8 @@ use crate::error::InfraError;
 use crate::event::Event;
 use crate::ids::{ChatId, MessageId, UserId};
 use crate::message::{
-    ClientId, HistoryCursor, Message, MessageContent, MessagePage, MessageRole, NewMessage,
-    SearchQuery, SentAt,
+    ClientId, HistoryCursor, Message, MessageContent, MessageFilter, MessagePage, MessageRole,
+    NewMessage, SentAt,
 };
 use crate::metadata::Metadata;
 use crate::paging::PageLimit;
@@ -25,8 +25,10 @@ pub const MAX_BATCH: usize = 1000;
 pub const MAX_PAGE: u32 = 200;
 /// A history page size: 1–[`MAX_PAGE`].
 pub type HistoryLimit = PageLimit<MAX_PAGE>;
-/// Largest search page.
-pub const MAX_SEARCH_PAGE: u32 = 100;
+/// Largest page of a listing across chats.
+pub const MAX_LIST_PAGE: u32 = 100;
+/// A page size of a listing across chats: 1–[`MAX_LIST_PAGE`].
+pub type ListLimit = PageLimit<MAX_LIST_PAGE>;
 
 /// Why a message operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -378,38 +380,24 @@ impl MessageService {
         Ok(())
     }
 
-    /// Messages in the caller's chats containing every word of `query`,
-    /// newest first, one page of `query.limit`; with the id to continue
-    /// after (`SearchQuery::before`) when more may follow.
+    /// One page of the caller's messages matching `filter`, newest
+    /// first, and the id to continue after (`MessageFilter::before`) when
+    /// more may follow.
     ///
     /// # Errors
-    /// [`MessageError::Invalid`] for an empty query or a limit out of
-    /// range; [`MessageError::NotFound`] for a `chat_id` the caller is not
-    /// in.
-    pub async fn search(
+    /// [`MessageError::NotFound`] for a `chat_id` the caller is not in.
+    pub async fn list_messages(
         &self,
         caller: UserId,
-        mut query: SearchQuery,
+        filter: MessageFilter,
+        limit: ListLimit,
     ) -> Result<(Vec<Message>, Option<MessageId>), MessageError> {
-        if query.words.is_empty() {
-            return Err(invalid(
-                "q",
-                "must contain at least one word (letters or digits)",
-            ));
-        }
-        let limit = query.limit;
-        if !(1..=MAX_SEARCH_PAGE).contains(&limit) {
-            return Err(invalid(
-                "limit",
-                format!("must be between 1 and {MAX_SEARCH_PAGE}"),
-            ));
-        }
-        if let Some(chat_id) = query.chat_id {
+        if let Some(chat_id) = filter.chat_id {
             self.ensure_member(chat_id, caller).await?;
         }
+        let limit = limit.get();
         // One more than asked, to know whether another page exists.
-        query.limit = limit + 1;
-        let mut found = self.messages.search(caller, &query).await?;
+        let mut found = self.messages.list(caller, &filter, limit + 1).await?;
         let next = if found.len() > limit as usize {
             found.truncate(limit as usize);
             found.last().map(|m| m.id)

@@ -19,9 +19,14 @@ pub struct Model {
     pub deleted_at: Option<TimeDateTimeWithTimeZone>,
     /// A JSON object; NULL when empty.
     pub metadata: Option<Json>,
+    /// What the full-text index reads (`missive_domain::search::index_text`
+    /// of the content); NULL for a tombstone. Written, never read back.
+    pub search_text: Option<String>,
 }
 
-/// The columns of [`Model`], qualified with the alias `m`, for raw SQL.
+/// The columns of [`Model`] a message is read from (all but the write-only
+/// `search_text`), qualified with the alias `m`, for raw SQL decoded with
+/// [`decode_rows`].
 pub(crate) const COLUMNS_M: &str = "m.id, m.chat_id, m.seq, m.sender_id, m.content, m.role, \
     m.rating, m.client_id, m.reply_to, m.sent_at, m.created_at, m.edited_at, m.deleted_at, \
     m.metadata";
@@ -62,6 +67,7 @@ macro_rules! decode_by_position {
             edited_at: row.try_get(11)?,
             deleted_at: row.try_get(12)?,
             metadata: row.try_get(13)?,
+            search_text: None,
         }
     }};
 }

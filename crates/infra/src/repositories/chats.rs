@@ -226,11 +226,12 @@ impl SeaChatRepository {
                 .iter()
                 .flat_map(|c| [Value::from(c.id), Value::from(c.last_seq)])
                 .collect();
-            for row in messages::Model::find_by_statement(statement(backend, &sql, values))
-                .all(&self.conn)
+            let rows = self
+                .conn
+                .query_all_raw(statement(backend, &sql, values))
                 .await
-                .map_err(infra_error)?
-            {
+                .map_err(infra_error)?;
+            for row in messages::decode_rows(&rows).map_err(infra_error)? {
                 last_messages.insert(row.chat_id, convert::message(row)?);
             }
 

@@ -3,8 +3,9 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use missive_domain::InfraError;
 use missive_domain::ids::{ChatId, MessageId, UserId};
-use missive_domain::message::{HistoryCursor, Message, MessagePage, NewMessage, SearchQuery};
+use missive_domain::message::{HistoryCursor, Message, MessageFilter, MessagePage, NewMessage};
 use missive_domain::ports::{AppendError, Appended, MessageEdit, MessageRepository};
+use missive_domain::search::index_text;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 
 use super::UNREAD_WINDOW;
 use super::convert::{self, micros};
+use super::listing::{list_postgres, list_sqlite};
 use crate::Database;
 use crate::database::WriteGate;
 use crate::db_error::{infra_error, is_unique_violation};
@@ -55,8 +57,8 @@ static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
             RETURNING last_seq), \
         stored AS ( \
             INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, \
-                client_id, reply_to, sent_at, created_at, metadata) \
-            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
+                client_id, reply_to, sent_at, created_at, metadata, search_text) \
+            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
             RETURNING seq), \
         caught_up AS ( \
             UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
@@ -114,6 +116,7 @@ fn stored_model(new: &NewMessage, seq: i64) -> messages::ActiveModel {
         edited_at: Set(None),
         deleted_at: Set(None),
         metadata: Set(new.metadata.to_stored()),
+        search_text: Set(Some(index_text(new.content.as_str()))),
     }
 }
 
@@ -144,6 +147,7 @@ fn insert_values(new: &NewMessage) -> Vec<Value> {
         new.sent_at.into(),
         new.created_at.into(),
         new.metadata.to_stored().into(),
+        index_text(new.content.as_str()).into(),
     ]
 }
 
@@ -492,6 +496,10 @@ impl MessageRepository for SeaMessageRepository {
         if let Some((content, at)) = &edit.content {
             update = update
                 .col_expr(messages::Column::Content, Expr::value(content.as_str()))
+                .col_expr(
+                    messages::Column::SearchText,
+                    Expr::value(index_text(content.as_str())),
+                )
                 .col_expr(messages::Column::EditedAt, Expr::value(*at));
         }
         if let Some(rating) = edit.rating {
@@ -526,6 +534,10 @@ impl MessageRepository for SeaMessageRepository {
                 messages::Column::Metadata,
                 Expr::value(Option::<serde_json::Value>::None),
             )
+            .col_expr(
+                messages::Column::SearchText,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(messages::Column::DeletedAt, Expr::value(at))
             .filter(messages::Column::Id.eq(id.as_uuid()))
             .filter(messages::Column::DeletedAt.is_null())
@@ -539,80 +551,23 @@ impl MessageRepository for SeaMessageRepository {
         self.find(id).await
     }
 
-    async fn search(
+    async fn list(
         &self,
         viewer: UserId,
-        query: &SearchQuery,
+        filter: &MessageFilter,
+        limit: u32,
     ) -> Result<Vec<Message>, InfraError> {
-        // The domain hands over runs of letters and digits only.
-        let words = &query.words;
-        if words.is_empty() {
-            return Ok(Vec::new());
-        }
         let backend = self.conn.get_database_backend();
-        let mut values: Vec<Value> = vec![viewer.as_uuid().into()];
-        let (from, matcher) = match backend {
-            // The words are written into the SQL as a literal, not bound:
-            // the connection forces generic plans (see `Database::connect`),
-            // and search is the one statement whose best plan depends on
-            // its values — the GIN index for rare words, the newest
-            // messages first for common ones. Words are runs of letters
-            // and digits (`search_words`); anything else is dropped here
-            // too, so no quote or backslash can reach the SQL whatever the
-            // caller passed.
-            DbBackend::Postgres => {
-                let literal = words
-                    .iter()
-                    .map(|w| {
-                        w.chars()
-                            .filter(|c| c.is_alphanumeric())
-                            .collect::<String>()
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                (
-                    "messages m",
-                    format!("m.search @@ plainto_tsquery('simple', '{literal}')"),
-                )
-            }
-            _ => {
-                // Each word as an FTS5 string (implicit AND); quotes doubled.
-                let text = words
-                    .iter()
-                    .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                values.push(text.into());
-                (
-                    "messages_fts f JOIN message_search s ON s.rowid = f.rowid \
-                     JOIN messages m ON m.id = s.message_id",
-                    "messages_fts MATCH ?".to_owned(),
-                )
-            }
+        let (sql, values) = match backend {
+            DbBackend::Postgres => list_postgres(viewer, filter, limit),
+            _ => list_sqlite(viewer, filter, limit),
         };
-        let mut sql = format!(
-            "SELECT {cols} FROM {from} \
-             JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = ? \
-             WHERE {matcher} AND m.deleted_at IS NULL",
-            cols = messages::COLUMNS_M
-        );
-        if let Some(chat_id) = query.chat_id {
-            sql.push_str(" AND m.chat_id = ?");
-            values.push(chat_id.as_uuid().into());
-        }
-        if let Some(sender_id) = query.sender_id {
-            sql.push_str(" AND m.sender_id = ?");
-            values.push(sender_id.as_uuid().into());
-        }
-        if let Some(before) = query.before {
-            sql.push_str(" AND m.id < ?");
-            values.push(before.as_uuid().into());
-        }
-        // Written into the SQL, not bound (see `page`).
-        sql.push_str(&format!(" ORDER BY m.id DESC LIMIT {}", query.limit));
-        messages::Model::find_by_statement(statement(backend, &sql, values))
-            .all(&self.conn)
+        let rows = self
+            .conn
+            .query_all_raw(statement(backend, &sql, values))
             .await
+            .map_err(infra_error)?;
+        messages::decode_rows(&rows)
             .map_err(infra_error)?
             .into_iter()
             .map(convert::message)

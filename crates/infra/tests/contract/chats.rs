@@ -541,16 +541,19 @@ async fn deleting_a_chat_takes_its_members_and_messages_with_it() {
         );
         assert!(repo.members(chat_id).await.expect("members").is_empty());
         assert!(messages.find(sent.id).await.expect("find").is_none());
-        let search = missive_domain::message::SearchQuery {
-            words: vec!["needle".into()],
+        let search = missive_domain::message::MessageFilter {
             chat_id: None,
             sender_id: None,
-            limit: 10,
+            role: None,
+            since: None,
+            until: None,
+            metadata: vec![],
+            terms: Some(missive_domain::search::SearchTerms::parse("needle").expect("valid")),
             before: None,
         };
         assert!(
             messages
-                .search(people[0], &search)
+                .list(people[0], &search, 10)
                 .await
                 .expect("search")
                 .is_empty()

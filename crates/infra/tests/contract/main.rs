@@ -4,5 +4,6 @@
 mod api_keys;
 mod chats;
 mod messages;
+mod migrations;
 mod support;
 mod users;

@@ -1,12 +1,15 @@
 use std::sync::Arc;
 
 use missive_domain::ids::{ChatId, MessageId, UserId};
-use missive_domain::message::{HistoryCursor, MessageContent, NewMessage, SearchQuery};
+use missive_domain::message::{
+    HistoryCursor, MessageContent, MessageFilter, MessageRole, MetadataMatch, NewMessage,
+};
 use missive_domain::metadata::Metadata;
 use missive_domain::paging::Seq;
 use missive_domain::ports::{
     AppendError, Appended, ChatRepository, MessageEdit, MessageRepository,
 };
+use missive_domain::search::SearchTerms;
 use missive_infra::{Database, SeaChatRepository, SeaMessageRepository};
 
 use crate::support::{group, message, now, on_each_backend, users};
@@ -430,18 +433,41 @@ async fn edits_change_only_what_is_asked_and_never_tombstones() {
     .await;
 }
 
-fn search(words: &[&str]) -> SearchQuery {
-    SearchQuery {
-        words: words.iter().map(|w| (*w).to_owned()).collect(),
+fn everything() -> MessageFilter {
+    MessageFilter {
         chat_id: None,
         sender_id: None,
-        limit: 50,
+        role: None,
+        since: None,
+        until: None,
+        metadata: vec![],
+        terms: None,
         before: None,
     }
 }
 
+fn search(q: &str) -> MessageFilter {
+    MessageFilter {
+        terms: Some(SearchTerms::parse(q).expect("a query")),
+        ..everything()
+    }
+}
+
+async fn found(
+    repo: &SeaMessageRepository,
+    viewer: UserId,
+    filter: &MessageFilter,
+) -> Vec<MessageId> {
+    repo.list(viewer, filter, 50)
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.id)
+        .collect()
+}
+
 #[tokio::test]
-async fn search_words_cannot_escape_into_the_sql() {
+async fn search_terms_cannot_escape_into_the_sql() {
     on_each_backend(|db| async move {
         let people = users(&db, 1).await;
         let chat = group(&db, &people).await;
@@ -449,26 +475,33 @@ async fn search_words_cannot_escape_into_the_sql() {
         repo.append(&message(chat, people[0], "hello world", None))
             .await
             .expect("send");
-        // PostgreSQL writes the words into the SQL (generic plans elsewhere):
-        // quotes, backslashes and operators must stay data.
-        for word in ["hello') OR ('a'='a", "hello\\' OR true --", "x$$ OR $$y"] {
-            let found = repo
-                .search(people[0], &search(&[word]))
-                .await
-                .expect("no error");
-            assert!(found.is_empty(), "{word:?} matched {found:?}");
+        // PostgreSQL writes the terms into the SQL (generic plans elsewhere):
+        // quotes, backslashes and operators must stay data, even in terms
+        // built by hand rather than parsed.
+        for term in [
+            "hello') OR ('a'='a",
+            "hello\\' OR true --",
+            "x$$ OR $$y",
+            "a\"*",
+        ] {
+            let raw = MessageFilter {
+                terms: Some(SearchTerms {
+                    prefixes: vec![term.to_owned()],
+                    tokens: vec![term.to_owned()],
+                    phrases: vec![],
+                }),
+                ..everything()
+            };
+            let listed = repo.list(people[0], &raw, 10).await.expect("no error");
+            assert!(listed.is_empty(), "{term:?} matched {listed:?}");
         }
-        let found = repo
-            .search(people[0], &search(&["hello"]))
-            .await
-            .expect("search");
-        assert_eq!(found.len(), 1);
+        assert_eq!(found(&repo, people[0], &search("hello")).await.len(), 1);
     })
     .await;
 }
 
 #[tokio::test]
-async fn search_matches_every_word_case_insensitively_in_the_viewers_chats_only() {
+async fn search_matches_every_term_case_insensitively_in_the_viewers_chats_only() {
     on_each_backend(|db| async move {
         let people = users(&db, 3).await;
         let ours = group(&db, &people[..2]).await;
@@ -484,42 +517,149 @@ async fn search_matches_every_word_case_insensitively_in_the_viewers_chats_only(
         }
         repo.soft_delete(deleted.id, now()).await.expect("delete");
 
-        let found = repo
-            .search(people[0], &search(&["QUICK", "fox"]))
-            .await
-            .expect("search");
-        let ids: Vec<MessageId> = found.iter().map(|m| m.id).collect();
         assert_eq!(
-            ids,
+            found(&repo, people[0], &search("QUICK fox")).await,
             [hit_new.id, hit_old.id],
-            "newest first; every word; no deleted, no foreign"
+            "newest first; every term; no deleted, no foreign"
         );
-
-        let mut by_sender = search(&["quick"]);
-        by_sender.sender_id = Some(people[1]);
-        let found = repo.search(people[0], &by_sender).await.expect("search");
+        let by_sender = MessageFilter {
+            sender_id: Some(people[1]),
+            ..search("quick")
+        };
         assert_eq!(
-            found.iter().map(|m| m.id).collect::<Vec<_>>(),
+            found(&repo, people[0], &by_sender).await,
             [hit_new.id, partial.id]
         );
-
-        let mut in_chat = search(&["fox"]);
-        in_chat.chat_id = Some(theirs);
+        let in_chat = MessageFilter {
+            chat_id: Some(theirs),
+            ..search("fox")
+        };
+        assert_eq!(found(&repo, people[2], &in_chat).await.len(), 1);
         assert_eq!(
-            repo.search(people[2], &in_chat)
+            found(&repo, people[0], &search("qui thin")).await,
+            [partial.id],
+            "prefixes of words"
+        );
+        assert!(
+            found(&repo, people[0], &search("uick")).await.is_empty(),
+            "not the middle of a spaced word"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cjk_runs_are_found_by_any_part_and_only_where_it_occurs() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        let shanghai = message(chat, people[0], "我家在上海东边", None);
+        let apart = message(chat, people[0], "上海很大，海东也不小", None);
+        let tokyo = message(chat, people[0], "東京タワーに行きました", None);
+        for m in [&shanghai, &apart, &tokyo] {
+            repo.append(m).await.expect("send");
+        }
+
+        assert_eq!(
+            found(&repo, people[0], &search("上海")).await,
+            [apart.id, shanghai.id]
+        );
+        assert_eq!(
+            found(&repo, people[0], &search("上海东")).await,
+            [shanghai.id],
+            "the pairs sit apart in the other message"
+        );
+        assert_eq!(found(&repo, people[0], &search("家")).await, [shanghai.id]);
+        assert_eq!(found(&repo, people[0], &search("タワー")).await, [tokyo.id]);
+        assert!(found(&repo, people[0], &search("北京")).await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn listings_filter_by_role_time_and_metadata_without_search_words() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let chat = group(&db, &people).await;
+        let repo = SeaMessageRepository::new(&db);
+        let with = |content: &str, role: MessageRole, metadata: serde_json::Value| {
+            let mut new = message(chat, people[0], content, None);
+            new.role = role;
+            new.metadata = Metadata::new(metadata).expect("valid");
+            new
+        };
+        let question = with(
+            "q",
+            MessageRole::User,
+            serde_json::json!({"receiver": "bot-1"}),
+        );
+        let answer = with(
+            "a",
+            MessageRole::Assistant,
+            serde_json::json!({"receiver": "ada", "tokens": 42, "final": true}),
+        );
+        let mut other = with(
+            "b",
+            MessageRole::Assistant,
+            serde_json::json!({"tokens": "42"}),
+        );
+        let mut answer = answer;
+        answer.created_at = question.created_at + time::Duration::seconds(1);
+        other.created_at = question.created_at + time::Duration::seconds(2);
+        for m in [&question, &answer, &other] {
+            repo.append(m).await.expect("send");
+        }
+        let metadata = |key: &str, value: &str| MessageFilter {
+            metadata: vec![MetadataMatch::new(key, value).expect("valid")],
+            ..everything()
+        };
+
+        let assistants = MessageFilter {
+            role: Some(MessageRole::Assistant),
+            ..everything()
+        };
+        assert_eq!(
+            found(&repo, people[0], &assistants).await,
+            [other.id, answer.id]
+        );
+        assert_eq!(
+            found(&repo, people[0], &metadata("receiver", "bot-1")).await,
+            [question.id]
+        );
+        assert_eq!(
+            found(&repo, people[0], &metadata("tokens", "42")).await,
+            [other.id, answer.id],
+            "the number and the string"
+        );
+        assert_eq!(
+            found(&repo, people[0], &metadata("final", "true")).await,
+            [answer.id]
+        );
+        let both = MessageFilter {
+            metadata: vec![
+                MetadataMatch::new("tokens", "42").expect("valid"),
+                MetadataMatch::new("receiver", "ada").expect("valid"),
+            ],
+            ..everything()
+        };
+        assert_eq!(found(&repo, people[0], &both).await, [answer.id], "ANDed");
+        assert!(
+            found(&repo, people[1], &metadata("receiver", "nobody"))
                 .await
-                .expect("search")
-                .len(),
-            1
+                .is_empty()
         );
 
-        assert!(
-            repo.search(people[0], &search(&["qui"]))
-                .await
-                .expect("search")
-                .is_empty(),
-            "whole words"
-        );
+        let later = MessageFilter {
+            since: Some(answer.created_at),
+            ..everything()
+        };
+        assert_eq!(found(&repo, people[0], &later).await, [other.id, answer.id]);
+        let earlier = MessageFilter {
+            until: Some(answer.created_at),
+            ..everything()
+        };
+        assert_eq!(found(&repo, people[0], &earlier).await, [question.id]);
     })
     .await;
 }
@@ -542,11 +682,13 @@ async fn search_pages_newest_first_with_a_before_cursor() {
             sent.push(m.id);
         }
 
-        let mut query = search(&["needle", "quoted"]);
-        query.limit = 2;
-        let first = repo.search(people[0], &query).await.expect("search");
-        query.before = first.last().map(|m| m.id);
-        let second = repo.search(people[0], &query).await.expect("search");
+        let query = search("needle quoted");
+        let first = repo.list(people[0], &query, 2).await.expect("search");
+        let next = MessageFilter {
+            before: first.last().map(|m| m.id),
+            ..query
+        };
+        let second = repo.list(people[0], &next, 2).await.expect("search");
 
         let ids: Vec<MessageId> = first.iter().chain(&second).map(|m| m.id).collect();
         assert_eq!(ids, [sent[4], sent[3], sent[2], sent[1]]);
@@ -570,19 +712,10 @@ async fn edited_content_is_searchable_and_the_old_text_is_not() {
         };
         repo.edit(sent.id, &edit).await.expect("edit");
 
-        assert!(
-            repo.search(people[0], &search(&["apple"]))
-                .await
-                .expect("search")
-                .is_empty()
-        );
-        assert_eq!(
-            repo.search(people[0], &search(&["banana"]))
-                .await
-                .expect("search")
-                .len(),
-            1
-        );
+        assert!(found(&repo, people[0], &search("apple")).await.is_empty());
+        assert_eq!(found(&repo, people[0], &search("banana")).await.len(), 1);
+        repo.soft_delete(sent.id, now()).await.expect("delete");
+        assert!(found(&repo, people[0], &search("banana")).await.is_empty());
     })
     .await;
 }
@@ -602,10 +735,7 @@ async fn addresses_urls_and_hyphenated_words_are_split_into_words_on_both_engine
         repo.append(&sent).await.expect("send");
 
         for q in ["example", "bob example com", "docs", "deploy guide", "v2", "state of art", "https"] {
-            let words = missive_domain::message::search_words(q);
-            let query = SearchQuery { words, chat_id: None, sender_id: None, limit: 10, before: None };
-            let found = repo.search(people[0], &query).await.expect("search");
-            assert_eq!(found.len(), 1, "{q}");
+            assert_eq!(found(&repo, people[0], &search(q)).await.len(), 1, "{q}");
         }
     })
     .await;

@@ -7,6 +7,7 @@ use crate::chat::{Chat, ChatKind, ChatMember, MemberRole, Membership};
 use crate::metadata::Metadata;
 use crate::paging::Seq;
 use crate::ports::{MockChatRepository, MockClock, MockEventPublisher, MockMessageRepository};
+use crate::search::SearchTerms;
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
 
@@ -597,71 +598,86 @@ fn a_stranger_cannot_delete_and_gets_not_found() {
     assert!(matches!(result, Err(MessageError::NotFound)));
 }
 
-// ---- search ----
+// ---- listing ----
 
-fn query(words: &[&str]) -> SearchQuery {
-    SearchQuery {
-        words: words.iter().map(|w| (*w).to_owned()).collect(),
+fn filter() -> MessageFilter {
+    MessageFilter {
         chat_id: None,
         sender_id: None,
-        limit: 20,
+        role: None,
+        since: None,
+        until: None,
+        metadata: vec![],
+        terms: None,
         before: None,
     }
 }
 
-#[test]
-fn search_needs_a_word_and_a_sane_limit() {
-    let service = Fakes::new().service();
-    assert_invalid(block_on(service.search(UserId::new(), query(&[]))), "q");
-    let mut too_big = query(&["hi"]);
-    too_big.limit = 101;
-    assert_invalid(block_on(service.search(UserId::new(), too_big)), "limit");
+fn limit(n: i64) -> ListLimit {
+    ListLimit::new(n).expect("valid")
 }
 
 #[test]
-fn searching_a_chat_the_caller_is_not_in_is_not_found() {
+fn listing_a_chat_the_caller_is_not_in_is_not_found() {
     let mut fakes = Fakes::new().stranger();
-    fakes.messages.expect_search().never();
-    let mut scoped = query(&["hi"]);
-    scoped.chat_id = Some(ChatId::new());
+    fakes.messages.expect_list().never();
+    let scoped = MessageFilter {
+        chat_id: Some(ChatId::new()),
+        ..filter()
+    };
 
-    let result = block_on(fakes.service().search(UserId::new(), scoped));
+    let result = block_on(
+        fakes
+            .service()
+            .list_messages(UserId::new(), scoped, limit(20)),
+    );
 
     assert!(matches!(result, Err(MessageError::NotFound)));
 }
 
 #[test]
-fn search_is_scoped_to_the_caller() {
+fn listing_is_scoped_to_the_caller_and_passes_the_filter_through() {
     let caller = UserId::new();
+    let terms = SearchTerms::parse("hello 上海").expect("valid");
+    let expected = terms.clone();
     let mut fakes = Fakes::new();
     fakes
         .messages
-        .expect_search()
-        .withf(move |viewer, q| *viewer == caller && q.words == ["hello", "world"])
+        .expect_list()
+        .withf(move |viewer, f, limit| {
+            *viewer == caller && f.terms.as_ref() == Some(&expected) && *limit == 21
+        })
         .times(1)
-        .returning(|_, _| Ok(vec![]));
+        .returning(|_, _, _| Ok(vec![]));
+    let searching = MessageFilter {
+        terms: Some(terms),
+        ..filter()
+    };
 
     let (found, next) =
-        block_on(fakes.service().search(caller, query(&["hello", "world"]))).expect("searched");
+        block_on(fakes.service().list_messages(caller, searching, limit(20))).expect("listed");
 
     assert!(found.is_empty() && next.is_none());
 }
 
 #[test]
-fn search_asks_for_one_extra_result_to_know_whether_a_next_page_exists() {
+fn listing_asks_for_one_extra_message_to_know_whether_a_next_page_exists() {
     let chat_id = ChatId::new();
     let results: Vec<Message> = (0..3).map(|_| message(chat_id, UserId::new())).collect();
     let second_id = results[1].id;
     let mut fakes = Fakes::new();
     fakes
         .messages
-        .expect_search()
-        .withf(|_, q| q.limit == 3)
-        .returning(move |_, _| Ok(results.clone()));
-    let mut two = query(&["hi"]);
-    two.limit = 2;
+        .expect_list()
+        .withf(|_, _, limit| *limit == 3)
+        .returning(move |_, _, _| Ok(results.clone()));
 
-    let (found, next) = block_on(fakes.service().search(UserId::new(), two)).expect("searched");
+    let (found, next) = block_on(
+        fakes
+            .service()
+            .list_messages(UserId::new(), filter(), limit(2)),
+    )
+    .expect("listed");
 
     assert_eq!(found.len(), 2);
     assert_eq!(next, Some(second_id));
