@@ -15,6 +15,9 @@
 #   /messages/{id} needs content or rating). The fuzzing and stateful
 #   phases still run it.
 #
+# Then runs the README's Python example (scripts/llm_transcript_example.py)
+# against the same server.
+#
 # Uses the debug binary built by `cargo test` (builds it if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +26,7 @@ work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install -q "schemathesis==$version"
+"$work/venv/bin/pip" install -q "schemathesis==$version" "httpx>=0.27"
 
 [ -x target/debug/missive ] || cargo build -p missive-api --bin missive
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -59,6 +62,8 @@ status=0
   --header "Authorization: Bearer $token" --phases examples,fuzzing,stateful \
   --checks all --exclude-checks positive_data_acceptance \
   --max-examples 10 --seed 1 --max-time 150 --no-color || status=$?
+# The README's Python example ("Storing LLM conversations"), for real.
+"$work/venv/bin/python" scripts/llm_transcript_example.py "$base" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- server log (last 50 lines) ---"
   tail -50 "$work/server.log"
