@@ -4,6 +4,7 @@
 //! The server must run with rate limits off
 //! (`MISSIVE__RATE_LIMIT__ENABLED=false`); `make bench` does that.
 
+mod bulk;
 mod client;
 mod cpu;
 mod report;
@@ -85,6 +86,46 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Imports messages in batches (POST /chats/{id}/messages/batch).
+    Import {
+        /// Messages to store.
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        /// Chats they are spread over.
+        #[arg(long, default_value_t = 10)]
+        chats: usize,
+        /// Messages per batch (1–1000).
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Batches in flight.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+    },
+    /// Exports one chat of many messages as NDJSON, several times.
+    Export {
+        /// Messages in the chat.
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        /// Exports to run.
+        #[arg(long, default_value_t = 5)]
+        times: usize,
+    },
+    /// Fills chats by batch import, then searches them (word prefixes,
+    /// Chinese substrings) for D seconds.
+    Search {
+        /// Messages in the corpus.
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        /// Chats of the searching user they are spread over.
+        #[arg(long, default_value_t = 100)]
+        chats: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Seconds to search.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+    },
     /// Holds N idle WebSockets and reads the server's memory per connection.
     Connections {
         /// Connections to open.
@@ -122,6 +163,19 @@ async fn main() -> anyhow::Result<()> {
             rate,
             seconds,
         } => scenarios::fanout(&ctx, members, senders, rate, Duration::from_secs(seconds)).await?,
+        Scenario::Import {
+            messages,
+            chats,
+            batch,
+            clients,
+        } => bulk::import(&ctx, messages, chats, batch, clients).await?,
+        Scenario::Export { messages, times } => bulk::export(&ctx, messages, times).await?,
+        Scenario::Search {
+            messages,
+            chats,
+            clients,
+            seconds,
+        } => bulk::search(&ctx, messages, chats, clients, Duration::from_secs(seconds)).await?,
         Scenario::Connections { count, pid } => {
             let pid = pid
                 .or(cli.server_pid)

@@ -136,6 +136,64 @@ fn fts5(terms: &SearchTerms) -> String {
     prefixes.chain(tokens).collect::<Vec<_>>().join(" ")
 }
 
+/// Search terms matching at most this many messages (of any chat) are
+/// "rare": see [`list_postgres_rare`].
+pub(super) const RARE_MATCHES: i64 = 5_000;
+
+/// PostgreSQL: how many live messages match `terms`, counted up to
+/// [`RARE_MATCHES`] + 1 from the full-text index (a bitmap of the terms'
+/// postings, rows fetched until the cap). Column `n`.
+pub(super) fn search_probe(terms: &SearchTerms) -> (String, Vec<Value>) {
+    (
+        format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM messages m \
+             WHERE m.search @@ to_tsquery('simple', '{}') AND m.deleted_at IS NULL \
+             LIMIT {}) x",
+            tsquery(terms),
+            RARE_MATCHES + 1
+        ),
+        Vec::new(),
+    )
+}
+
+/// PostgreSQL, for rare terms: the matching messages fetched once from the
+/// full-text index (at most [`RARE_MATCHES`] rows, of any chat, each
+/// checked against the viewer's chats before anything else is looked at),
+/// then the filters and the newest first. Looking rare terms up chat by
+/// chat would read their index postings once per chat.
+pub(super) fn list_postgres_rare(
+    viewer: UserId,
+    filter: &MessageFilter,
+    limit: u32,
+) -> (String, Vec<Value>) {
+    let mut values = Vec::new();
+    let terms = filter
+        .terms
+        .as_ref()
+        .map(|terms| {
+            format!(
+                " AND m.search @@ to_tsquery('simple', '{}')",
+                tsquery(terms)
+            )
+        })
+        .unwrap_or_default();
+    let mut sql = format!(
+        "WITH hits AS MATERIALIZED ( \
+            SELECT {cols} FROM messages m WHERE m.deleted_at IS NULL{terms}) \
+         SELECT {cols} FROM hits m \
+         WHERE m.chat_id IN (SELECT cm.chat_id FROM chat_members cm WHERE cm.user_id = ?)",
+        cols = messages::COLUMNS_M
+    );
+    values.push(viewer.as_uuid().into());
+    if let Some(chat) = filter.chat_id {
+        sql.push_str(" AND m.chat_id = ?");
+        values.push(chat.as_uuid().into());
+    }
+    sql.push_str(&common(filter, true, &mut values));
+    sql.push_str(&format!(" ORDER BY m.id DESC LIMIT {limit}"));
+    (sql, values)
+}
+
 /// PostgreSQL: chat by chat (a lateral page per chat of the viewer, from
 /// the `(chat_id, id)` index or the full-text index), so no combination of
 /// filters reads a message of a chat the viewer is not in.
@@ -180,8 +238,13 @@ pub(super) fn list_sqlite(
     let from = match &filter.terms {
         Some(terms) => {
             values.push(fts5(terms).into());
-            "messages_fts f JOIN message_search s ON s.rowid = f.rowid AND messages_fts MATCH ? \
-             JOIN messages m ON m.id = s.message_id"
+            // CROSS JOIN fixes SQLite's join order: the full-text match
+            // runs once, outermost. With the FTS table inner, the planner
+            // may evaluate the match once per candidate message — seconds
+            // for a common prefix.
+            "(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) f \
+             CROSS JOIN message_search s ON s.rowid = f.rowid \
+             CROSS JOIN messages m ON m.id = s.message_id"
         }
         None => "messages m",
     };

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::UNREAD_WINDOW;
 use super::convert::{self, micros};
-use super::listing::{list_postgres, list_sqlite};
+use super::listing::{RARE_MATCHES, list_postgres, list_postgres_rare, list_sqlite, search_probe};
 use crate::Database;
 use crate::database::WriteGate;
 use crate::db_error::{infra_error, is_unique_violation};
@@ -558,8 +558,29 @@ impl MessageRepository for SeaMessageRepository {
         limit: u32,
     ) -> Result<Vec<Message>, InfraError> {
         let backend = self.conn.get_database_backend();
-        let (sql, values) = match backend {
-            DbBackend::Postgres => list_postgres(viewer, filter, limit),
+        let (sql, values) = match (backend, &filter.terms) {
+            (DbBackend::Postgres, Some(terms)) => {
+                // How many messages carry the terms at all (capped): a few,
+                // and fetching them by the full-text index once beats
+                // looking them up chat by chat; many, and each chat's
+                // newest messages hold the page (see `listing`).
+                let (probe, values) = search_probe(terms);
+                let counted = self
+                    .conn
+                    .query_one_raw(statement(backend, &probe, values))
+                    .await
+                    .map_err(infra_error)?
+                    .map(|row| row.try_get::<i64>("", "n"))
+                    .transpose()
+                    .map_err(infra_error)?
+                    .unwrap_or(0);
+                if counted <= RARE_MATCHES {
+                    list_postgres_rare(viewer, filter, limit)
+                } else {
+                    list_postgres(viewer, filter, limit)
+                }
+            }
+            (DbBackend::Postgres, None) => list_postgres(viewer, filter, limit),
             _ => list_sqlite(viewer, filter, limit),
         };
         let rows = self
