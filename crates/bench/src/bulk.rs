@@ -64,7 +64,7 @@ impl Corpus {
     fn message(&self, state: &mut u64) -> String {
         let n = 6 + (next(state) % 8) as usize;
         let mut text: Vec<&str> = (0..n).map(|_| self.word(state)).collect();
-        if next(state) % 10 == 0 {
+        if next(state).is_multiple_of(10) {
             text.push(self.cjk[(next(state) % self.cjk.len() as u64) as usize]);
         }
         text.join(" ")

@@ -6,11 +6,13 @@ mod chats;
 mod convert;
 mod listing;
 mod messages;
+mod search;
 mod users;
 
 pub use api_keys::SeaApiKeyRepository;
 pub use chats::SeaChatRepository;
 pub use messages::SeaMessageRepository;
+pub use search::{SearchPlan, SearchTuning};
 pub use users::SeaUserRepository;
 
 use missive_domain::InfraError;

@@ -18,7 +18,7 @@ fn clean(term: &str) -> String {
 
 /// The conditions every engine writes the same way, on the message
 /// aliased `m`; their values are appended to `values` in order.
-fn common(filter: &MessageFilter, postgres: bool, values: &mut Vec<Value>) -> String {
+pub(super) fn common(filter: &MessageFilter, postgres: bool, values: &mut Vec<Value>) -> String {
     let mut sql = String::new();
     if let Some(sender) = filter.sender_id {
         sql.push_str(" AND m.sender_id = ?");
@@ -123,7 +123,7 @@ fn metadata_sqlite(condition: &MetadataMatch, values: &mut Vec<Value>) -> String
 /// PostgreSQL: `rock:* & 上海`, written into the SQL (the connection
 /// forces generic plans, and a search's best plan depends on its terms);
 /// the terms are letters and digits only, so they need no quoting.
-fn tsquery(terms: &SearchTerms) -> String {
+pub(super) fn tsquery(terms: &SearchTerms) -> String {
     let prefixes = terms.prefixes.iter().map(|p| format!("{}:*", clean(p)));
     let tokens = terms.tokens.iter().map(|t| clean(t));
     prefixes.chain(tokens).collect::<Vec<_>>().join(" & ")
@@ -134,64 +134,6 @@ fn fts5(terms: &SearchTerms) -> String {
     let prefixes = terms.prefixes.iter().map(|p| format!("\"{}\"*", clean(p)));
     let tokens = terms.tokens.iter().map(|t| format!("\"{}\"", clean(t)));
     prefixes.chain(tokens).collect::<Vec<_>>().join(" ")
-}
-
-/// Search terms matching at most this many messages (of any chat) are
-/// "rare": see [`list_postgres_rare`].
-pub(super) const RARE_MATCHES: i64 = 5_000;
-
-/// PostgreSQL: how many live messages match `terms`, counted up to
-/// [`RARE_MATCHES`] + 1 from the full-text index (a bitmap of the terms'
-/// postings, rows fetched until the cap). Column `n`.
-pub(super) fn search_probe(terms: &SearchTerms) -> (String, Vec<Value>) {
-    (
-        format!(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM messages m \
-             WHERE m.search @@ to_tsquery('simple', '{}') AND m.deleted_at IS NULL \
-             LIMIT {}) x",
-            tsquery(terms),
-            RARE_MATCHES + 1
-        ),
-        Vec::new(),
-    )
-}
-
-/// PostgreSQL, for rare terms: the matching messages fetched once from the
-/// full-text index (at most [`RARE_MATCHES`] rows, of any chat, each
-/// checked against the viewer's chats before anything else is looked at),
-/// then the filters and the newest first. Looking rare terms up chat by
-/// chat would read their index postings once per chat.
-pub(super) fn list_postgres_rare(
-    viewer: UserId,
-    filter: &MessageFilter,
-    limit: u32,
-) -> (String, Vec<Value>) {
-    let mut values = Vec::new();
-    let terms = filter
-        .terms
-        .as_ref()
-        .map(|terms| {
-            format!(
-                " AND m.search @@ to_tsquery('simple', '{}')",
-                tsquery(terms)
-            )
-        })
-        .unwrap_or_default();
-    let mut sql = format!(
-        "WITH hits AS MATERIALIZED ( \
-            SELECT {cols} FROM messages m WHERE m.deleted_at IS NULL{terms}) \
-         SELECT {cols} FROM hits m \
-         WHERE m.chat_id IN (SELECT cm.chat_id FROM chat_members cm WHERE cm.user_id = ?)",
-        cols = messages::COLUMNS_M
-    );
-    values.push(viewer.as_uuid().into());
-    if let Some(chat) = filter.chat_id {
-        sql.push_str(" AND m.chat_id = ?");
-        values.push(chat.as_uuid().into());
-    }
-    sql.push_str(&common(filter, true, &mut values));
-    sql.push_str(&format!(" ORDER BY m.id DESC LIMIT {limit}"));
-    (sql, values)
 }
 
 /// PostgreSQL: chat by chat (a lateral page per chat of the viewer, from

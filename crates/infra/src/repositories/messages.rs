@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 
 use super::UNREAD_WINDOW;
 use super::convert::{self, micros};
-use super::listing::{RARE_MATCHES, list_postgres, list_postgres_rare, list_sqlite, search_probe};
+use super::listing::{list_postgres, list_sqlite};
+use super::search::{SearchTuning, search_postgres};
 use crate::Database;
 use crate::database::WriteGate;
 use crate::db_error::{infra_error, is_unique_violation};
@@ -27,6 +28,7 @@ use crate::sql::statement;
 pub struct SeaMessageRepository {
     conn: DatabaseConnection,
     write_gate: WriteGate,
+    search: SearchTuning,
 }
 
 impl SeaMessageRepository {
@@ -35,7 +37,15 @@ impl SeaMessageRepository {
         Self {
             conn: db.connection().clone(),
             write_gate: db.write_gate(),
+            search: SearchTuning::default(),
         }
+    }
+
+    /// The same repository with other search-planner knobs (PostgreSQL;
+    /// see [`SearchTuning`]).
+    pub fn with_search_tuning(mut self, tuning: SearchTuning) -> Self {
+        self.search = tuning;
+        self
     }
 }
 
@@ -558,36 +568,21 @@ impl MessageRepository for SeaMessageRepository {
         limit: u32,
     ) -> Result<Vec<Message>, InfraError> {
         let backend = self.conn.get_database_backend();
-        let (sql, values) = match (backend, &filter.terms) {
+        let rows = match (backend, &filter.terms) {
             (DbBackend::Postgres, Some(terms)) => {
-                // How many messages carry the terms at all (capped): a few,
-                // and fetching them by the full-text index once beats
-                // looking them up chat by chat; many, and each chat's
-                // newest messages hold the page (see `listing`).
-                let (probe, values) = search_probe(terms);
-                let counted = self
-                    .conn
-                    .query_one_raw(statement(backend, &probe, values))
-                    .await
-                    .map_err(infra_error)?
-                    .map(|row| row.try_get::<i64>("", "n"))
-                    .transpose()
-                    .map_err(infra_error)?
-                    .unwrap_or(0);
-                if counted <= RARE_MATCHES {
-                    list_postgres_rare(viewer, filter, limit)
-                } else {
-                    list_postgres(viewer, filter, limit)
-                }
+                search_postgres(&self.conn, self.search, viewer, filter, terms, limit).await
             }
-            (DbBackend::Postgres, None) => list_postgres(viewer, filter, limit),
-            _ => list_sqlite(viewer, filter, limit),
-        };
-        let rows = self
-            .conn
-            .query_all_raw(statement(backend, &sql, values))
-            .await
-            .map_err(infra_error)?;
+            _ => {
+                let (sql, values) = match backend {
+                    DbBackend::Postgres => list_postgres(viewer, filter, limit),
+                    _ => list_sqlite(viewer, filter, limit),
+                };
+                self.conn
+                    .query_all_raw(statement(backend, &sql, values))
+                    .await
+            }
+        }
+        .map_err(infra_error)?;
         messages::decode_rows(&rows)
             .map_err(infra_error)?
             .into_iter()

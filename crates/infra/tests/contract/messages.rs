@@ -10,7 +10,7 @@ use missive_domain::ports::{
     AppendError, Appended, ChatRepository, MessageEdit, MessageRepository,
 };
 use missive_domain::search::SearchTerms;
-use missive_infra::{Database, SeaChatRepository, SeaMessageRepository};
+use missive_infra::{Database, SeaChatRepository, SeaMessageRepository, SearchPlan, SearchTuning};
 
 use crate::support::{group, message, now, on_each_backend, users};
 
@@ -453,6 +453,25 @@ fn search(q: &str) -> MessageFilter {
     }
 }
 
+/// The repository once per search plan (PostgreSQL picks one per query;
+/// every plan must give the same answers), and once left to choose.
+fn each_plan(db: &Database) -> Vec<SeaMessageRepository> {
+    [
+        None,
+        Some(SearchPlan::Rare),
+        Some(SearchPlan::Newest),
+        Some(SearchPlan::PerChat),
+    ]
+    .into_iter()
+    .map(|plan| {
+        SeaMessageRepository::new(db).with_search_tuning(SearchTuning {
+            plan,
+            ..SearchTuning::default()
+        })
+    })
+    .collect()
+}
+
 async fn found(
     repo: &SeaMessageRepository,
     viewer: UserId,
@@ -478,24 +497,26 @@ async fn search_terms_cannot_escape_into_the_sql() {
         // PostgreSQL writes the terms into the SQL (generic plans elsewhere):
         // quotes, backslashes and operators must stay data, even in terms
         // built by hand rather than parsed.
-        for term in [
-            "hello') OR ('a'='a",
-            "hello\\' OR true --",
-            "x$$ OR $$y",
-            "a\"*",
-        ] {
-            let raw = MessageFilter {
-                terms: Some(SearchTerms {
-                    prefixes: vec![term.to_owned()],
-                    tokens: vec![term.to_owned()],
-                    phrases: vec![],
-                }),
-                ..everything()
-            };
-            let listed = repo.list(people[0], &raw, 10).await.expect("no error");
-            assert!(listed.is_empty(), "{term:?} matched {listed:?}");
+        for repo in each_plan(&db) {
+            for term in [
+                "hello') OR ('a'='a",
+                "hello\\' OR true --",
+                "x$$ OR $$y",
+                "a\"*",
+            ] {
+                let raw = MessageFilter {
+                    terms: Some(SearchTerms {
+                        prefixes: vec![term.to_owned()],
+                        tokens: vec![term.to_owned()],
+                        phrases: vec![],
+                    }),
+                    ..everything()
+                };
+                let listed = repo.list(people[0], &raw, 10).await.expect("no error");
+                assert!(listed.is_empty(), "{term:?} matched {listed:?}");
+            }
+            assert_eq!(found(&repo, people[0], &search("hello")).await.len(), 1);
         }
-        assert_eq!(found(&repo, people[0], &search("hello")).await.len(), 1);
     })
     .await;
 }
@@ -517,33 +538,35 @@ async fn search_matches_every_term_case_insensitively_in_the_viewers_chats_only(
         }
         repo.soft_delete(deleted.id, now()).await.expect("delete");
 
-        assert_eq!(
-            found(&repo, people[0], &search("QUICK fox")).await,
-            [hit_new.id, hit_old.id],
-            "newest first; every term; no deleted, no foreign"
-        );
-        let by_sender = MessageFilter {
-            sender_id: Some(people[1]),
-            ..search("quick")
-        };
-        assert_eq!(
-            found(&repo, people[0], &by_sender).await,
-            [hit_new.id, partial.id]
-        );
-        let in_chat = MessageFilter {
-            chat_id: Some(theirs),
-            ..search("fox")
-        };
-        assert_eq!(found(&repo, people[2], &in_chat).await.len(), 1);
-        assert_eq!(
-            found(&repo, people[0], &search("qui thin")).await,
-            [partial.id],
-            "prefixes of words"
-        );
-        assert!(
-            found(&repo, people[0], &search("uick")).await.is_empty(),
-            "not the middle of a spaced word"
-        );
+        for repo in each_plan(&db) {
+            assert_eq!(
+                found(&repo, people[0], &search("QUICK fox")).await,
+                [hit_new.id, hit_old.id],
+                "newest first; every term; no deleted, no foreign"
+            );
+            let by_sender = MessageFilter {
+                sender_id: Some(people[1]),
+                ..search("quick")
+            };
+            assert_eq!(
+                found(&repo, people[0], &by_sender).await,
+                [hit_new.id, partial.id]
+            );
+            let in_chat = MessageFilter {
+                chat_id: Some(theirs),
+                ..search("fox")
+            };
+            assert_eq!(found(&repo, people[2], &in_chat).await.len(), 1);
+            assert_eq!(
+                found(&repo, people[0], &search("qui thin")).await,
+                [partial.id],
+                "prefixes of words"
+            );
+            assert!(
+                found(&repo, people[0], &search("uick")).await.is_empty(),
+                "not the middle of a spaced word"
+            );
+        }
     })
     .await;
 }
@@ -561,18 +584,20 @@ async fn cjk_runs_are_found_by_any_part_and_only_where_it_occurs() {
             repo.append(m).await.expect("send");
         }
 
-        assert_eq!(
-            found(&repo, people[0], &search("上海")).await,
-            [apart.id, shanghai.id]
-        );
-        assert_eq!(
-            found(&repo, people[0], &search("上海东")).await,
-            [shanghai.id],
-            "the pairs sit apart in the other message"
-        );
-        assert_eq!(found(&repo, people[0], &search("家")).await, [shanghai.id]);
-        assert_eq!(found(&repo, people[0], &search("タワー")).await, [tokyo.id]);
-        assert!(found(&repo, people[0], &search("北京")).await.is_empty());
+        for repo in each_plan(&db) {
+            assert_eq!(
+                found(&repo, people[0], &search("上海")).await,
+                [apart.id, shanghai.id]
+            );
+            assert_eq!(
+                found(&repo, people[0], &search("上海东")).await,
+                [shanghai.id],
+                "the pairs sit apart in the other message"
+            );
+            assert_eq!(found(&repo, people[0], &search("家")).await, [shanghai.id]);
+            assert_eq!(found(&repo, people[0], &search("タワー")).await, [tokyo.id]);
+            assert!(found(&repo, people[0], &search("北京")).await.is_empty());
+        }
     })
     .await;
 }
