@@ -98,14 +98,18 @@ if [ "$mode" = smoke ]; then
   run history --quiet history --clients 2 --messages 60 --seconds 1
   run fanout --quiet fanout --members 3 --senders 1 --rate 10 --seconds 1
   run connections --quiet connections --count 20
+  run import --quiet import --messages 2000 --chats 2 --batch 500 --clients 2
+  run export --quiet export --messages 1000 --times 2
+  run search --quiet search --messages 2000 --chats 4 --foreign 1000 --clients 2 --seconds 1
   python3 - <<'PY'
 import json
 r = json.load(open("target/bench/smoke-fanout.json"))
 assert r["extra"]["every_member_got_every_message_once_in_order"], r
-for name in ["send", "history", "fanout", "connections"]:
+names = ["send", "history", "fanout", "connections", "import", "export", "search"]
+for name in names:
     r = json.load(open(f"target/bench/smoke-{name}.json"))
     assert r["operations"] > 0 and r["errors"] == 0, (name, r)
-print("bench smoke: 4 passed, 0 failed")
+print(f"bench smoke: {len(names)} passed, 0 failed")
 PY
 else
   run send send --clients 32 --chats 32 --seconds 15
@@ -137,4 +141,14 @@ else
     echo "open-file limit is $fds: holding $count connections instead of 20000"
   fi
   run connections connections --count "$count"
+  # Bulk: the same 100 000 messages imported 1 000 per request and one per
+  # request (compare with the send rows), then one chat exported whole.
+  run import import --messages 100000 --chats 10 --batch 1000 --clients 4
+  run import-single import --messages 20000 --chats 10 --batch 1 --clients 32
+  run export export --messages 100000 --times 5
+  # Search over a million messages in the searching user's 100 chats
+  # (BENCH_SEARCH_MESSAGES to change; the fill takes a few minutes).
+  run search search --messages "${BENCH_SEARCH_MESSAGES:-1000000}" --chats 100 --clients 2 --seconds 30
+  # The same words in a stranger's 900 000 messages the searcher cannot see.
+  run search-foreign search --messages 100000 --chats 100 --foreign 900000 --clients 2 --seconds 30
 fi

@@ -259,20 +259,42 @@ pub async fn export(ctx: &Context, messages: usize, times: usize) -> anyhow::Res
     })
 }
 
-/// `search`: one user with `messages` messages over `chats` chats (stored
-/// by batch import), then `clients` clients search for D: word prefixes of
-/// every frequency, and Chinese substrings.
+/// The corpus of the `search` scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchCorpus {
+    /// Messages in the searching user's chats.
+    pub messages: usize,
+    /// Chats of the searching user (and, with `foreign`, of a stranger).
+    pub chats: usize,
+    /// Messages in a stranger's chats, which the searcher cannot see: the
+    /// same words, so the server must tell the searcher's matches apart.
+    pub foreign: usize,
+}
+
+/// `search`: one user with `corpus.messages` messages over `corpus.chats`
+/// chats (stored by batch import), optionally a stranger with
+/// `corpus.foreign` more, then `clients` clients search for D: word
+/// prefixes of any frequency, two prefixes at once, Chinese substrings.
 pub async fn search(
     ctx: &Context,
-    messages: usize,
-    chats: usize,
+    corpus: SearchCorpus,
     clients: usize,
     duration: Duration,
 ) -> anyhow::Result<Report> {
-    let owner = ctx.users(1).await?.remove(0);
-    let chat_ids = chats_of(ctx, &owner, chats.max(1)).await?;
-    let per_chat = messages.div_ceil(chat_ids.len());
-    let (filled, _, fill_errors) = fill(ctx, &owner, &chat_ids, per_chat, 1000, 4).await?;
+    let mut users = ctx.users(2).await?;
+    let (owner, stranger) = (users.remove(0), users.remove(0));
+    let chat_ids = chats_of(ctx, &owner, corpus.chats.max(1)).await?;
+    let per_chat = corpus.messages.div_ceil(chat_ids.len());
+    let (mut filled, _, mut fill_errors) = fill(ctx, &owner, &chat_ids, per_chat, 1000, 4).await?;
+    let mut foreign = 0;
+    if corpus.foreign > 0 {
+        let theirs = chats_of(ctx, &stranger, corpus.chats.max(1)).await?;
+        let per_chat = corpus.foreign.div_ceil(theirs.len());
+        let (took, _, errors) = fill(ctx, &stranger, &theirs, per_chat, 1000, 4).await?;
+        filled += took;
+        fill_errors += errors;
+        foreign = per_chat * theirs.len();
+    }
     if fill_errors > 0 {
         bail!("search: {fill_errors} batches failed while filling");
     }
@@ -364,7 +386,7 @@ pub async fn search(
     let queries = latencies.len();
     Ok(Report {
         scenario: "search",
-        parameters: json!({"messages": per_chat * chat_ids.len(), "chats": chat_ids.len(), "clients": clients, "seconds": duration.as_secs()}),
+        parameters: json!({"messages": per_chat * chat_ids.len(), "chats": chat_ids.len(), "foreign_messages": foreign, "clients": clients, "seconds": duration.as_secs()}),
         throughput_per_sec: queries as f64 / elapsed,
         unit: "queries",
         operations: queries,
@@ -372,7 +394,7 @@ pub async fn search(
         latency: Some(Latency::from_micros(&latencies)),
         extra: json!({
             "fill_seconds": filled.as_secs_f64(),
-            "fill_messages_per_sec": (per_chat * chat_ids.len()) as f64 / filled.as_secs_f64(),
+            "fill_messages_per_sec": (per_chat * chat_ids.len() + foreign) as f64 / filled.as_secs_f64(),
             "results_per_query": found.load(Ordering::Relaxed) as f64 / queries.max(1) as f64,
         }),
         cpu: Some(cpu.until(&cpu_end, queries)),

@@ -113,12 +113,16 @@ enum Scenario {
     /// Fills chats by batch import, then searches them (word prefixes,
     /// Chinese substrings) for D seconds.
     Search {
-        /// Messages in the corpus.
+        /// Messages in the searching user's chats.
         #[arg(long, default_value_t = 1_000_000)]
         messages: usize,
         /// Chats of the searching user they are spread over.
         #[arg(long, default_value_t = 100)]
         chats: usize,
+        /// Messages in as many chats of another user, which the searcher
+        /// is not in (stored after the searcher's).
+        #[arg(long, default_value_t = 0)]
+        foreign: usize,
         /// Concurrent clients.
         #[arg(long, default_value_t = 8)]
         clients: usize,
@@ -173,9 +177,17 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Search {
             messages,
             chats,
+            foreign,
             clients,
             seconds,
-        } => bulk::search(&ctx, messages, chats, clients, Duration::from_secs(seconds)).await?,
+        } => {
+            let corpus = bulk::SearchCorpus {
+                messages,
+                chats,
+                foreign,
+            };
+            bulk::search(&ctx, corpus, clients, Duration::from_secs(seconds)).await?
+        }
         Scenario::Connections { count, pid } => {
             let pid = pid
                 .or(cli.server_pid)

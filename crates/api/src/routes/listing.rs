@@ -26,7 +26,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(search_messages))
 }
 
-/// Query of `GET /messages` (documented here; read by [`ListQuery::parse`],
+/// Query of `GET /messages` (documented here; read by `ListQuery::parse`,
 /// since `metadata.KEY` parameters have open names).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
