@@ -2,34 +2,41 @@
 //! first, with no single plan that is fast for every query.
 //!
 //! PostgreSQL cannot tell how many messages a word prefix matches (its
-//! statistics keep whole lexemes), so it cannot choose well between the
+//! statistics keep whole lexemes: `fen:*` is estimated at 683 rows when it
+//! matches 241 447 of a million), so it cannot choose well between the
 //! full-text index and reading messages newest first; left alone it reads
-//! every message of every chat for a common word. Each search therefore
-//! starts with a [`Probe`] — one cheap statement: how many live messages of
-//! anyone carry the terms (counted up to a cap, from the full-text index),
-//! how many chats and messages are in scope, how many messages there are —
-//! and picks one of three plans ([`SearchPlan`]):
+//! every message of every chat for a common word. So each search first
+//! learns its [`Scope`] — how many chats and messages the viewer's search
+//! covers, how many messages there are (one cheap statement) — and then:
 //!
-//! * **rare** terms (at most [`SearchTuning::rare_matches`] matches): the
-//!   matches are fetched once from the full-text index and those of the
-//!   viewer's chats kept — at most that many rows read;
-//! * common terms, viewer's chats holding a good share of all messages:
-//!   **newest** first through every message (the primary key is time
-//!   ordered), skipping other chats, until the page is full — matches are
-//!   dense, so few rows are read;
-//! * common terms, viewer's chats a small share: **per chat**, each chat
-//!   read newest first from its `(chat_id, id)` index until its page is
-//!   full, and the pages merged.
+//! 1. a **small** scope (at most [`SearchTuning::small_scope`] messages) is
+//!    read **per chat**, newest first, to the end if need be: never more
+//!    rows than the scope holds;
+//! 2. when the scope is one chat, or holds a good share of all messages,
+//!    the **recent** plan reads the scope's newest messages (at most
+//!    [`SearchTuning::recent_rows`]) and keeps the matches; once a page is
+//!    full, it is the answer — any term matching more than one message in
+//!    250 (at the defaults) ends here, in a few milliseconds;
+//! 3. otherwise, or when that page is not full, the **rare** plan fetches
+//!    the terms' matches of anyone from the full-text index, at most
+//!    [`SearchTuning::rare_matches`] + 1 of them, and keeps the viewer's:
+//!    when they were all, that is the answer; when there were more, the
+//!    terms are common after all and [`Scope::common_terms`] picks
+//!    **newest** (all messages newest first, skipping other chats) or
+//!    **per chat**.
 //!
-//! The plan's access path is pinned with transaction-local planner
-//! settings, since the misestimate is what this module works around. The
-//! worst case left is a term common in other people's chats and rare in
-//! the viewer's (many chats): each chat is read to its end. BENCHMARKS.md
-//! has the numbers.
+//! Every plan answers the same; only the cost differs (the contract tests
+//! run each query under each plan). Access paths are pinned with
+//! transaction-local planner settings, since the misestimate is what this
+//! module works around. The worst case left is a term common in other
+//! people's chats and rare in the viewer's (many chats, many messages):
+//! the capped fetch and then each chat read to its end. BENCHMARKS.md has the
+//! numbers.
 
 use missive_domain::ids::UserId;
 use missive_domain::message::MessageFilter;
 use missive_domain::search::SearchTerms;
+use sea_orm::prelude::Uuid;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, TransactionTrait, Value,
 };
@@ -41,7 +48,11 @@ use crate::sql::statement;
 /// Which plan a search ran with (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchPlan {
-    /// Every match fetched once from the full-text index.
+    /// The scope's newest messages (a bounded number), the matches kept;
+    /// when the page is not full, the rare plan after all.
+    Recent,
+    /// Every match fetched once from the full-text index (up to a cap;
+    /// beyond it newest or per chat).
     Rare,
     /// All messages newest first, the viewer's kept.
     Newest,
@@ -57,6 +68,12 @@ pub struct SearchTuning {
     /// when matches are that sparse: √(20 × messages) balances them, 5000
     /// at about a million messages.
     pub rare_matches: u32,
+    /// The recent plan reads at most this many of the scope's newest
+    /// messages (a page of 20 is full there for any term in one message
+    /// of 250).
+    pub recent_rows: u32,
+    /// Scopes of at most this many messages are read per chat at once.
+    pub small_scope: u32,
     /// Always use this plan (tests compare the plans' answers).
     pub plan: Option<SearchPlan>,
 }
@@ -65,6 +82,8 @@ impl Default for SearchTuning {
     fn default() -> Self {
         Self {
             rare_matches: 5_000,
+            recent_rows: 5_000,
+            small_scope: 20_000,
             plan: None,
         }
     }
@@ -72,9 +91,7 @@ impl Default for SearchTuning {
 
 /// What a search's first statement learns.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Probe {
-    /// Live messages carrying the terms, counted up to `rare_matches + 1`.
-    pub matches: i64,
+pub(super) struct Scope {
     /// Chats in scope (the viewer's, or the one asked for).
     pub chats: i64,
     /// Messages ever sent to those chats.
@@ -83,15 +100,25 @@ pub(super) struct Probe {
     pub total: f64,
 }
 
-impl Probe {
-    /// The plan for this search. Reading newest first costs about
-    /// `page × total / (matches × share)` rows, chat by chat about
-    /// `page × chats × total / matches`: newest first wins when the
-    /// viewer's share of all messages is above 1 / chats.
-    pub fn plan(&self, rare_matches: u32) -> SearchPlan {
-        if self.matches <= i64::from(rare_matches) {
-            SearchPlan::Rare
-        } else if self.total <= 0.0 || self.mine * self.chats as f64 >= self.total {
+impl Scope {
+    /// The plan to try first; `None`: the rare plan.
+    pub fn first(&self, tuning: &SearchTuning, one_chat: bool) -> Option<SearchPlan> {
+        if self.mine <= f64::from(tuning.small_scope) {
+            Some(SearchPlan::PerChat)
+        } else if one_chat || self.total <= 0.0 || self.mine * 4.0 >= self.total {
+            Some(SearchPlan::Recent)
+        } else {
+            None
+        }
+    }
+
+    /// The plan for terms with more matches than the rare plan fetches.
+    /// Reading newest first costs about `page × total / (matches × share)`
+    /// rows, chat by chat about `page × chats × total / matches`: newest
+    /// first wins when the viewer's share of all messages is above 1 /
+    /// chats.
+    pub fn common_terms(&self) -> SearchPlan {
+        if self.total <= 0.0 || self.mine * self.chats as f64 >= self.total {
             SearchPlan::Newest
         } else {
             SearchPlan::PerChat
@@ -113,48 +140,101 @@ fn chat_scope(filter: &MessageFilter, column: &str, values: &mut Vec<Value>) -> 
     }
 }
 
-fn probe_sql(
-    viewer: UserId,
-    filter: &MessageFilter,
-    terms: &SearchTerms,
-    rare_matches: u32,
-) -> Sql {
+fn scope_sql(viewer: UserId, filter: &MessageFilter) -> Sql {
     let mut values: Vec<Value> = vec![viewer.as_uuid().into()];
     let scope = chat_scope(filter, "cm.chat_id", &mut values);
     values.push(viewer.as_uuid().into());
     let scope_again = chat_scope(filter, "cm.chat_id", &mut values);
     let sql = format!(
         "SELECT \
-           (SELECT count(*) FROM (SELECT 1 FROM messages m \
-              WHERE m.search @@ to_tsquery('simple', '{query}') AND m.deleted_at IS NULL \
-              LIMIT {cap}) x) AS matches, \
            (SELECT count(*) FROM chat_members cm WHERE cm.user_id = ?{scope}) AS chats, \
            (SELECT CAST(coalesce(sum(c.last_seq), 0) AS float8) \
               FROM chat_members cm JOIN chats c ON c.id = cm.chat_id \
               WHERE cm.user_id = ?{scope_again}) AS mine, \
            (SELECT CAST(reltuples AS float8) FROM pg_class \
-              WHERE oid = CAST('messages' AS regclass)) AS total",
-        query = tsquery(terms),
-        cap = i64::from(rare_matches) + 1,
+              WHERE oid = CAST('messages' AS regclass)) AS total"
     );
     (sql, values)
 }
 
-/// Rare terms: the matches fetched once from the full-text index, checked
-/// against the viewer's chats, then the filters, newest first.
-fn rare_sql(viewer: UserId, filter: &MessageFilter, terms: &SearchTerms, limit: u32) -> Sql {
+/// The scope's newest `rows` messages (through the `(chat_id, id)` index
+/// for one chat, else the time-ordered primary key), the matches kept,
+/// newest first. Rows are read lazily: a common term stops early.
+fn recent_sql(
+    viewer: UserId,
+    filter: &MessageFilter,
+    terms: &SearchTerms,
+    rows: u32,
+    limit: u32,
+) -> Sql {
+    let mut values: Vec<Value> = Vec::new();
+    let scope = match filter.chat_id {
+        Some(chat) => {
+            values.push(chat.as_uuid().into());
+            values.push(chat.as_uuid().into());
+            values.push(viewer.as_uuid().into());
+            "m.chat_id = ? AND EXISTS (SELECT 1 FROM chat_members cm \
+               WHERE cm.chat_id = ? AND cm.user_id = ?)"
+        }
+        None => {
+            values.push(viewer.as_uuid().into());
+            "m.chat_id = ANY(ARRAY(SELECT cm.chat_id FROM chat_members cm WHERE cm.user_id = ?))"
+        }
+    };
+    // The cursor bounds the window; every other filter applies to it.
+    let cursor = match filter.before {
+        Some(before) => {
+            values.push(before.as_uuid().into());
+            " AND m.id < ?"
+        }
+        None => "",
+    };
+    let rest = MessageFilter {
+        before: None,
+        ..filter.clone()
+    };
+    let filters = common(&rest, true, &mut values);
+    let sql = format!(
+        "SELECT {cols} FROM ( \
+            SELECT * FROM messages m WHERE {scope}{cursor} \
+            ORDER BY m.id DESC LIMIT {rows}) m \
+         WHERE m.deleted_at IS NULL AND m.search @@ to_tsquery('simple', '{query}')\
+         {filters} ORDER BY m.id DESC LIMIT {limit}",
+        cols = messages::COLUMNS_M,
+        query = tsquery(terms),
+    );
+    (sql, values)
+}
+
+/// Rare terms: up to `rare_matches + 1` matches of anyone fetched once
+/// from the full-text index; those of the viewer's chats, filtered, newest
+/// first. Every row carries, after the message's columns, how many matches
+/// were fetched; with more than `rare_matches` the page is not to be
+/// trusted. Without any match in the viewer's chats, one row of `NULL`s
+/// carries the count.
+fn rare_sql(
+    viewer: UserId,
+    filter: &MessageFilter,
+    terms: &SearchTerms,
+    rare_matches: u32,
+    limit: u32,
+) -> Sql {
     let mut values: Vec<Value> = vec![viewer.as_uuid().into()];
     let scope = chat_scope(filter, "m.chat_id", &mut values);
     let filters = common(filter, true, &mut values);
     let sql = format!(
         "WITH hits AS MATERIALIZED ( \
             SELECT {cols} FROM messages m \
-            WHERE m.deleted_at IS NULL AND m.search @@ to_tsquery('simple', '{query}')) \
-         SELECT {cols} FROM hits m \
-         WHERE m.chat_id IN (SELECT cm.chat_id FROM chat_members cm WHERE cm.user_id = ?)\
-         {scope}{filters} ORDER BY m.id DESC LIMIT {limit}",
+            WHERE m.deleted_at IS NULL AND m.search @@ to_tsquery('simple', '{query}') \
+            LIMIT {cap}) \
+         SELECT {cols}, x.matches FROM (SELECT count(*) AS matches FROM hits) x \
+         LEFT JOIN LATERAL ( \
+            SELECT {cols} FROM hits m \
+            WHERE m.chat_id IN (SELECT cm.chat_id FROM chat_members cm WHERE cm.user_id = ?)\
+            {scope}{filters} ORDER BY m.id DESC LIMIT {limit}) m ON true",
         cols = messages::COLUMNS_M,
         query = tsquery(terms),
+        cap = i64::from(rare_matches) + 1,
     );
     (sql, values)
 }
@@ -187,43 +267,94 @@ pub(super) async fn search_postgres(
     limit: u32,
 ) -> Result<Vec<QueryResult>, sea_orm::DbErr> {
     let backend = DbBackend::Postgres;
-    let plan = match tuning.plan {
-        Some(plan) => plan,
+    let scope = async || -> Result<Scope, sea_orm::DbErr> {
+        let (sql, values) = scope_sql(viewer, filter);
+        let row = one_row(conn, statement(backend, &sql, values)).await?;
+        Ok(Scope {
+            chats: row.try_get("", "chats")?,
+            mine: row.try_get("", "mine")?,
+            total: row.try_get("", "total")?,
+        })
+    };
+    let mut known = None;
+    let mut plan = match tuning.plan {
+        Some(plan) => Some(plan),
         None => {
-            let (sql, values) = probe_sql(viewer, filter, terms, tuning.rare_matches);
-            let row = conn
-                .query_one_raw(statement(backend, &sql, values))
-                .await?
-                .ok_or_else(|| sea_orm::DbErr::RecordNotFound("search probe".into()))?;
-            Probe {
-                matches: row.try_get("", "matches")?,
-                chats: row.try_get("", "chats")?,
-                mine: row.try_get("", "mine")?,
-                total: row.try_get("", "total")?,
-            }
-            .plan(tuning.rare_matches)
+            let scope = scope().await?;
+            known = Some(scope);
+            scope.first(&tuning, filter.chat_id.is_some())
         }
     };
-    let ((sql, values), pins) = match plan {
-        // The full-text index is what the planner picks here anyway.
-        SearchPlan::Rare => (rare_sql(viewer, filter, terms, limit), ""),
+    if plan == Some(SearchPlan::Recent) {
+        let sql = recent_sql(viewer, filter, terms, tuning.recent_rows, limit);
+        let rows = pinned(conn, sql, NEWEST_PINS).await?;
+        if rows.len() >= limit as usize {
+            return Ok(rows);
+        }
+        plan = None;
+    }
+    if matches!(plan, None | Some(SearchPlan::Rare)) {
+        // Rare, or found out to be common: the count decides.
+        let sql = rare_sql(viewer, filter, terms, tuning.rare_matches, limit);
+        let rows = pinned(conn, sql, NO_SEQSCAN).await?;
+        let matches: i64 = match rows.first() {
+            Some(row) => row.try_get("", "matches")?,
+            None => 0,
+        };
+        if matches <= i64::from(tuning.rare_matches) {
+            let mut page = Vec::with_capacity(rows.len());
+            for row in rows {
+                if row.try_get_by_index::<Option<Uuid>>(0)?.is_some() {
+                    page.push(row);
+                }
+            }
+            return Ok(page);
+        }
+        let scope = match known {
+            Some(scope) => scope,
+            None => scope().await?,
+        };
+        plan = Some(scope.common_terms());
+    }
+    match plan {
         // The primary key read backwards, never a sort of everything.
-        SearchPlan::Newest => (
-            newest_sql(viewer, filter, terms, limit),
-            "SELECT set_config('enable_seqscan', 'off', true), \
-                    set_config('enable_bitmapscan', 'off', true), \
-                    set_config('enable_sort', 'off', true)",
-        ),
+        Some(SearchPlan::Newest) => {
+            pinned(conn, newest_sql(viewer, filter, terms, limit), NEWEST_PINS).await
+        }
         // Each chat's `(chat_id, id)` index read backwards, not a bitmap
         // of the whole chat.
-        SearchPlan::PerChat => (
-            list_postgres(viewer, filter, limit),
-            "SELECT set_config('enable_bitmapscan', 'off', true)",
-        ),
-    };
-    if pins.is_empty() {
-        return conn.query_all_raw(statement(backend, &sql, values)).await;
+        _ => {
+            let pins = "SELECT set_config('enable_bitmapscan', 'off', true)";
+            pinned(conn, list_postgres(viewer, filter, limit), pins).await
+        }
     }
+}
+
+/// The full-text index, never a scan of every message (PostgreSQL may
+/// expect a term it misestimates as common to fill the cap quickly).
+const NO_SEQSCAN: &str = "SELECT set_config('enable_seqscan', 'off', true)";
+
+/// Reading newest first through an index: never a scan and sort of all.
+const NEWEST_PINS: &str = "SELECT set_config('enable_seqscan', 'off', true), \
+    set_config('enable_bitmapscan', 'off', true), \
+    set_config('enable_sort', 'off', true)";
+
+async fn one_row(
+    conn: &DatabaseConnection,
+    statement: sea_orm::Statement,
+) -> Result<QueryResult, sea_orm::DbErr> {
+    conn.query_one_raw(statement)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("search planning".into()))
+}
+
+/// Runs `sql` in a transaction whose planner settings `pins` sets.
+async fn pinned(
+    conn: &DatabaseConnection,
+    (sql, values): Sql,
+    pins: &str,
+) -> Result<Vec<QueryResult>, sea_orm::DbErr> {
+    let backend = DbBackend::Postgres;
     let txn = conn.begin().await?;
     txn.query_one_raw(statement(backend, pins, Vec::new()))
         .await?;
@@ -236,36 +367,69 @@ pub(super) async fn search_postgres(
 mod tests {
     use super::*;
 
-    fn probe(matches: i64, chats: i64, mine: f64, total: f64) -> Probe {
-        Probe {
-            matches,
-            chats,
-            mine,
-            total,
-        }
+    fn scope(chats: i64, mine: f64, total: f64) -> Scope {
+        Scope { chats, mine, total }
+    }
+
+    const TUNING: SearchTuning = SearchTuning {
+        rare_matches: 5000,
+        recent_rows: 5000,
+        small_scope: 20_000,
+        plan: None,
+    };
+
+    #[test]
+    fn small_scopes_are_read_chat_by_chat_without_probing() {
+        assert_eq!(
+            scope(3, 20_000.0, 1e7).first(&TUNING, false),
+            Some(SearchPlan::PerChat)
+        );
+        assert_eq!(
+            scope(1, 0.0, 1e7).first(&TUNING, true),
+            Some(SearchPlan::PerChat)
+        );
     }
 
     #[test]
-    fn rare_terms_are_fetched_from_the_index_once() {
-        assert_eq!(probe(0, 100, 10.0, 1e6).plan(5000), SearchPlan::Rare);
-        assert_eq!(probe(5000, 1, 1e6, 1e6).plan(5000), SearchPlan::Rare);
+    fn recent_messages_come_first_for_one_chat_or_a_good_share() {
+        // One user's archive.
+        assert_eq!(
+            scope(100, 1e6, 1e6).first(&TUNING, false),
+            Some(SearchPlan::Recent)
+        );
+        // A quarter of everything.
+        assert_eq!(
+            scope(100, 25e4, 1e6).first(&TUNING, false),
+            Some(SearchPlan::Recent)
+        );
+        // One large chat among many: its own index.
+        assert_eq!(
+            scope(1, 1e5, 1e7).first(&TUNING, true),
+            Some(SearchPlan::Recent)
+        );
+        // Statistics not gathered yet.
+        assert_eq!(
+            scope(5, 1e5, -1.0).first(&TUNING, false),
+            Some(SearchPlan::Recent)
+        );
+        // Many chats holding a small share: the index decides.
+        assert_eq!(scope(100, 1e5, 1e6).first(&TUNING, false), None);
     }
 
     #[test]
     fn common_terms_are_read_newest_first_when_the_viewer_holds_a_good_share() {
-        // One user's archive: everything is theirs.
-        assert_eq!(probe(5001, 100, 1e6, 1e6).plan(5000), SearchPlan::Newest);
+        assert_eq!(scope(100, 1e6, 1e6).common_terms(), SearchPlan::Newest);
         // 100 chats holding 1 % of everything: exactly the balance.
-        assert_eq!(probe(5001, 100, 1e4, 1e6).plan(5000), SearchPlan::Newest);
+        assert_eq!(scope(100, 1e4, 1e6).common_terms(), SearchPlan::Newest);
         // Statistics not gathered yet, or stale.
-        assert_eq!(probe(5001, 3, 10.0, -1.0).plan(5000), SearchPlan::Newest);
-        assert_eq!(probe(5001, 1, 20.0, 10.0).plan(5000), SearchPlan::Newest);
+        assert_eq!(scope(3, 10.0, -1.0).common_terms(), SearchPlan::Newest);
+        assert_eq!(scope(1, 20.0, 10.0).common_terms(), SearchPlan::Newest);
     }
 
     #[test]
     fn common_terms_are_read_chat_by_chat_when_the_viewer_holds_a_small_share() {
-        assert_eq!(probe(5001, 100, 9e3, 1e6).plan(5000), SearchPlan::PerChat);
+        assert_eq!(scope(100, 9e3, 1e6).common_terms(), SearchPlan::PerChat);
         // A single chat asked for: its own index, newest first.
-        assert_eq!(probe(5001, 1, 1e5, 1e6).plan(5000), SearchPlan::PerChat);
+        assert_eq!(scope(1, 1e5, 1e6).common_terms(), SearchPlan::PerChat);
     }
 }

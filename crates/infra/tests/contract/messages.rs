@@ -454,21 +454,40 @@ fn search(q: &str) -> MessageFilter {
 }
 
 /// The repository once per search plan (PostgreSQL picks one per query;
-/// every plan must give the same answers), and once left to choose.
+/// every plan must give the same answers), and left to choose: with the
+/// defaults, and with a recent window of 2 rows, a rare cap of 2 matches
+/// and no small scopes, so that a full recent page, the fallback to the
+/// rare plan and the fallback from it are all taken.
 fn each_plan(db: &Database) -> Vec<SeaMessageRepository> {
+    let tiny = SearchTuning {
+        recent_rows: 2,
+        rare_matches: 2,
+        small_scope: 0,
+        ..SearchTuning::default()
+    };
     [
-        None,
-        Some(SearchPlan::Rare),
-        Some(SearchPlan::Newest),
-        Some(SearchPlan::PerChat),
+        SearchTuning::default(),
+        tiny,
+        SearchTuning {
+            plan: Some(SearchPlan::Recent),
+            ..tiny
+        },
+        SearchTuning {
+            plan: Some(SearchPlan::Rare),
+            small_scope: 0,
+            ..SearchTuning::default()
+        },
+        SearchTuning {
+            plan: Some(SearchPlan::Newest),
+            ..tiny
+        },
+        SearchTuning {
+            plan: Some(SearchPlan::PerChat),
+            ..tiny
+        },
     ]
     .into_iter()
-    .map(|plan| {
-        SeaMessageRepository::new(db).with_search_tuning(SearchTuning {
-            plan,
-            ..SearchTuning::default()
-        })
-    })
+    .map(|tuning| SeaMessageRepository::new(db).with_search_tuning(tuning))
     .collect()
 }
 
@@ -597,6 +616,66 @@ async fn cjk_runs_are_found_by_any_part_and_only_where_it_occurs() {
             assert_eq!(found(&repo, people[0], &search("家")).await, [shanghai.id]);
             assert_eq!(found(&repo, people[0], &search("タワー")).await, [tokyo.id]);
             assert!(found(&repo, people[0], &search("北京")).await.is_empty());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn search_pages_through_every_match_under_every_plan() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 3).await;
+        let ours = group(&db, &people[..2]).await;
+        let also_ours = group(&db, &people[..1]).await;
+        let theirs = group(&db, &people[2..]).await;
+        let repo = SeaMessageRepository::new(&db);
+        let mut matches = Vec::new();
+        let mut by_friend = Vec::new();
+        for i in 0..24 {
+            // Every third message of ours matches; theirs always match.
+            let (chat, sender) = match i % 4 {
+                0 => (ours, people[1]),
+                1 => (also_ours, people[0]),
+                2 => (theirs, people[2]),
+                _ => (ours, people[0]),
+            };
+            let hit = chat == theirs || i % 3 == 0;
+            let text = if hit { "alpha match" } else { "beta other" };
+            let new = message(chat, sender, &format!("{text} {i}"), None);
+            repo.append(&new).await.expect("send");
+            if hit && chat != theirs {
+                matches.push(new.id);
+                if sender == people[1] {
+                    by_friend.push(new.id);
+                }
+            }
+        }
+        matches.reverse();
+        by_friend.reverse();
+
+        for repo in each_plan(&db) {
+            for (filter, expected) in [
+                (search("alp"), &matches),
+                (
+                    MessageFilter {
+                        sender_id: Some(people[1]),
+                        ..search("alpha")
+                    },
+                    &by_friend,
+                ),
+            ] {
+                let mut seen = Vec::new();
+                let mut page = filter.clone();
+                loop {
+                    let got = repo.list(people[0], &page, 3).await.expect("page");
+                    seen.extend(got.iter().map(|m| m.id));
+                    match got.last() {
+                        Some(last) if got.len() == 3 => page.before = Some(last.id),
+                        _ => break,
+                    }
+                }
+                assert_eq!(&seen, expected, "{filter:?}");
+            }
         }
     })
     .await;
