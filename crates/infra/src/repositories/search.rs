@@ -13,10 +13,11 @@
 //!    read **per chat**, newest first, to the end if need be: never more
 //!    rows than the scope holds;
 //! 2. when the scope is one chat, or holds a good share of all messages,
-//!    the **recent** plan reads the scope's newest messages (at most
-//!    [`SearchTuning::recent_rows`]) and keeps the matches; once a page is
-//!    full, it is the answer — any term matching more than one message in
-//!    250 (at the defaults) ends here, in a few milliseconds;
+//!    the **recent** plan reads a window of the newest messages (at most
+//!    [`SearchTuning::recent_rows`], the chat's or everyone's) and keeps
+//!    the viewer's matches; once a page is full, it is the answer — in the
+//!    viewer's own archive, any term in more than one message of 250 (at
+//!    the defaults) ends here, in a few milliseconds;
 //! 3. otherwise, or when that page is not full, the **rare** plan fetches
 //!    the terms' matches of anyone from the full-text index, at most
 //!    [`SearchTuning::rare_matches`] + 1 of them, and keeps the viewer's:
@@ -113,12 +114,15 @@ impl Scope {
     }
 
     /// The plan for terms with more matches than the rare plan fetches.
-    /// Reading newest first costs about `page × total / (matches × share)`
-    /// rows, chat by chat about `page × chats × total / matches`: newest
-    /// first wins when the viewer's share of all messages is above 1 /
-    /// chats.
+    /// Chat by chat, reading is bounded by the scope: each chat until its
+    /// page is full or it ends. Newest first through everyone's messages
+    /// reads `page / (density × share)` rows when the viewer's messages
+    /// are spread evenly in time — far fewer when they are a good share —
+    /// but everything newer than the viewer's last messages when they are
+    /// not; with a share of at least a quarter that is at most four times
+    /// the scope.
     pub fn common_terms(&self) -> SearchPlan {
-        if self.total <= 0.0 || self.mine * self.chats as f64 >= self.total {
+        if self.chats > 1 && self.total > 0.0 && self.mine * 4.0 >= self.total {
             SearchPlan::Newest
         } else {
             SearchPlan::PerChat
@@ -157,9 +161,12 @@ fn scope_sql(viewer: UserId, filter: &MessageFilter) -> Sql {
     (sql, values)
 }
 
-/// The scope's newest `rows` messages (through the `(chat_id, id)` index
-/// for one chat, else the time-ordered primary key), the matches kept,
-/// newest first. Rows are read lazily: a common term stops early.
+/// A window of the newest `rows` messages — of the one chat asked for
+/// (its `(chat_id, id)` index), else of everyone (the time-ordered primary
+/// key) — and the viewer's matches in it, newest first. At most `rows`
+/// rows are read whoever wrote them, fewer when the page fills early. The
+/// window is a prefix of the viewer's messages newest first, so a full
+/// page from it is the answer.
 fn recent_sql(
     viewer: UserId,
     filter: &MessageFilter,
@@ -168,27 +175,17 @@ fn recent_sql(
     limit: u32,
 ) -> Sql {
     let mut values: Vec<Value> = Vec::new();
-    let scope = match filter.chat_id {
-        Some(chat) => {
-            values.push(chat.as_uuid().into());
-            values.push(chat.as_uuid().into());
-            values.push(viewer.as_uuid().into());
-            "m.chat_id = ? AND EXISTS (SELECT 1 FROM chat_members cm \
-               WHERE cm.chat_id = ? AND cm.user_id = ?)"
-        }
-        None => {
-            values.push(viewer.as_uuid().into());
-            "m.chat_id = ANY(ARRAY(SELECT cm.chat_id FROM chat_members cm WHERE cm.user_id = ?))"
-        }
-    };
-    // The cursor bounds the window; every other filter applies to it.
-    let cursor = match filter.before {
-        Some(before) => {
-            values.push(before.as_uuid().into());
-            " AND m.id < ?"
-        }
-        None => "",
-    };
+    let mut window = String::from("TRUE");
+    if let Some(chat) = filter.chat_id {
+        window = String::from("m.chat_id = ?");
+        values.push(chat.as_uuid().into());
+    }
+    // The cursor bounds the window; every other filter applies in it.
+    if let Some(before) = filter.before {
+        window.push_str(" AND m.id < ?");
+        values.push(before.as_uuid().into());
+    }
+    values.push(viewer.as_uuid().into());
     let rest = MessageFilter {
         before: None,
         ..filter.clone()
@@ -196,9 +193,10 @@ fn recent_sql(
     let filters = common(&rest, true, &mut values);
     let sql = format!(
         "SELECT {cols} FROM ( \
-            SELECT * FROM messages m WHERE {scope}{cursor} \
+            SELECT * FROM messages m WHERE {window} \
             ORDER BY m.id DESC LIMIT {rows}) m \
-         WHERE m.deleted_at IS NULL AND m.search @@ to_tsquery('simple', '{query}')\
+         WHERE m.chat_id = ANY(ARRAY(SELECT cm.chat_id FROM chat_members cm WHERE cm.user_id = ?)) \
+           AND m.deleted_at IS NULL AND m.search @@ to_tsquery('simple', '{query}')\
          {filters} ORDER BY m.id DESC LIMIT {limit}",
         cols = messages::COLUMNS_M,
         query = tsquery(terms),
@@ -419,17 +417,16 @@ mod tests {
     #[test]
     fn common_terms_are_read_newest_first_when_the_viewer_holds_a_good_share() {
         assert_eq!(scope(100, 1e6, 1e6).common_terms(), SearchPlan::Newest);
-        // 100 chats holding 1 % of everything: exactly the balance.
-        assert_eq!(scope(100, 1e4, 1e6).common_terms(), SearchPlan::Newest);
-        // Statistics not gathered yet, or stale.
-        assert_eq!(scope(3, 10.0, -1.0).common_terms(), SearchPlan::Newest);
-        assert_eq!(scope(1, 20.0, 10.0).common_terms(), SearchPlan::Newest);
+        assert_eq!(scope(2, 25e4, 1e6).common_terms(), SearchPlan::Newest);
     }
 
     #[test]
-    fn common_terms_are_read_chat_by_chat_when_the_viewer_holds_a_small_share() {
-        assert_eq!(scope(100, 9e3, 1e6).common_terms(), SearchPlan::PerChat);
+    fn common_terms_are_read_chat_by_chat_otherwise() {
+        // A tenth of everything, in 100 chats: maybe all of it years old.
+        assert_eq!(scope(100, 1e5, 1e6).common_terms(), SearchPlan::PerChat);
         // A single chat asked for: its own index, newest first.
-        assert_eq!(scope(1, 1e5, 1e6).common_terms(), SearchPlan::PerChat);
+        assert_eq!(scope(1, 9e5, 1e6).common_terms(), SearchPlan::PerChat);
+        // Statistics not gathered yet: bounded by the scope.
+        assert_eq!(scope(3, 1e5, -1.0).common_terms(), SearchPlan::PerChat);
     }
 }
