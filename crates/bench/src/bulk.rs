@@ -81,29 +81,38 @@ fn next(state: &mut u64) -> u64 {
     x
 }
 
-/// Posts one batch; the number stored.
+/// Posts one batch; the number stored. A 503 is retried with the same
+/// body (its `client_id`s make that safe), as the API asks clients to,
+/// and reported on stderr.
 async fn post_batch(
     ctx: &Context,
     user: &User,
     chat: &str,
     items: &[Value],
 ) -> anyhow::Result<usize> {
-    let response = ctx
-        .http
-        .post(ctx.url(&format!("/api/v1/chats/{chat}/messages/batch")))
-        .bearer_auth(&user.token)
-        .json(&json!({ "items": items }))
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        bail!(
-            "batch: {} {}",
-            response.status(),
-            response.text().await.unwrap_or_default()
-        );
+    let body = json!({ "items": items });
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let response = ctx
+            .http
+            .post(ctx.url(&format!("/api/v1/chats/{chat}/messages/batch")))
+            .bearer_auth(&user.token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status();
+        if status.is_success() {
+            let body: Value = serde_json::from_slice(&response.bytes().await?)?;
+            return Ok(body["created"].as_u64().unwrap_or(0) as usize);
+        }
+        let text = response.text().await.unwrap_or_default();
+        if status != reqwest::StatusCode::SERVICE_UNAVAILABLE || attempt == 5 {
+            bail!("batch: {status} {text}");
+        }
+        eprintln!("batch: {status} (attempt {attempt}), retrying");
+        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
     }
-    let body: Value = serde_json::from_slice(&response.bytes().await?)?;
-    Ok(body["created"].as_u64().unwrap_or(0) as usize)
 }
 
 /// Fills `chats` chats of `owner` with `per_chat` messages each, in
