@@ -4,6 +4,9 @@
 -- move the sender's read position to it only when more than 1 000 behind
 -- (UNREAD_WINDOW; for the bench's senders, never after the first send).
 -- run.sh runs it with -M prepared, -D user=<uuid>, and :chat chosen per client.
+-- Ids are time-ordered like the server's (UUIDv7: milliseconds first), so
+-- the rows sort where the server's would; search_text is what the server
+-- indexes for this content, metadata none.
 WITH bumped AS (
     UPDATE chats SET last_seq = last_seq + 1,
         last_activity_us = GREATEST(last_activity_us, 1)
@@ -12,9 +15,11 @@ WITH bumped AS (
     RETURNING last_seq),
 stored AS (
     INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, client_id,
-        reply_to, sent_at, created_at)
-    SELECT gen_random_uuid(), :chat, bumped.last_seq, :user, 'bench message', 'user', NULL,
-        gen_random_uuid()::text, NULL, now(), now() FROM bumped
+        reply_to, sent_at, created_at, metadata, search_text)
+    SELECT (lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
+            || '7' || substr(md5(random()::text), 1, 19))::uuid,
+        :chat, bumped.last_seq, :user, 'bench message', 'user', NULL,
+        gen_random_uuid()::text, NULL, now(), now(), NULL, 'bench message' FROM bumped
     RETURNING seq),
 caught_up AS (
     UPDATE chat_members SET last_read_seq = stored.seq FROM stored
