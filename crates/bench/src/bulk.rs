@@ -269,7 +269,7 @@ pub async fn export(ctx: &Context, messages: usize, times: usize) -> anyhow::Res
 }
 
 /// The corpus of the `search` scenario.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SearchCorpus {
     /// Messages in the searching user's chats.
     pub messages: usize,
@@ -278,6 +278,10 @@ pub struct SearchCorpus {
     /// Messages in a stranger's chats, which the searcher cannot see: the
     /// same words, so the server must tell the searcher's matches apart.
     pub foreign: usize,
+    /// A shell command run once the corpus is stored, before searching
+    /// (say, `psql … -c 'VACUUM (ANALYZE) messages'`, so the search meets
+    /// an index that has caught up with a million fresh rows).
+    pub after_fill: Option<String>,
 }
 
 /// `search`: one user with `corpus.messages` messages over `corpus.chats`
@@ -306,6 +310,18 @@ pub async fn search(
     }
     if fill_errors > 0 {
         bail!("search: {fill_errors} batches failed while filling");
+    }
+    if let Some(command) = corpus.after_fill.clone() {
+        let status = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .status()
+        })
+        .await??;
+        if !status.success() {
+            bail!("search: --after-fill failed: {status}");
+        }
     }
     let corpus = Arc::new(Corpus::new());
     let latencies = Arc::new(Mutex::new(histogram()));

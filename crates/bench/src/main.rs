@@ -123,6 +123,10 @@ enum Scenario {
         /// is not in (stored after the searcher's).
         #[arg(long, default_value_t = 0)]
         foreign: usize,
+        /// A shell command to run after storing the corpus, before
+        /// searching.
+        #[arg(long)]
+        after_fill: Option<String>,
         /// Concurrent clients.
         #[arg(long, default_value_t = 8)]
         clients: usize,
@@ -178,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
             messages,
             chats,
             foreign,
+            after_fill,
             clients,
             seconds,
         } => {
@@ -185,6 +190,7 @@ async fn main() -> anyhow::Result<()> {
                 messages,
                 chats,
                 foreign,
+                after_fill,
             };
             bulk::search(&ctx, corpus, clients, Duration::from_secs(seconds)).await?
         }
