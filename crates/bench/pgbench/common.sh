@@ -9,8 +9,10 @@ latency_percentiles() {
 }
 
 # Creates one user and CHATS group chats it owns, with ids md5(RUN || n)
-# for n in 0..CHATS-1, each already holding MESSAGES messages (seq 1..N);
-# prints the user's id.   setup_chats URL RUN CHATS MESSAGES
+# for n in 0..CHATS-1, each already holding MESSAGES messages (seq 1..N;
+# time-ordered ids like the server's UUIDv7, so they sort where the
+# server's would: random ones sort after every real message and would
+# stand in for the newest); prints the user's id.   setup_chats URL RUN CHATS MESSAGES
 setup_chats() {
   psql "$1" -qAt -v ON_ERROR_STOP=1 -v run="$2" -v chats="$3" -v messages="$4" <<'SQL'
 WITH u AS (
@@ -28,9 +30,11 @@ m AS (
     RETURNING chat_id, user_id),
 x AS (
     INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, client_id,
-        reply_to, sent_at, created_at)
-    SELECT gen_random_uuid(), m.chat_id, s, m.user_id, 'message ' || s, 'user', NULL,
-        gen_random_uuid()::text, NULL, now(), now()
+        reply_to, sent_at, created_at, search_text)
+    SELECT (lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
+            || '7' || substr(md5(random()::text), 1, 19))::uuid,
+        m.chat_id, s, m.user_id, 'message ' || s, 'user', NULL,
+        gen_random_uuid()::text, NULL, now(), now(), 'message ' || s
     FROM m, generate_series(1, :messages) s)
 SELECT DISTINCT user_id FROM m;
 SQL
