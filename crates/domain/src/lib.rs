@@ -42,6 +42,7 @@ pub mod message;
 pub mod metadata;
 pub mod paging;
 pub mod ports;
+pub mod reaction;
 pub mod search;
 pub mod services;
 pub mod user;
