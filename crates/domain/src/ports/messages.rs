@@ -1,0 +1,139 @@
+//! Messages.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::error::InfraError;
+use crate::ids::{ChatId, MessageId, UserId};
+use crate::message::{
+    HistoryCursor, Message, MessageContent, MessageFilter, MessagePage, NewMessage,
+};
+use crate::metadata::Metadata;
+
+/// Outcome of [`MessageRepository::append`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now, with the next `seq`.
+    Created(Message),
+    /// The sender had already stored a message with this `client_id` in
+    /// this chat: that message, unchanged. Nothing was stored.
+    Existing(Message),
+}
+
+/// Why [`MessageRepository::append`] stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// The chat does not exist or the sender is not (or no longer) a member.
+    #[error("not a member of the chat")]
+    NotMember,
+    /// Storage failed.
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+/// A change to a message: either or both parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageEdit {
+    /// New content, stamped with `edited_at`.
+    pub content: Option<(MessageContent, OffsetDateTime)>,
+    /// New rating; `Some(None)` clears it.
+    pub rating: Option<Option<bool>>,
+    /// New metadata, replacing the old.
+    pub metadata: Option<Metadata>,
+}
+
+/// Persistent storage of messages.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait MessageRepository: Send + Sync {
+    /// Stores a message with `seq = last_seq + 1` of its chat, bumping the
+    /// chat's `last_seq` and activity in the same atomic step, so `seq` is
+    /// gap-free and unique per chat under any concurrency. Only a member
+    /// may append (checked in that same step).
+    ///
+    /// With a `client_id` already used by this sender in this chat, it
+    /// MUST store nothing, leave `last_seq` untouched and return
+    /// [`Appended::Existing`] — decided by a unique constraint, so racing
+    /// duplicates store exactly one message.
+    ///
+    /// # Errors
+    /// [`AppendError::NotMember`]; [`AppendError::Infra`].
+    async fn append(&self, message: &NewMessage) -> Result<Appended, AppendError>;
+
+    /// Stores many messages of one sender in one chat atomically: those
+    /// whose `client_id` this sender already used in this chat are not
+    /// stored again ([`Appended::Existing`]); the others get contiguous
+    /// seqs in their order ([`Appended::Created`]). All or nothing,
+    /// serialised with every other append to the chat (so parallel
+    /// retries of one batch store it once). The answer is in the order of
+    /// `messages`, which MUST all have the same chat and sender and
+    /// distinct client ids.
+    ///
+    /// # Errors
+    /// [`AppendError::NotMember`]; [`AppendError::Infra`].
+    async fn append_batch(&self, messages: &[NewMessage]) -> Result<Vec<Appended>, AppendError>;
+
+    /// A message by id (tombstones included).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn find(&self, id: MessageId) -> Result<Option<Message>, InfraError>;
+
+    /// A page of a chat's history, items in ascending `seq`.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn history(
+        &self,
+        chat_id: ChatId,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> Result<MessagePage, InfraError>;
+
+    /// Like [`history`](Self::history), for a reader: `None` when `viewer`
+    /// is not a member of the chat. Adapters check membership in the same
+    /// query as the page, so reading history costs one round trip.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn member_history(
+        &self,
+        viewer: UserId,
+        chat_id: ChatId,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> Result<Option<MessagePage>, InfraError>;
+
+    /// Applies an edit to a message that is not deleted; returns the
+    /// updated message, or `None` when it is missing or deleted.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn edit(&self, id: MessageId, edit: &MessageEdit) -> Result<Option<Message>, InfraError>;
+
+    /// Turns a message into a tombstone (content emptied, `deleted_at`
+    /// set, `seq` kept); returns it, or `None` when it is missing or
+    /// already deleted.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn soft_delete(
+        &self,
+        id: MessageId,
+        at: OffsetDateTime,
+    ) -> Result<Option<Message>, InfraError>;
+
+    /// Up to `limit` messages of the chats `viewer` is a member of that
+    /// match `filter`, never deleted ones, newest first. MUST never read
+    /// messages of chats the viewer is not in (on PostgreSQL every
+    /// combination of filters is answered chat by chat from indexes).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn list(
+        &self,
+        viewer: UserId,
+        filter: &MessageFilter,
+        limit: u32,
+    ) -> Result<Vec<Message>, InfraError>;
+}
