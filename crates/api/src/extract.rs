@@ -189,6 +189,21 @@ impl FieldErrors {
         }
     }
 
+    /// Checks an optional field: `Some(None)` when it is absent,
+    /// `Some(Some(value))` when it parses, `None` (recorded under `field`)
+    /// when it does not.
+    pub fn check_optional<R, T>(
+        &mut self,
+        field: &str,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, ValueError>,
+    ) -> Option<Option<T>> {
+        match raw {
+            Some(raw) => self.check(field, parse(raw)).map(Some),
+            None => Some(None),
+        }
+    }
+
     /// Records a refusal that is not a value object's (fields that may
     /// not be combined, …).
     pub fn push(&mut self, field: &str, message: impl Into<String>) {

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use missive_domain::chat::ChatTitle;
 use missive_domain::ids::{ChatId, UserId};
+use missive_domain::metadata::Metadata;
 use missive_domain::services::chats::{CreateChat, UpdateChat};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -59,11 +60,8 @@ pub struct CreateChatRequest {
 impl CreateChatRequest {
     fn try_into_domain(self) -> Result<CreateChat, ApiError> {
         let mut errors = FieldErrors::default();
-        let title = match self.title.as_deref() {
-            Some(raw) => errors.check("title", ChatTitle::new(raw)).map(Some),
-            None => Some(None),
-        };
-        let metadata = super::messages::metadata(&mut errors, "metadata", self.metadata);
+        let title = errors.check_optional("title", self.title.as_deref(), ChatTitle::new);
+        let metadata = errors.check_optional("metadata", self.metadata, Metadata::new);
         match (title, metadata) {
             (Some(title), Some(metadata)) => Ok(CreateChat {
                 kind: self.kind.into(),
@@ -191,11 +189,8 @@ pub struct UpdateChatRequest {
 impl UpdateChatRequest {
     fn try_into_domain(self) -> Result<UpdateChat, ApiError> {
         let mut errors = FieldErrors::default();
-        let title = match self.title.as_deref() {
-            Some(raw) => errors.check("title", ChatTitle::new(raw)).map(Some),
-            None => Some(None),
-        };
-        let metadata = super::messages::metadata(&mut errors, "metadata", self.metadata);
+        let title = errors.check_optional("title", self.title.as_deref(), ChatTitle::new);
+        let metadata = errors.check_optional("metadata", self.metadata, Metadata::new);
         match (title, metadata) {
             (Some(title), Some(metadata)) => Ok(UpdateChat { title, metadata }),
             _ => Err(errors.into_error()),

@@ -65,18 +65,6 @@ pub struct SendMessageRequest {
     pub metadata: Option<serde_json::Value>,
 }
 
-/// Validates optional metadata under `field`.
-pub(crate) fn metadata(
-    errors: &mut FieldErrors,
-    field: &str,
-    raw: Option<serde_json::Value>,
-) -> Option<Option<Metadata>> {
-    match raw {
-        Some(value) => errors.check(field, Metadata::new(value)).map(Some),
-        None => Some(None),
-    }
-}
-
 impl SendMessageRequest {
     /// Validates the body against `max_chars`, naming every bad field.
     ///
@@ -89,15 +77,9 @@ impl SendMessageRequest {
     ) -> Result<SendMessage, ApiError> {
         let mut errors = FieldErrors::default();
         let content = errors.check("content", MessageContent::new(self.content, max_chars));
-        let client_id = match self.client_id {
-            Some(raw) => errors.check("client_id", ClientId::new(raw)).map(Some),
-            None => Some(None),
-        };
-        let sent_at = match self.sent_at {
-            Some(at) => errors.check("sent_at", SentAt::new(at)).map(Some),
-            None => Some(None),
-        };
-        let metadata = metadata(&mut errors, "metadata", self.metadata);
+        let client_id = errors.check_optional("client_id", self.client_id, ClientId::new);
+        let sent_at = errors.check_optional("sent_at", self.sent_at, SentAt::new);
+        let metadata = errors.check_optional("metadata", self.metadata, Metadata::new);
         match (content, client_id, sent_at, metadata) {
             (Some(content), Some(client_id), Some(sent_at), Some(metadata)) => Ok(SendMessage {
                 chat_id,
@@ -303,13 +285,10 @@ pub struct EditMessageRequest {
 impl EditMessageRequest {
     fn try_into_domain(self, max_chars: usize) -> Result<EditMessage, ApiError> {
         let mut errors = FieldErrors::default();
-        let content = match self.content {
-            Some(raw) => errors
-                .check("content", MessageContent::new(raw, max_chars))
-                .map(Some),
-            None => Some(None),
-        };
-        let metadata = metadata(&mut errors, "metadata", self.metadata);
+        let content = errors.check_optional("content", self.content, |raw| {
+            MessageContent::new(raw, max_chars)
+        });
+        let metadata = errors.check_optional("metadata", self.metadata, Metadata::new);
         match (content, metadata) {
             (Some(content), Some(metadata)) => Ok(EditMessage {
                 content,
