@@ -13,6 +13,7 @@ mod m20261122_000002_create_chats_and_messages;
 mod m20261130_000003_membership_versions_and_read_costs;
 mod m20261130_000004_metadata;
 mod m20261130_000005_search_prefixes_and_cjk;
+mod m20261130_000006_reactions_and_pins;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_membership_versions_and_read_costs::Migration),
             Box::new(m20261130_000004_metadata::Migration),
             Box::new(m20261130_000005_search_prefixes_and_cjk::Migration),
+            Box::new(m20261130_000006_reactions_and_pins::Migration),
         ]
     }
 }

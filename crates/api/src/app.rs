@@ -16,11 +16,13 @@ use axum::serve::ListenerExt;
 use missive_domain::services::api_keys::ApiKeyService;
 use missive_domain::services::chats::{ChatLimits, ChatService};
 use missive_domain::services::messages::MessageService;
+use missive_domain::services::pins::PinService;
+use missive_domain::services::reactions::ReactionService;
 use missive_domain::services::users::UserService;
 use missive_infra::{
     Argon2Hasher, Database, DatabaseOptions, SeaApiKeyRepository, SeaChatRepository,
-    SeaMessageRepository, SeaUserRepository, Sha256KeyMinter, SignalBus, SignalPublisher,
-    SystemClock,
+    SeaMessageRepository, SeaPinRepository, SeaReactionRepository, SeaUserRepository,
+    Sha256KeyMinter, SignalBus, SignalPublisher, SystemClock,
 };
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -113,6 +115,7 @@ pub fn build_state(
     let user_repository = Arc::new(SeaUserRepository::new(&database));
     let chat_repository = Arc::new(SeaChatRepository::new(&database));
     let message_repository = Arc::new(SeaMessageRepository::new(&database));
+    let reaction_repository = Arc::new(SeaReactionRepository::new(&database));
     let events = Arc::new(SignalPublisher::new(bus.clone()));
     let users = UserService::new(
         user_repository.clone(),
@@ -139,6 +142,21 @@ pub fn build_state(
     let messages = MessageService::new(
         message_repository.clone(),
         chat_repository.clone(),
+        reaction_repository.clone(),
+        events.clone(),
+        clock.clone(),
+    );
+    let reactions = ReactionService::new(
+        reaction_repository.clone(),
+        message_repository.clone(),
+        chat_repository.clone(),
+        events.clone(),
+        clock.clone(),
+    );
+    let pins = PinService::new(
+        Arc::new(SeaPinRepository::new(&database)),
+        reaction_repository.clone(),
+        chat_repository.clone(),
         events,
         clock,
     );
@@ -149,12 +167,15 @@ pub fn build_state(
         Arc::clone(&realtime.registry),
         chat_repository,
         message_repository,
+        reaction_repository,
     );
     let state = AppState(Arc::new(App {
         users,
         api_keys,
         chats,
         messages,
+        reactions,
+        pins,
         rate_limits,
         realtime,
         jwt,
@@ -200,7 +221,13 @@ pub fn router(state: AppState) -> Router {
             .collect();
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,

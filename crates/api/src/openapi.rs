@@ -40,6 +40,8 @@ use crate::error::Problem;
         (name = "api-keys", description = "Long-lived keys for scripts and services"),
         (name = "chats", description = "Direct and group chats, members, read positions"),
         (name = "messages", description = "Sending (ordered, idempotent), history, edits, ratings, deletion, search"),
+        (name = "reactions", description = "Emoji and :shortcode: reactions to messages: add, take back, list who reacted"),
+        (name = "pins", description = "Pinned messages of a chat (up to 50)"),
         (name = "realtime", description = "WebSocket delivery of events (see the README for the protocol)"),
         (name = "health", description = "Probes for orchestrators"),
     )

@@ -11,6 +11,8 @@ pub mod listing;
 pub mod members;
 pub mod messages;
 pub mod paging;
+pub mod pins;
+pub mod reactions;
 pub mod users;
 pub mod ws;
 
@@ -27,6 +29,8 @@ pub fn api_v1(settings: &crate::config::Settings) -> OpenApiRouter<AppState> {
         .merge(chats::router())
         .merge(members::router())
         .merge(messages::router())
+        .merge(reactions::router())
+        .merge(pins::router())
         .merge(listing::router())
         .merge(bulk::router(settings.server.max_batch_bytes))
         .merge(ws::router())

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use missive_domain::services::api_keys::ApiKeyService;
 use missive_domain::services::chats::ChatService;
 use missive_domain::services::messages::MessageService;
+use missive_domain::services::pins::PinService;
+use missive_domain::services::reactions::ReactionService;
 use missive_domain::services::users::UserService;
 use missive_infra::Database;
 
@@ -33,6 +35,10 @@ pub struct App {
     pub chats: ChatService,
     /// Messages.
     pub messages: MessageService,
+    /// Reactions to messages.
+    pub reactions: ReactionService,
+    /// Pinned messages.
+    pub pins: PinService,
     /// Request rate limits.
     pub rate_limits: crate::rate_limit::RateLimits,
     /// WebSocket connections and their shutdown.

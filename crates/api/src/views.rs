@@ -9,7 +9,10 @@ mod messages;
 
 pub use chats::{ChatKindDto, ChatList, ChatView, ReadStateView};
 pub use members::{MemberList, MemberView, RoleDto};
-pub use messages::{MessagePageView, MessageRoleDto, MessageView, SearchResults};
+pub use messages::{
+    MessagePageView, MessageRoleDto, MessageView, PinList, PinView, ReactionView, ReactorList,
+    ReactorView, SearchResults,
+};
 
 /// Serialises timestamps as RFC 3339 in UTC.
 pub(crate) mod rfc3339 {

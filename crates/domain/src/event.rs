@@ -1,8 +1,9 @@
 //! Events published after every successful change, for real-time delivery.
 
 use crate::chat::ChatDetails;
-use crate::ids::{ChatId, UserId};
+use crate::ids::{ChatId, MessageId, UserId};
 use crate::message::Message;
+use crate::reaction::Reaction;
 
 /// Something that happened in a chat. Published through
 /// [`crate::ports::EventPublisher`] after the change is committed.
@@ -55,21 +56,42 @@ pub enum Event {
         /// Their new position.
         last_read_seq: i64,
     },
+    /// A member added a reaction to a message (`added: true`) or took
+    /// theirs back.
+    Reaction {
+        /// The message's chat.
+        chat_id: ChatId,
+        /// The message.
+        message_id: MessageId,
+        /// Its position in the chat.
+        seq: i64,
+        /// The reaction.
+        reaction: Reaction,
+        /// Who reacted.
+        user_id: UserId,
+        /// Added (else removed).
+        added: bool,
+    },
+    /// A message was pinned (`pinned` set) or unpinned; the message as it
+    /// is now.
+    PinChanged(Message),
 }
 
 impl Event {
     /// The chat the event belongs to.
     pub fn chat_id(&self) -> ChatId {
         match self {
-            Self::MessageCreated(m) | Self::MessageUpdated(m) | Self::MessageDeleted(m) => {
-                m.chat_id
-            }
+            Self::MessageCreated(m)
+            | Self::MessageUpdated(m)
+            | Self::MessageDeleted(m)
+            | Self::PinChanged(m) => m.chat_id,
             Self::ChatCreated(c) | Self::ChatUpdated(c) => c.chat.id,
             Self::ChatDeleted { chat_id, .. }
             | Self::MemberAdded { chat_id, .. }
             | Self::MemberRemoved { chat_id, .. }
             | Self::Typing { chat_id, .. }
-            | Self::ChatRead { chat_id, .. } => *chat_id,
+            | Self::ChatRead { chat_id, .. }
+            | Self::Reaction { chat_id, .. } => *chat_id,
         }
     }
 }

@@ -6,7 +6,7 @@
 //! runtime, web framework or database driver, so other Rust services can
 //! embed it with storage adapters of their own.
 //!
-//! * [`user`], [`api_key`], [`chat`], [`message`] and [`paging`] hold entities and value objects. Constructors
+//! * [`user`], [`api_key`], [`chat`], [`message`], [`reaction`], [`pin`] and [`paging`] hold entities and value objects. Constructors
 //!   validate, so a value of these types is always valid ("parse, don't
 //!   validate").
 //! * [`ports`] holds the traits adapters implement (`Arc<dyn Port>`); with the
@@ -41,6 +41,7 @@ pub mod ids;
 pub mod message;
 pub mod metadata;
 pub mod paging;
+pub mod pin;
 pub mod ports;
 pub mod reaction;
 pub mod search;

@@ -7,6 +7,8 @@ use time::OffsetDateTime;
 use crate::ids::{ChatId, MessageId, UserId};
 use crate::metadata::Metadata;
 use crate::paging::Seq;
+use crate::pin::Pin;
+use crate::reaction::ReactionSummary;
 use crate::search::SearchTerms;
 use crate::value::{ValueError, check_chars};
 
@@ -178,6 +180,12 @@ pub struct Message {
     pub deleted_at: Option<OffsetDateTime>,
     /// The sender's metadata (model, usage, tool call id, …).
     pub metadata: Metadata,
+    /// Who pinned it and when, if it is pinned.
+    pub pinned: Option<Pin>,
+    /// Its reactions as one reader sees them (`me` is theirs), in order
+    /// of first use; `None` when read for nobody in particular (the
+    /// real-time fan-out, where reactions travel as their own events).
+    pub reactions: Option<Vec<ReactionSummary>>,
 }
 
 impl Message {
@@ -232,6 +240,8 @@ impl NewMessage {
             edited_at: None,
             deleted_at: None,
             metadata: self.metadata.clone(),
+            pinned: None,
+            reactions: None,
         }
     }
 }

@@ -9,10 +9,12 @@ use crate::event::Event;
 
 mod chats;
 mod messages;
+mod reactions;
 mod users;
 
 pub use chats::*;
 pub use messages::*;
+pub use reactions::*;
 pub use users::*;
 
 /// The current time, injectable so rules about time are testable.

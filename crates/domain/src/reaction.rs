@@ -7,8 +7,10 @@
 //! and counts are exact under concurrent reacting (they are counted, never
 //! incremented). The limit on distinct reactions is checked under the
 //! message's row lock, so two new reactions racing for the last slot cannot
-//! both get it. Views carry [`ReactionSummary`]s in order of first use,
-//! computed for a whole page of messages in one query.
+//! both get it. Views carry [`ReactionSummary`]s in order of first use —
+//! of the earliest of each reaction's rows still there, so when the first
+//! member to use a reaction takes it back, it moves to where its next
+//! user put it — computed for a whole page of messages in one query.
 
 use time::OffsetDateTime;
 

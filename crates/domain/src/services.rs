@@ -4,4 +4,6 @@
 pub mod api_keys;
 pub mod chats;
 pub mod messages;
+pub mod pins;
+pub mod reactions;
 pub mod users;

@@ -6,12 +6,14 @@ mod chats;
 mod convert;
 mod listing;
 mod messages;
+mod reactions;
 mod search;
 mod users;
 
 pub use api_keys::SeaApiKeyRepository;
 pub use chats::SeaChatRepository;
 pub use messages::SeaMessageRepository;
+pub use reactions::{SeaPinRepository, SeaReactionRepository};
 pub use search::{SearchPlan, SearchTuning};
 pub use users::SeaUserRepository;
 

@@ -14,8 +14,8 @@
 //! **Signals are hints, not facts.** Anything that can `NOTIFY` can forge
 //! one, so each is checked against the database: a seq is never trusted
 //! as "delivered up to" (messages are read and the real seqs kept), a
-//! typing or read notice must come from a member, a membership change
-//! must match the members as they are, a deletion must have happened.
+//! typing, read or reaction notice must come from a member, a reaction,
+//! pin, membership change or deletion must match the state as it is.
 //!
 //! **Bounded.** Chats none of whose members is connected here are
 //! forgotten every [`SWEEP_EVERY`], and at once when nobody is connected.
@@ -27,7 +27,8 @@ use std::time::Duration;
 use missive_domain::ids::{ChatId, UserId};
 use missive_domain::message::{HistoryCursor, Message};
 use missive_domain::paging::Seq;
-use missive_domain::ports::{ChatRepository, MessageRepository};
+use missive_domain::ports::{ChatRepository, MessageRepository, ReactionRepository};
+use missive_domain::reaction::Reaction;
 use missive_infra::Signal;
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
@@ -63,6 +64,7 @@ pub struct Dispatcher {
     registry: Arc<Registry>,
     chats: Arc<dyn ChatRepository>,
     messages: Arc<dyn MessageRepository>,
+    reactions: Arc<dyn ReactionRepository>,
     /// Highest seq delivered per chat.
     delivered: HashMap<ChatId, i64>,
     /// Chats whose first signal here could not be handled (the database
@@ -79,11 +81,13 @@ impl Dispatcher {
         registry: Arc<Registry>,
         chats: Arc<dyn ChatRepository>,
         messages: Arc<dyn MessageRepository>,
+        reactions: Arc<dyn ReactionRepository>,
     ) -> Self {
         Self {
             registry,
             chats,
             messages,
+            reactions,
             delivered: HashMap::new(),
             unseen: HashMap::new(),
             members: HashMap::new(),
@@ -248,6 +252,11 @@ impl Dispatcher {
                     return Ok(());
                 }
                 let chat_id = message.chat_id;
+                let mut message = message;
+                if d {
+                    // A tombstone has none; an edit keeps the reader's.
+                    message.reactions = Some(Vec::new());
+                }
                 let message = message.into();
                 let event = if d {
                     ServerEvent::MessageDeleted { message }
@@ -255,6 +264,55 @@ impl Dispatcher {
                     ServerEvent::MessageUpdated { message }
                 };
                 self.send_to_members(chat_id, &event, None).await
+            }
+            Signal::Reaction { c, m, r, u, a } => {
+                let Ok(reaction) = Reaction::new(r) else {
+                    return Ok(());
+                };
+                let Some(message) = self.messages.find(m).await? else {
+                    return Ok(());
+                };
+                if message.chat_id != c || self.reactions.has(m, u, &reaction).await? != a {
+                    // Not how things are (forged, or overtaken by a later
+                    // change whose own signal follows).
+                    return Ok(());
+                }
+                let (chat_id, message_id, user_id) = (c.as_uuid(), m.as_uuid(), u.as_uuid());
+                let reaction = reaction.as_str().to_owned();
+                let seq = message.seq;
+                let event = if a {
+                    ServerEvent::ReactionAdded {
+                        chat_id,
+                        message_id,
+                        seq,
+                        reaction,
+                        user_id,
+                    }
+                } else {
+                    ServerEvent::ReactionRemoved {
+                        chat_id,
+                        message_id,
+                        seq,
+                        reaction,
+                        user_id,
+                    }
+                };
+                self.send_from_member(c, u, &event, None).await
+            }
+            Signal::Pin { c, m, p } => {
+                let Some(message) = self.messages.find(m).await? else {
+                    return Ok(());
+                };
+                if message.chat_id != c || message.pinned.is_some() != p {
+                    return Ok(());
+                }
+                let message = message.into();
+                let event = if p {
+                    ServerEvent::MessagePinned { message }
+                } else {
+                    ServerEvent::MessageUnpinned { message }
+                };
+                self.send_to_members(c, &event, None).await
             }
             Signal::ChatChanged { c, n } => {
                 self.members.remove(&c);
@@ -486,7 +544,10 @@ impl Dispatcher {
         let Some(last) = batch.last().map(|m| m.seq) else {
             return Ok(());
         };
-        for message in batch {
+        for mut message in batch {
+            // A new message has no reactions; any added since it was
+            // stored follow as `reaction.added` events.
+            message.reactions = Some(Vec::new());
             let event = ServerEvent::MessageCreated {
                 message: message.into(),
             };
@@ -506,7 +567,9 @@ fn signal_chat(signal: &Signal) -> Option<ChatId> {
         | Signal::ChatDeleted { c, .. }
         | Signal::Membership { c, .. }
         | Signal::Read { c, .. }
-        | Signal::Typing { c, .. } => Some(*c),
+        | Signal::Typing { c, .. }
+        | Signal::Reaction { c, .. }
+        | Signal::Pin { c, .. } => Some(*c),
         Signal::Resync => None,
     }
 }

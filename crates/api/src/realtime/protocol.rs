@@ -38,6 +38,46 @@ pub enum ServerEvent {
         /// The tombstone.
         message: MessageView,
     },
+    /// A member added a reaction to a message.
+    #[serde(rename = "reaction.added")]
+    ReactionAdded {
+        /// The message's chat.
+        chat_id: uuid::Uuid,
+        /// The message.
+        message_id: uuid::Uuid,
+        /// Its position in the chat.
+        seq: i64,
+        /// The reaction.
+        reaction: String,
+        /// Who reacted.
+        user_id: uuid::Uuid,
+    },
+    /// A member took their reaction back.
+    #[serde(rename = "reaction.removed")]
+    ReactionRemoved {
+        /// The message's chat.
+        chat_id: uuid::Uuid,
+        /// The message.
+        message_id: uuid::Uuid,
+        /// Its position in the chat.
+        seq: i64,
+        /// The reaction.
+        reaction: String,
+        /// Whose it was.
+        user_id: uuid::Uuid,
+    },
+    /// A message was pinned (its `pinned` says by whom and when).
+    #[serde(rename = "message.pinned")]
+    MessagePinned {
+        /// The message as it is now.
+        message: MessageView,
+    },
+    /// A message was unpinned.
+    #[serde(rename = "message.unpinned")]
+    MessageUnpinned {
+        /// The message as it is now.
+        message: MessageView,
+    },
     /// A chat you are in was created.
     #[serde(rename = "chat.created")]
     ChatCreated {

@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use missive_domain::chat::{ChatCursor, MemberCursor};
 use missive_domain::ids::{ChatId, MessageId, UserId};
+use missive_domain::reaction::Reactor;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
@@ -81,6 +82,20 @@ pub fn encode_member(cursor: &MemberCursor) -> String {
 pub fn decode_member(cursor: &str) -> Result<MemberCursor, ApiError> {
     let (joined_at, user_id) = decode_timed::<UserId>("k1", cursor)?;
     Ok(MemberCursor { joined_at, user_id })
+}
+
+/// `r1:<time in µs>:<user id>`.
+pub fn encode_reactor(cursor: &Reactor) -> String {
+    encode_timed("r1", cursor.at, cursor.user_id)
+}
+
+/// Parses a reactor-list cursor.
+///
+/// # Errors
+/// 400 when it is not one of ours.
+pub fn decode_reactor(cursor: &str) -> Result<Reactor, ApiError> {
+    let (at, user_id) = decode_timed::<UserId>("r1", cursor)?;
+    Ok(Reactor { user_id, at })
 }
 
 /// `m1:<message id>`.

@@ -56,7 +56,8 @@ pub struct ChatView {
     /// Messages after the caller's read position, not sent by the caller,
     /// not deleted.
     pub unread_count: u64,
-    /// The message with `seq == last_seq` (possibly a tombstone).
+    /// The message with `seq == last_seq` (possibly a tombstone), as a
+    /// preview: without `reactions` (read the message for those).
     pub last_message: Option<MessageView>,
     /// The first 50 members in joining order (all of them in most chats),
     /// plus the caller if they joined later; page through all of them with

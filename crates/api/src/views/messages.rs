@@ -1,6 +1,7 @@
 //! Messages as the API shows them.
 
 use missive_domain::message::{Message, MessagePage, MessageRole};
+use missive_domain::reaction::ReactionSummary;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -88,6 +89,49 @@ pub struct MessageView {
     /// keeps none).
     #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
+    /// Who pinned it and when; null when it is not pinned.
+    pub pinned: Option<PinView>,
+    /// Its reactions in order of first use, with `me` for the reader. In
+    /// every REST answer; absent from WebSocket events, where reactions
+    /// travel as `reaction.added` / `reaction.removed` (a new message has
+    /// none, a tombstone none, and an edit keeps them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reactions: Option<Vec<ReactionView>>,
+}
+
+/// A pin on a message.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = Pin)]
+pub struct PinView {
+    /// The member who pinned it.
+    pub by: uuid::Uuid,
+    /// When.
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+}
+
+/// One reaction on a message, as the reader sees it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReactionSummary)]
+pub struct ReactionView {
+    /// An emoji or a `:shortcode:`.
+    #[schema(example = "👍")]
+    pub reaction: String,
+    /// How many members added it.
+    pub count: u32,
+    /// Whether the reader is one of them.
+    pub me: bool,
+}
+
+impl From<ReactionSummary> for ReactionView {
+    fn from(summary: ReactionSummary) -> Self {
+        Self {
+            reaction: summary.reaction.as_str().to_owned(),
+            count: summary.count,
+            me: summary.me,
+        }
+    }
 }
 
 impl From<Message> for MessageView {
@@ -107,6 +151,13 @@ impl From<Message> for MessageView {
             created_at: message.created_at,
             edited_at: message.edited_at,
             metadata: message.metadata.to_value(),
+            pinned: message.pinned.map(|pin| PinView {
+                by: pin.by.as_uuid(),
+                at: pin.at,
+            }),
+            reactions: message
+                .reactions
+                .map(|all| all.into_iter().map(Into::into).collect()),
         }
     }
 }
@@ -138,4 +189,32 @@ pub struct SearchResults {
     pub items: Vec<MessageView>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// Who added a reaction.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = Reactor)]
+pub struct ReactorView {
+    /// The member.
+    pub user_id: uuid::Uuid,
+    /// When they added it.
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+}
+
+/// A page of the members who added a reaction, in the order they added it.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReactorList {
+    /// Oldest reaction first.
+    pub items: Vec<ReactorView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A chat's pinned messages.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PinList {
+    /// Newest pin first (at most 50: no paging).
+    pub items: Vec<MessageView>,
 }

@@ -13,6 +13,7 @@ mod errors;
 mod helpers;
 mod messages;
 mod ops;
+mod reactions;
 mod resilience;
 mod tokens;
 mod users;

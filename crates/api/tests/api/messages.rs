@@ -55,7 +55,10 @@ async fn a_sent_message_has_every_field_and_the_next_seq() {
         .get_json(&format!("/api/v1/chats/{group}"), &ada.token)
         .await;
     assert_eq!(chat["last_seq"], 2);
-    assert_eq!(chat["last_message"], message);
+    // The chat's preview of its last message leaves out the reactions.
+    let mut preview = message.clone();
+    preview.as_object_mut().expect("object").remove("reactions");
+    assert_eq!(chat["last_message"], preview);
 }
 
 #[tokio::test]

@@ -111,9 +111,10 @@ pub trait MessageRepository: Send + Sync {
     /// [`InfraError`] when storage fails.
     async fn edit(&self, id: MessageId, edit: &MessageEdit) -> Result<Option<Message>, InfraError>;
 
-    /// Turns a message into a tombstone (content emptied, `deleted_at`
-    /// set, `seq` kept); returns it, or `None` when it is missing or
-    /// already deleted.
+    /// Turns a message into a tombstone (content and metadata emptied,
+    /// `deleted_at` set, `seq` kept) and, in the same transaction, drops
+    /// its reactions and its pin; returns it, or `None` when it is missing
+    /// or already deleted.
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.

@@ -17,7 +17,9 @@ use crate::metadata::Metadata;
 use crate::paging::PageLimit;
 use crate::ports::{
     AppendError, Appended, ChatRepository, Clock, EventPublisher, MessageEdit, MessageRepository,
+    ReactionRepository,
 };
+use crate::services::reactions::with_reactions;
 
 /// Most messages in one batch.
 pub const MAX_BATCH: usize = 1000;
@@ -99,6 +101,7 @@ pub struct EditMessage {
 pub struct MessageService {
     messages: Arc<dyn MessageRepository>,
     chats: Arc<dyn ChatRepository>,
+    reactions: Arc<dyn ReactionRepository>,
     events: Arc<dyn EventPublisher>,
     clock: Arc<dyn Clock>,
 }
@@ -108,12 +111,14 @@ impl MessageService {
     pub fn new(
         messages: Arc<dyn MessageRepository>,
         chats: Arc<dyn ChatRepository>,
+        reactions: Arc<dyn ReactionRepository>,
         events: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             messages,
             chats,
+            reactions,
             events,
             clock,
         }
@@ -155,13 +160,19 @@ impl MessageService {
             metadata: request.metadata,
         };
         match self.messages.append(&new).await {
-            Ok(Appended::Created(message)) => {
+            Ok(Appended::Created(mut message)) => {
                 self.events
                     .publish(Event::MessageCreated(message.clone()))
                     .await;
+                // Nobody has reacted to it yet.
+                message.reactions = Some(Vec::new());
                 Ok((message, true))
             }
-            Ok(Appended::Existing(message)) => Ok((message, false)),
+            Ok(Appended::Existing(mut message)) => {
+                self.read_as(caller, std::slice::from_mut(&mut message))
+                    .await?;
+                Ok((message, false))
+            }
             Err(AppendError::NotMember) => Err(MessageError::NotFound),
             Err(AppendError::Infra(e)) => Err(e.into()),
         }
@@ -243,16 +254,36 @@ impl MessageService {
         let mut answer = Vec::with_capacity(stored.len());
         for appended in stored {
             match appended {
-                Appended::Created(message) => {
+                Appended::Created(mut message) => {
                     self.events
                         .publish(Event::MessageCreated(message.clone()))
                         .await;
+                    message.reactions = Some(Vec::new());
                     answer.push((message, true));
                 }
                 Appended::Existing(message) => answer.push((message, false)),
             }
         }
+        let mut repeats: Vec<Message> = answer
+            .iter()
+            .filter(|(_, new)| !new)
+            .map(|(m, _)| m.clone())
+            .collect();
+        if !repeats.is_empty() {
+            self.read_as(caller, &mut repeats).await?;
+            let mut repeats = repeats.into_iter();
+            for (message, new) in &mut answer {
+                if !*new && let Some(read) = repeats.next() {
+                    *message = read;
+                }
+            }
+        }
         Ok(answer)
+    }
+
+    /// Fills in the reactions of messages as `caller` sees them.
+    async fn read_as(&self, caller: UserId, messages: &mut [Message]) -> Result<(), MessageError> {
+        with_reactions(&*self.reactions, caller, messages).await
     }
 
     async fn ensure_member(&self, chat_id: ChatId, caller: UserId) -> Result<(), MessageError> {
@@ -274,10 +305,13 @@ impl MessageService {
         cursor: HistoryCursor,
         limit: HistoryLimit,
     ) -> Result<MessagePage, MessageError> {
-        self.messages
+        let mut page = self
+            .messages
             .member_history(caller, chat_id, cursor, limit.get())
             .await?
-            .ok_or(MessageError::NotFound)
+            .ok_or(MessageError::NotFound)?;
+        self.read_as(caller, &mut page.items).await?;
+        Ok(page)
     }
 
     /// A message (a tombstone too) of a chat the caller is in.
@@ -289,6 +323,15 @@ impl MessageService {
         caller: UserId,
         id: MessageId,
     ) -> Result<Message, MessageError> {
+        let mut message = self.visible(caller, id).await?;
+        self.read_as(caller, std::slice::from_mut(&mut message))
+            .await?;
+        Ok(message)
+    }
+
+    /// A message (a tombstone too) of a chat the caller is in, without its
+    /// reactions.
+    async fn visible(&self, caller: UserId, id: MessageId) -> Result<Message, MessageError> {
         let message = self
             .messages
             .find(id)
@@ -315,7 +358,7 @@ impl MessageService {
         if edit.content.is_none() && edit.rating.is_none() && edit.metadata.is_none() {
             return Err(invalid("body", "give content, rating or metadata"));
         }
-        let message = self.get_message(caller, id).await?;
+        let mut message = self.visible(caller, id).await?;
         if message.is_deleted() {
             return Err(MessageError::Deleted);
         }
@@ -331,6 +374,8 @@ impl MessageService {
         let rating = edit.rating.filter(|r| *r != message.rating);
         let metadata = edit.metadata.filter(|m| *m != message.metadata);
         if content.is_none() && rating.is_none() && metadata.is_none() {
+            self.read_as(caller, std::slice::from_mut(&mut message))
+                .await?;
             return Ok(message);
         }
         let change = MessageEdit {
@@ -338,7 +383,7 @@ impl MessageService {
             rating,
             metadata,
         };
-        let updated = self
+        let mut updated = self
             .messages
             .edit(id, &change)
             .await?
@@ -346,6 +391,8 @@ impl MessageService {
         self.events
             .publish(Event::MessageUpdated(updated.clone()))
             .await;
+        self.read_as(caller, std::slice::from_mut(&mut updated))
+            .await?;
         Ok(updated)
     }
 
@@ -404,6 +451,7 @@ impl MessageService {
         } else {
             None
         };
+        self.read_as(caller, &mut found).await?;
         Ok((found, next))
     }
 }

@@ -22,6 +22,10 @@ pub struct Model {
     /// What the full-text index reads (`missive_domain::search::index_text`
     /// of the content); NULL for a tombstone. Written, never read back.
     pub search_text: Option<String>,
+    /// Who pinned the message, if it is pinned.
+    pub pinned_by: Option<Uuid>,
+    /// When it was pinned.
+    pub pinned_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 /// The columns of [`Model`] a message is read from (all but the write-only
@@ -29,7 +33,7 @@ pub struct Model {
 /// [`decode_rows`].
 pub(crate) const COLUMNS_M: &str = "m.id, m.chat_id, m.seq, m.sender_id, m.content, m.role, \
     m.rating, m.client_id, m.reply_to, m.sent_at, m.created_at, m.edited_at, m.deleted_at, \
-    m.metadata";
+    m.metadata, m.pinned_by, m.pinned_at";
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
@@ -68,6 +72,8 @@ macro_rules! decode_by_position {
             deleted_at: row.try_get(12)?,
             metadata: row.try_get(13)?,
             search_text: None,
+            pinned_by: row.try_get(14)?,
+            pinned_at: row.try_get(15)?,
         }
     }};
 }

@@ -69,6 +69,31 @@ pub enum Signal {
         /// Typist.
         u: UserId,
     },
+    /// User `u` added (`a: true`) or removed reaction `r` on message `m`
+    /// of chat `c`.
+    #[serde(rename = "e")]
+    Reaction {
+        /// Chat.
+        c: ChatId,
+        /// Message.
+        m: MessageId,
+        /// The reaction.
+        r: String,
+        /// Who reacted.
+        u: UserId,
+        /// Added.
+        a: bool,
+    },
+    /// Message `m` of chat `c` was pinned (`p: true`) or unpinned.
+    #[serde(rename = "p")]
+    Pin {
+        /// Chat.
+        c: ChatId,
+        /// Message.
+        m: MessageId,
+        /// Pinned.
+        p: bool,
+    },
     /// Signals may have been lost (the listener reconnected, or a local
     /// subscriber lagged): re-read state rather than trust what was seen.
     #[serde(rename = "z")]
@@ -130,6 +155,25 @@ impl Signal {
             Event::Typing { chat_id, user_id } => Signal::Typing {
                 c: chat_id,
                 u: user_id,
+            },
+            Event::Reaction {
+                chat_id,
+                message_id,
+                reaction,
+                user_id,
+                added,
+                ..
+            } => Signal::Reaction {
+                c: chat_id,
+                m: message_id,
+                r: reaction.as_str().to_owned(),
+                u: user_id,
+                a: added,
+            },
+            Event::PinChanged(m) => Signal::Pin {
+                c: m.chat_id,
+                m: m.id,
+                p: m.pinned.is_some(),
             },
         };
         vec![signal]

@@ -5,6 +5,7 @@ use missive_domain::chat::{Chat, ChatMember, ChatTitle};
 use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{ClientId, Message};
 use missive_domain::metadata::Metadata;
+use missive_domain::pin::Pin;
 use time::OffsetDateTime;
 
 use super::corrupt;
@@ -66,5 +67,10 @@ pub(crate) fn message(model: messages::Model) -> Result<Message, InfraError> {
         edited_at: model.edited_at,
         deleted_at: model.deleted_at,
         metadata: Metadata::from_stored(model.metadata),
+        pinned: model.pinned_by.zip(model.pinned_at).map(|(by, at)| Pin {
+            by: UserId::from_uuid(by),
+            at,
+        }),
+        reactions: None,
     })
 }

@@ -127,6 +127,8 @@ fn stored_model(new: &NewMessage, seq: i64) -> messages::ActiveModel {
         deleted_at: Set(None),
         metadata: Set(new.metadata.to_stored()),
         search_text: Set(Some(index_text(new.content.as_str()))),
+        pinned_by: Set(None),
+        pinned_at: Set(None),
     }
 }
 
@@ -537,7 +539,11 @@ impl MessageRepository for SeaMessageRepository {
         id: MessageId,
         at: OffsetDateTime,
     ) -> Result<Option<Message>, InfraError> {
-        // A tombstone keeps its position only: no text, no metadata.
+        // A tombstone keeps its position only: no text, no metadata, no
+        // pin, no reactions. The UPDATE takes the message's row lock, which
+        // a reaction takes too, so none can slip in after the DELETE.
+        let turn = self.write_gate.turn().await;
+        let txn = self.conn.begin().await.map_err(infra_error)?;
         let changed = messages::Entity::update_many()
             .col_expr(messages::Column::Content, Expr::value(""))
             .col_expr(
@@ -548,16 +554,35 @@ impl MessageRepository for SeaMessageRepository {
                 messages::Column::SearchText,
                 Expr::value(Option::<String>::None),
             )
+            .col_expr(
+                messages::Column::PinnedBy,
+                Expr::value(Option::<uuid::Uuid>::None),
+            )
+            .col_expr(
+                messages::Column::PinnedAt,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
             .col_expr(messages::Column::DeletedAt, Expr::value(at))
             .filter(messages::Column::Id.eq(id.as_uuid()))
             .filter(messages::Column::DeletedAt.is_null())
-            .exec(&self.conn)
+            .exec(&txn)
             .await
             .map_err(infra_error)?
             .rows_affected;
         if changed == 0 {
+            txn.rollback().await.map_err(infra_error)?;
             return Ok(None);
         }
+        let backend = self.conn.get_database_backend();
+        txn.execute_raw(statement(
+            backend,
+            "DELETE FROM message_reactions WHERE message_id = ?",
+            vec![id.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?;
+        txn.commit().await.map_err(infra_error)?;
+        drop(turn);
         self.find(id).await
     }
 

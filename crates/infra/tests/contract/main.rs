@@ -5,5 +5,6 @@ mod api_keys;
 mod chats;
 mod messages;
 mod migrations;
+mod reactions;
 mod support;
 mod users;

@@ -8,7 +8,7 @@ use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{HistoryCursor, Message, MessagePage, MessageRole};
 use missive_domain::paging::Seq;
 use missive_domain::ports::{
-    ChatVersion, MemberSnapshot, MockChatRepository, MockMessageRepository,
+    ChatVersion, MemberSnapshot, MockChatRepository, MockMessageRepository, MockReactionRepository,
 };
 use missive_infra::Signal;
 use time::OffsetDateTime;
@@ -42,6 +42,8 @@ fn message(chat_id: ChatId, seq: i64) -> Message {
         edited_at: None,
         deleted_at: None,
         metadata: Default::default(),
+        pinned: None,
+        reactions: None,
     }
 }
 
@@ -93,8 +95,12 @@ async fn a_seq_beyond_the_chats_end_does_not_hold_back_later_messages() {
                 has_more: false,
             })
         });
-    let mut dispatcher =
-        Dispatcher::new(Arc::clone(&registry), Arc::new(chats), Arc::new(messages));
+    let mut dispatcher = Dispatcher::new(
+        Arc::clone(&registry),
+        Arc::new(chats),
+        Arc::new(messages),
+        Arc::new(MockReactionRepository::new()),
+    );
 
     // A forged (or mistaken) signal names a seq far beyond the chat's end
     // while nobody of the chat is connected here.
@@ -155,8 +161,12 @@ async fn members_are_reloaded_when_the_membership_version_moved_even_without_a_s
             has_more: false,
         })
     });
-    let mut dispatcher =
-        Dispatcher::new(Arc::clone(&registry), Arc::new(chats), Arc::new(messages));
+    let mut dispatcher = Dispatcher::new(
+        Arc::clone(&registry),
+        Arc::new(chats),
+        Arc::new(messages),
+        Arc::new(MockReactionRepository::new()),
+    );
 
     assert!(
         dispatcher
@@ -195,6 +205,7 @@ async fn notices_from_non_members_and_claims_that_are_not_true_are_dropped() {
         Arc::clone(&registry),
         Arc::new(chats),
         Arc::new(MockMessageRepository::new()),
+        Arc::new(MockReactionRepository::new()),
     );
 
     assert!(
@@ -247,6 +258,7 @@ async fn with_nobody_connected_nothing_is_read_or_remembered() {
         Arc::clone(&registry),
         Arc::new(chats),
         Arc::new(MockMessageRepository::new()),
+        Arc::new(MockReactionRepository::new()),
     );
 
     assert!(

@@ -6,7 +6,11 @@ use super::*;
 use crate::chat::{Chat, ChatKind, ChatMember, MemberRole, Membership};
 use crate::metadata::Metadata;
 use crate::paging::Seq;
-use crate::ports::{MockChatRepository, MockClock, MockEventPublisher, MockMessageRepository};
+use crate::ports::{
+    MockChatRepository, MockClock, MockEventPublisher, MockMessageRepository,
+    MockReactionRepository,
+};
+use crate::reaction::{Reaction, ReactionSummary};
 use crate::search::SearchTerms;
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
@@ -14,6 +18,8 @@ const NOW: OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
 struct Fakes {
     messages: MockMessageRepository,
     chats: MockChatRepository,
+    reactions: MockReactionRepository,
+    reactions_expected: bool,
     events: MockEventPublisher,
 }
 
@@ -22,6 +28,8 @@ impl Fakes {
         Self {
             messages: MockMessageRepository::new(),
             chats: MockChatRepository::new(),
+            reactions: MockReactionRepository::new(),
+            reactions_expected: false,
             events: MockEventPublisher::new(),
         }
     }
@@ -80,12 +88,18 @@ impl Fakes {
         self
     }
 
-    fn service(self) -> MessageService {
+    fn service(mut self) -> MessageService {
         let mut clock = MockClock::new();
         clock.expect_now().return_const(NOW);
+        if !self.reactions_expected {
+            self.reactions
+                .expect_summaries()
+                .returning(|_, _| Ok(std::collections::HashMap::new()));
+        }
         MessageService::new(
             Arc::new(self.messages),
             Arc::new(self.chats),
+            Arc::new(self.reactions),
             Arc::new(self.events),
             Arc::new(clock),
         )
@@ -108,6 +122,16 @@ fn message(chat_id: ChatId, sender_id: UserId) -> Message {
         edited_at: None,
         deleted_at: None,
         metadata: Metadata::default(),
+        pinned: None,
+        reactions: None,
+    }
+}
+
+/// A stored message as a reader gets it: with its reactions (none here).
+fn read_by_a_member(stored: Message) -> Message {
+    Message {
+        reactions: Some(Vec::new()),
+        ..stored
     }
 }
 
@@ -193,7 +217,7 @@ fn a_repeated_client_id_returns_the_stored_message_without_an_event() {
     .expect("ok");
 
     assert!(!created);
-    assert_eq!(message, expected);
+    assert_eq!(message, read_by_a_member(expected));
 }
 
 #[test]
@@ -334,7 +358,7 @@ fn a_message_is_visible_to_members_only() {
         .service();
     assert_eq!(
         block_on(member.get_message(UserId::new(), stored.id)).expect("found"),
-        stored
+        read_by_a_member(stored.clone())
     );
 
     let stranger = Fakes::new().stranger().stored(stored.clone()).service();
@@ -482,7 +506,7 @@ fn an_edit_that_changes_nothing_stores_nothing_and_stamps_nothing() {
     ))
     .expect("unchanged");
 
-    assert_eq!(result, stored);
+    assert_eq!(result, read_by_a_member(stored));
 }
 
 #[test]
@@ -847,4 +871,50 @@ fn a_strangers_batch_is_not_found() {
     ));
 
     assert!(matches!(result, Err(MessageError::NotFound)));
+}
+
+// ---- reactions in what a reader sees ----
+
+#[test]
+fn a_history_page_carries_each_messages_reactions_from_one_read() {
+    let (caller, chat) = (UserId::new(), ChatId::new());
+    let first = message(chat, caller);
+    let second = message(chat, caller);
+    let (first_id, second_id) = (first.id, second.id);
+    let mut fakes = Fakes::new();
+    fakes
+        .messages
+        .expect_member_history()
+        .returning(move |_, _, _, _| {
+            Ok(Some(MessagePage {
+                items: vec![first.clone(), second.clone()],
+                has_more: false,
+            }))
+        });
+    fakes.reactions_expected = true;
+    fakes
+        .reactions
+        .expect_summaries()
+        .withf(move |viewer, ids| *viewer == caller && ids == [first_id, second_id])
+        .times(1)
+        .returning(move |_, _| {
+            let summary = ReactionSummary {
+                reaction: Reaction::new("👍").expect("valid"),
+                count: 2,
+                me: true,
+            };
+            Ok(std::collections::HashMap::from([(first_id, vec![summary])]))
+        });
+
+    let page = block_on(fakes.service().history(
+        caller,
+        chat,
+        HistoryCursor::Latest,
+        HistoryLimit::new(50).expect("valid"),
+    ))
+    .expect("page");
+
+    let reactions = page.items[0].reactions.as_ref().expect("read for a reader");
+    assert_eq!((reactions.len(), reactions[0].count), (1, 2));
+    assert_eq!(page.items[1].reactions, Some(Vec::new()));
 }
