@@ -14,6 +14,7 @@ mod m20261130_000003_membership_versions_and_read_costs;
 mod m20261130_000004_metadata;
 mod m20261130_000005_search_prefixes_and_cjk;
 mod m20261130_000006_reactions_and_pins;
+mod m20261130_000007_threads;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_metadata::Migration),
             Box::new(m20261130_000005_search_prefixes_and_cjk::Migration),
             Box::new(m20261130_000006_reactions_and_pins::Migration),
+            Box::new(m20261130_000007_threads::Migration),
         ]
     }
 }

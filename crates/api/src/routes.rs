@@ -13,6 +13,7 @@ pub mod messages;
 pub mod paging;
 pub mod pins;
 pub mod reactions;
+pub mod threads;
 pub mod users;
 pub mod ws;
 
@@ -31,6 +32,7 @@ pub fn api_v1(settings: &crate::config::Settings) -> OpenApiRouter<AppState> {
         .merge(messages::router())
         .merge(reactions::router())
         .merge(pins::router())
+        .merge(threads::router())
         .merge(listing::router())
         .merge(bulk::router(settings.server.max_batch_bytes))
         .merge(ws::router())

@@ -11,7 +11,7 @@ pub use chats::{ChatKindDto, ChatList, ChatView, ReadStateView};
 pub use members::{MemberList, MemberView, RoleDto};
 pub use messages::{
     MessagePageView, MessageRoleDto, MessageView, PinList, PinView, ReactionView, ReactorList,
-    ReactorView, SearchResults,
+    ReactorView, SearchResults, ThreadView,
 };
 
 /// Serialises timestamps as RFC 3339 in UTC.

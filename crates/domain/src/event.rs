@@ -75,6 +75,13 @@ pub enum Event {
     /// A message was pinned (`pinned` set) or unpinned; the message as it
     /// is now.
     PinChanged(Message),
+    /// A reply joined or left (was deleted from) the thread of `root_id`.
+    ThreadUpdated {
+        /// The chat.
+        chat_id: ChatId,
+        /// The thread's root.
+        root_id: MessageId,
+    },
 }
 
 impl Event {
@@ -91,7 +98,8 @@ impl Event {
             | Self::MemberRemoved { chat_id, .. }
             | Self::Typing { chat_id, .. }
             | Self::ChatRead { chat_id, .. }
-            | Self::Reaction { chat_id, .. } => *chat_id,
+            | Self::Reaction { chat_id, .. }
+            | Self::ThreadUpdated { chat_id, .. } => *chat_id,
         }
     }
 }

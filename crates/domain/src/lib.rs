@@ -6,7 +6,7 @@
 //! runtime, web framework or database driver, so other Rust services can
 //! embed it with storage adapters of their own.
 //!
-//! * [`user`], [`api_key`], [`chat`], [`message`], [`reaction`], [`pin`] and [`paging`] hold entities and value objects. Constructors
+//! * [`user`], [`api_key`], [`chat`], [`message`], [`reaction`], [`pin`], [`thread`] and [`paging`] hold entities and value objects. Constructors
 //!   validate, so a value of these types is always valid ("parse, don't
 //!   validate").
 //! * [`ports`] holds the traits adapters implement (`Arc<dyn Port>`); with the
@@ -46,6 +46,7 @@ pub mod ports;
 pub mod reaction;
 pub mod search;
 pub mod services;
+pub mod thread;
 pub mod user;
 pub mod value;
 

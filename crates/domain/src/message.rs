@@ -10,6 +10,7 @@ use crate::paging::Seq;
 use crate::pin::Pin;
 use crate::reaction::ReactionSummary;
 use crate::search::SearchTerms;
+use crate::thread::ThreadSummary;
 use crate::value::{ValueError, check_chars};
 
 /// Message text: 1 to `max_chars` characters (Unicode scalar values) and
@@ -170,6 +171,11 @@ pub struct Message {
     pub client_id: Option<ClientId>,
     /// The message this one answers (same chat).
     pub reply_to: Option<MessageId>,
+    /// The root of the thread this reply belongs to (`reply_to`, or its
+    /// root when `reply_to` is itself a reply).
+    pub thread_root_id: Option<MessageId>,
+    /// When it is a thread's root: its live replies, summed up.
+    pub thread: Option<ThreadSummary>,
     /// When the client says it was sent (defaults to the server time).
     pub sent_at: OffsetDateTime,
     /// When the server stored it.
@@ -214,6 +220,8 @@ pub struct NewMessage {
     pub client_id: Option<ClientId>,
     /// Answered message (same chat, already checked).
     pub reply_to: Option<MessageId>,
+    /// The root of the thread it joins (see [`Message::thread_root_id`]).
+    pub thread_root_id: Option<MessageId>,
     /// Client-side send time.
     pub sent_at: OffsetDateTime,
     /// Server time.
@@ -235,6 +243,8 @@ impl NewMessage {
             rating: self.rating,
             client_id: self.client_id.clone(),
             reply_to: self.reply_to,
+            thread_root_id: self.thread_root_id,
+            thread: None,
             sent_at: self.sent_at,
             created_at: self.created_at,
             edited_at: None,

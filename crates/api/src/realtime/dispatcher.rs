@@ -299,6 +299,22 @@ impl Dispatcher {
                 };
                 self.send_from_member(c, u, &event, None).await
             }
+            Signal::Thread { c, r } => {
+                let Some(root) = self.messages.find(r).await? else {
+                    return Ok(());
+                };
+                if root.chat_id != c {
+                    return Ok(());
+                }
+                // The summary as it is now: a forged signal only repeats
+                // the truth.
+                let event = ServerEvent::ThreadUpdated {
+                    chat_id: c.as_uuid(),
+                    root_id: r.as_uuid(),
+                    thread: root.thread.map(Into::into),
+                };
+                self.send_to_members(c, &event, None).await
+            }
             Signal::Pin { c, m, p } => {
                 let Some(message) = self.messages.find(m).await? else {
                     return Ok(());
@@ -569,7 +585,8 @@ fn signal_chat(signal: &Signal) -> Option<ChatId> {
         | Signal::Read { c, .. }
         | Signal::Typing { c, .. }
         | Signal::Reaction { c, .. }
-        | Signal::Pin { c, .. } => Some(*c),
+        | Signal::Pin { c, .. }
+        | Signal::Thread { c, .. } => Some(*c),
         Signal::Resync => None,
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::error::{ApiError, Problem};
 use crate::extract::parse_value;
 use crate::routes::messages::SendMessageRequest;
-use crate::views::{ChatView, MessageView};
+use crate::views::{ChatView, MessageView, ThreadView};
 
 /// Server → client.
 #[derive(Debug, Serialize)]
@@ -65,6 +65,17 @@ pub enum ServerEvent {
         reaction: String,
         /// Whose it was.
         user_id: uuid::Uuid,
+    },
+    /// A thread gained or lost a reply (sent after the reply's
+    /// `message.created` or `message.deleted`).
+    #[serde(rename = "thread.updated")]
+    ThreadUpdated {
+        /// The chat.
+        chat_id: uuid::Uuid,
+        /// The thread's root.
+        root_id: uuid::Uuid,
+        /// The root's summary now (null when no live reply is left).
+        thread: Option<ThreadView>,
     },
     /// A message was pinned (its `pinned` says by whom and when).
     #[serde(rename = "message.pinned")]

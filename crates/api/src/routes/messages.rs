@@ -157,25 +157,25 @@ pub(crate) async fn send(
 pub struct HistoryQuery {
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
+    pub(crate) limit: Option<i64>,
     /// The newest messages with a smaller seq (scrolling back).
     #[param(minimum = 0)]
-    before_seq: Option<i64>,
+    pub(crate) before_seq: Option<i64>,
     /// The oldest messages with a greater seq (catching up after a
     /// reconnect). Not together with `before_seq` (422).
     #[param(minimum = 0)]
-    after_seq: Option<i64>,
+    pub(crate) after_seq: Option<i64>,
     /// Skip this many of the newest positions (deleted messages count),
     /// then the newest `limit`: `limit=50&offset=50` is the second page
     /// from the end. Constant cost for any offset; beyond the start, an
     /// empty page. Not together with `before_seq` or `after_seq` (422).
     #[param(minimum = 0)]
-    offset: Option<i64>,
+    pub(crate) offset: Option<i64>,
 }
 
 impl HistoryQuery {
     /// The validated cursor and page size; 422 naming every bad parameter.
-    fn try_into_domain(self) -> Result<(HistoryCursor, HistoryLimit), ApiError> {
+    pub(crate) fn try_into_domain(self) -> Result<(HistoryCursor, HistoryLimit), ApiError> {
         let mut errors = FieldErrors::default();
         let limit = errors.check("limit", HistoryLimit::new(self.limit.unwrap_or(50)));
         let given = [

@@ -2,6 +2,7 @@
 
 use missive_domain::message::{Message, MessagePage, MessageRole};
 use missive_domain::reaction::ReactionSummary;
+use missive_domain::thread::ThreadSummary;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -71,6 +72,12 @@ pub struct MessageView {
     pub client_id: Option<String>,
     /// The message this one answers.
     pub reply_to: Option<uuid::Uuid>,
+    /// For a reply: the root of its thread (`reply_to`, or its root when
+    /// `reply_to` is itself a reply).
+    pub thread_root_id: Option<uuid::Uuid>,
+    /// For a thread's root: its live replies summed up; null for any other
+    /// message (and for a root whose replies were all deleted).
+    pub thread: Option<ThreadView>,
     /// Client-side send time (server time when not given).
     #[serde(with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -97,6 +104,37 @@ pub struct MessageView {
     /// none, a tombstone none, and an edit keeps them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reactions: Option<Vec<ReactionView>>,
+}
+
+/// What a thread's root shows about its replies.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = ThreadSummary)]
+pub struct ThreadView {
+    /// Live (not deleted) replies.
+    pub reply_count: u32,
+    /// When the newest live reply was stored.
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub last_reply_at: OffsetDateTime,
+    /// Its seq.
+    pub last_reply_seq: i64,
+    /// The first 10 members who replied, in the order they first did.
+    pub participant_ids: Vec<uuid::Uuid>,
+}
+
+impl From<ThreadSummary> for ThreadView {
+    fn from(thread: ThreadSummary) -> Self {
+        Self {
+            reply_count: thread.reply_count,
+            last_reply_at: thread.last_reply_at,
+            last_reply_seq: thread.last_reply_seq,
+            participant_ids: thread
+                .participant_ids
+                .into_iter()
+                .map(|id| id.as_uuid())
+                .collect(),
+        }
+    }
 }
 
 /// A pin on a message.
@@ -147,6 +185,8 @@ impl From<Message> for MessageView {
             rating: message.rating,
             client_id: message.client_id.map(|c| c.as_str().to_owned()),
             reply_to: message.reply_to.map(|r| r.as_uuid()),
+            thread_root_id: message.thread_root_id.map(|r| r.as_uuid()),
+            thread: message.thread.map(Into::into),
             sent_at: message.sent_at,
             created_at: message.created_at,
             edited_at: message.edited_at,

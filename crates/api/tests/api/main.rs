@@ -15,6 +15,7 @@ mod messages;
 mod ops;
 mod reactions;
 mod resilience;
+mod threads;
 mod tokens;
 mod users;
 mod ws;

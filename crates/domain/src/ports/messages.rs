@@ -49,7 +49,8 @@ pub trait MessageRepository: Send + Sync {
     /// Stores a message with `seq = last_seq + 1` of its chat, bumping the
     /// chat's `last_seq` and activity in the same atomic step, so `seq` is
     /// gap-free and unique per chat under any concurrency. Only a member
-    /// may append (checked in that same step).
+    /// may append (checked in that same step). A reply (`thread_root_id`)
+    /// updates its root's thread summary in that same step.
     ///
     /// With a `client_id` already used by this sender in this chat, it
     /// MUST store nothing, leave `last_seq` untouched and return
@@ -104,6 +105,20 @@ pub trait MessageRepository: Send + Sync {
         limit: u32,
     ) -> Result<Option<MessagePage>, InfraError>;
 
+    /// A page of the replies in the thread of `root` (messages whose
+    /// `thread_root_id` is `root`), items in ascending `seq`, like
+    /// [`history`](Self::history); [`HistoryCursor::Offset`] is not
+    /// supported (replies are not contiguous in the chat's sequence).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn replies(
+        &self,
+        root: MessageId,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> Result<MessagePage, InfraError>;
+
     /// Applies an edit to a message that is not deleted; returns the
     /// updated message, or `None` when it is missing or deleted.
     ///
@@ -113,8 +128,9 @@ pub trait MessageRepository: Send + Sync {
 
     /// Turns a message into a tombstone (content and metadata emptied,
     /// `deleted_at` set, `seq` kept) and, in the same transaction, drops
-    /// its reactions and its pin; returns it, or `None` when it is missing
-    /// or already deleted.
+    /// its reactions and its pin, and — for a reply — recounts its root's
+    /// thread summary from the live replies left; returns it, or `None`
+    /// when it is missing or already deleted. A root keeps its summary.
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.

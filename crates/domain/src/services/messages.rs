@@ -137,14 +137,18 @@ impl MessageService {
         caller: UserId,
         request: SendMessage,
     ) -> Result<(Message, bool), MessageError> {
-        if let Some(reply_to) = request.reply_to {
-            // Membership first, so a stranger learns nothing from the 422.
-            self.ensure_member(request.chat_id, caller).await?;
-            let target = self.messages.find(reply_to).await?;
-            if target.is_none_or(|m| m.chat_id != request.chat_id) {
-                return Err(invalid("reply_to", "must be a message of the same chat"));
+        let thread_root_id = match request.reply_to {
+            Some(reply_to) => {
+                // Membership first, so a stranger learns nothing from the 422.
+                self.ensure_member(request.chat_id, caller).await?;
+                Some(
+                    self.thread_root(request.chat_id, reply_to)
+                        .await?
+                        .ok_or_else(|| invalid("reply_to", "must be a message of the same chat"))?,
+                )
             }
-        }
+            None => None,
+        };
         let now = self.clock.now();
         let new = NewMessage {
             id: MessageId::new(),
@@ -155,6 +159,7 @@ impl MessageService {
             rating: request.rating,
             client_id: request.client_id,
             reply_to: request.reply_to,
+            thread_root_id,
             sent_at: request.sent_at.map_or(now, SentAt::get),
             created_at: now,
             metadata: request.metadata,
@@ -164,6 +169,14 @@ impl MessageService {
                 self.events
                     .publish(Event::MessageCreated(message.clone()))
                     .await;
+                if let Some(root_id) = message.thread_root_id {
+                    self.events
+                        .publish(Event::ThreadUpdated {
+                            chat_id: message.chat_id,
+                            root_id,
+                        })
+                        .await;
+                }
                 // Nobody has reacted to it yet.
                 message.reactions = Some(Vec::new());
                 Ok((message, true))
@@ -216,23 +229,25 @@ impl MessageService {
             .enumerate()
             .filter_map(|(i, item)| item.reply_to.map(|r| (i, r)))
             .collect();
+        let mut roots = vec![None; items.len()];
         if !reply_tos.is_empty() {
             // Membership first, so a stranger learns nothing from a 422.
             self.ensure_member(chat_id, caller).await?;
             for (index, reply_to) in reply_tos {
-                let target = self.messages.find(reply_to).await?;
-                if target.is_none_or(|m| m.chat_id != chat_id) {
-                    return Err(invalid(
-                        format!("items[{index}].reply_to"),
-                        "must be a message of the same chat",
-                    ));
-                }
+                roots[index] =
+                    Some(self.thread_root(chat_id, reply_to).await?.ok_or_else(|| {
+                        invalid(
+                            format!("items[{index}].reply_to"),
+                            "must be a message of the same chat",
+                        )
+                    })?);
             }
         }
         let now = self.clock.now();
         let batch: Vec<NewMessage> = items
             .into_iter()
-            .map(|item| NewMessage {
+            .zip(roots)
+            .map(|(item, thread_root_id)| NewMessage {
                 id: MessageId::new(),
                 chat_id,
                 sender_id: caller,
@@ -241,6 +256,7 @@ impl MessageService {
                 rating: item.rating,
                 client_id: item.client_id,
                 reply_to: item.reply_to,
+                thread_root_id,
                 sent_at: item.sent_at.map_or(now, SentAt::get),
                 created_at: now,
                 metadata: item.metadata,
@@ -252,17 +268,28 @@ impl MessageService {
             Err(AppendError::Infra(e)) => return Err(e.into()),
         };
         let mut answer = Vec::with_capacity(stored.len());
+        let mut threads = Vec::new();
         for appended in stored {
             match appended {
                 Appended::Created(mut message) => {
                     self.events
                         .publish(Event::MessageCreated(message.clone()))
                         .await;
+                    if let Some(root) = message.thread_root_id
+                        && !threads.contains(&root)
+                    {
+                        threads.push(root);
+                    }
                     message.reactions = Some(Vec::new());
                     answer.push((message, true));
                 }
                 Appended::Existing(message) => answer.push((message, false)),
             }
+        }
+        for root_id in threads {
+            self.events
+                .publish(Event::ThreadUpdated { chat_id, root_id })
+                .await;
         }
         let mut repeats: Vec<Message> = answer
             .iter()
@@ -279,6 +306,22 @@ impl MessageService {
             }
         }
         Ok(answer)
+    }
+
+    /// The root of the thread a reply to `reply_to` joins: `reply_to`
+    /// itself, or its own root when it is a reply. `None` when it is not
+    /// a message of `chat_id`.
+    async fn thread_root(
+        &self,
+        chat_id: ChatId,
+        reply_to: MessageId,
+    ) -> Result<Option<MessageId>, MessageError> {
+        Ok(self
+            .messages
+            .find(reply_to)
+            .await?
+            .filter(|target| target.chat_id == chat_id)
+            .map(|target| target.thread_root_id.unwrap_or(target.id)))
     }
 
     /// Fills in the reactions of messages as `caller` sees them.
@@ -310,6 +353,32 @@ impl MessageService {
             .member_history(caller, chat_id, cursor, limit.get())
             .await?
             .ok_or(MessageError::NotFound)?;
+        self.read_as(caller, &mut page.items).await?;
+        Ok(page)
+    }
+
+    /// A page of the replies in the thread of `root` (a message of a chat
+    /// the caller is in), like history; an empty page for a message
+    /// nobody answered.
+    ///
+    /// # Errors
+    /// [`MessageError::NotFound`] for an unknown message or a non-member;
+    /// [`MessageError::Invalid`] naming `offset` for an offset cursor.
+    pub async fn replies(
+        &self,
+        caller: UserId,
+        root: MessageId,
+        cursor: HistoryCursor,
+        limit: HistoryLimit,
+    ) -> Result<MessagePage, MessageError> {
+        self.visible(caller, root).await?;
+        if matches!(cursor, HistoryCursor::Offset(_)) {
+            return Err(invalid(
+                "offset",
+                "threads page by before_seq and after_seq",
+            ));
+        }
+        let mut page = self.messages.replies(root, cursor, limit.get()).await?;
         self.read_as(caller, &mut page.items).await?;
         Ok(page)
     }
@@ -422,7 +491,16 @@ impl MessageService {
             return Ok(());
         }
         if let Some(tombstone) = self.messages.soft_delete(id, self.clock.now()).await? {
+            let thread = tombstone.thread_root_id;
             self.events.publish(Event::MessageDeleted(tombstone)).await;
+            if let Some(root_id) = thread {
+                self.events
+                    .publish(Event::ThreadUpdated {
+                        chat_id: message.chat_id,
+                        root_id,
+                    })
+                    .await;
+            }
         }
         Ok(())
     }

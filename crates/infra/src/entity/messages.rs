@@ -26,6 +26,16 @@ pub struct Model {
     pub pinned_by: Option<Uuid>,
     /// When it was pinned.
     pub pinned_at: Option<TimeDateTimeWithTimeZone>,
+    /// For a reply: the root of its thread.
+    pub thread_root_id: Option<Uuid>,
+    /// For a root: its live replies.
+    pub reply_count: i64,
+    /// For a root: the seq of its newest live reply.
+    pub last_reply_seq: Option<i64>,
+    /// For a root: when its newest live reply was stored.
+    pub last_reply_at: Option<TimeDateTimeWithTimeZone>,
+    /// For a root: the first ten members who replied, comma-separated.
+    pub thread_participants: Option<String>,
 }
 
 /// The columns of [`Model`] a message is read from (all but the write-only
@@ -33,7 +43,8 @@ pub struct Model {
 /// [`decode_rows`].
 pub(crate) const COLUMNS_M: &str = "m.id, m.chat_id, m.seq, m.sender_id, m.content, m.role, \
     m.rating, m.client_id, m.reply_to, m.sent_at, m.created_at, m.edited_at, m.deleted_at, \
-    m.metadata, m.pinned_by, m.pinned_at";
+    m.metadata, m.pinned_by, m.pinned_at, m.thread_root_id, m.reply_count, m.last_reply_seq, \
+    m.last_reply_at, m.thread_participants";
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
@@ -74,6 +85,11 @@ macro_rules! decode_by_position {
             search_text: None,
             pinned_by: row.try_get(14)?,
             pinned_at: row.try_get(15)?,
+            thread_root_id: row.try_get(16)?,
+            reply_count: row.try_get(17)?,
+            last_reply_seq: row.try_get(18)?,
+            last_reply_at: row.try_get(19)?,
+            thread_participants: row.try_get(20)?,
         }
     }};
 }

@@ -94,6 +94,14 @@ pub enum Signal {
         /// Pinned.
         p: bool,
     },
+    /// The thread of root `r` in chat `c` gained or lost a reply.
+    #[serde(rename = "h")]
+    Thread {
+        /// Chat.
+        c: ChatId,
+        /// The root.
+        r: MessageId,
+    },
     /// Signals may have been lost (the listener reconnected, or a local
     /// subscriber lagged): re-read state rather than trust what was seen.
     #[serde(rename = "z")]
@@ -169,6 +177,10 @@ impl Signal {
                 r: reaction.as_str().to_owned(),
                 u: user_id,
                 a: added,
+            },
+            Event::ThreadUpdated { chat_id, root_id } => Signal::Thread {
+                c: chat_id,
+                r: root_id,
             },
             Event::PinChanged(m) => Signal::Pin {
                 c: m.chat_id,

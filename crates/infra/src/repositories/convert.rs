@@ -6,6 +6,7 @@ use missive_domain::ids::{ChatId, MessageId, UserId};
 use missive_domain::message::{ClientId, Message};
 use missive_domain::metadata::Metadata;
 use missive_domain::pin::Pin;
+use missive_domain::thread::ThreadSummary;
 use time::OffsetDateTime;
 
 use super::corrupt;
@@ -62,6 +63,13 @@ pub(crate) fn message(model: messages::Model) -> Result<Message, InfraError> {
             .transpose()
             .map_err(corrupt("client id"))?,
         reply_to: model.reply_to.map(MessageId::from_uuid),
+        thread_root_id: model.thread_root_id.map(MessageId::from_uuid),
+        thread: thread(
+            model.reply_count,
+            model.last_reply_seq,
+            model.last_reply_at,
+            model.thread_participants.as_deref(),
+        )?,
         sent_at: model.sent_at,
         created_at: model.created_at,
         edited_at: model.edited_at,
@@ -73,4 +81,37 @@ pub(crate) fn message(model: messages::Model) -> Result<Message, InfraError> {
         }),
         reactions: None,
     })
+}
+
+/// A root's summary: `None` unless it has live replies.
+fn thread(
+    reply_count: i64,
+    last_reply_seq: Option<i64>,
+    last_reply_at: Option<OffsetDateTime>,
+    participants: Option<&str>,
+) -> Result<Option<ThreadSummary>, InfraError> {
+    let (Some(last_reply_seq), Some(last_reply_at)) = (last_reply_seq, last_reply_at) else {
+        return Ok(None);
+    };
+    if reply_count <= 0 {
+        return Ok(None);
+    }
+    let participant_ids = participants
+        .unwrap_or_default()
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            id.parse::<uuid::Uuid>()
+                .map(UserId::from_uuid)
+                .map_err(|e| {
+                    InfraError::unexpected(format!("stored thread participant is invalid: {e}"))
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Some(ThreadSummary {
+        reply_count: u32::try_from(reply_count).unwrap_or(u32::MAX),
+        last_reply_at,
+        last_reply_seq,
+        participant_ids,
+    }))
 }

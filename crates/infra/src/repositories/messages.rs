@@ -67,8 +67,9 @@ static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
             RETURNING last_seq), \
         stored AS ( \
             INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, \
-                client_id, reply_to, sent_at, created_at, metadata, search_text) \
-            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
+                client_id, reply_to, sent_at, created_at, metadata, search_text, \
+                thread_root_id) \
+            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
             RETURNING seq), \
         caught_up AS ( \
             UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
@@ -77,6 +78,78 @@ static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
         SELECT seq FROM stored"
     )
 });
+
+/// [`APPEND_PG`] for a reply: one more part updates the root's thread
+/// summary (under the root's row lock, in the same statement).
+static APPEND_REPLY_PG: LazyLock<String> = LazyLock::new(|| {
+    APPEND_PG.replace(
+        " SELECT seq FROM stored",
+        &format!(
+            ", threaded AS (UPDATE messages SET reply_count = messages.reply_count + 1, \
+                last_reply_seq = stored.seq, last_reply_at = ?, \
+                thread_participants = {PARTICIPANTS} \
+            FROM stored WHERE messages.id = ?) \
+            SELECT seq FROM stored"
+        ),
+    )
+});
+
+/// The root's participants with the sender added when they are new and
+/// fewer than ten are named (36 characters an id, commas between).
+/// Values: the sender's id as text, a LIKE pattern of it, the id again.
+const PARTICIPANTS: &str = "CASE WHEN thread_participants IS NULL THEN ? \
+    WHEN LENGTH(thread_participants) >= 369 OR thread_participants LIKE ? \
+        THEN thread_participants \
+    ELSE thread_participants || ',' || ? END";
+
+/// Adds replies to a root's summary (values: how many, the newest's seq
+/// and time, the sender as for [`PARTICIPANTS`], the root's id). Appends
+/// to a chat are serialised, so the newest reply is the last appended.
+static ROOT_BUMP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE messages SET reply_count = reply_count + ?, last_reply_seq = ?, \
+            last_reply_at = ?, thread_participants = {PARTICIPANTS} \
+         WHERE id = ?"
+    )
+});
+
+fn participant_values(sender: UserId) -> [Value; 3] {
+    let id = sender.as_uuid().hyphenated().to_string();
+    [id.clone().into(), format!("%{id}%").into(), id.into()]
+}
+
+fn root_bump_values(
+    root: MessageId,
+    replies: i64,
+    seq: i64,
+    at: OffsetDateTime,
+    sender: UserId,
+) -> Vec<Value> {
+    let mut values: Vec<Value> = vec![replies.into(), seq.into(), at.into()];
+    values.extend(participant_values(sender));
+    values.push(root.as_uuid().into());
+    values
+}
+
+/// Recounts the summary of a root from its live replies (after one was
+/// deleted). The root's row lock is taken first, by its own statement, so
+/// that this one reads every reply committed before it.
+const ROOT_RECOUNT: &str = "UPDATE messages SET \
+    reply_count = (SELECT COUNT(*) FROM messages r \
+        WHERE r.thread_root_id = messages.id AND r.deleted_at IS NULL), \
+    last_reply_seq = (SELECT MAX(r.seq) FROM messages r \
+        WHERE r.thread_root_id = messages.id AND r.deleted_at IS NULL), \
+    last_reply_at = (SELECT r.created_at FROM messages r \
+        WHERE r.thread_root_id = messages.id AND r.deleted_at IS NULL \
+        ORDER BY r.seq DESC LIMIT 1) \
+    WHERE id = ?";
+
+/// What a history query reads: a chat's messages, or a thread's replies.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    Chat(ChatId),
+    Thread(MessageId),
+}
 
 /// SQLite: the same steps inside one transaction (SQLite has no
 /// data-modifying CTEs; it has one writer at a time anyway).
@@ -129,6 +202,11 @@ fn stored_model(new: &NewMessage, seq: i64) -> messages::ActiveModel {
         search_text: Set(Some(index_text(new.content.as_str()))),
         pinned_by: Set(None),
         pinned_at: Set(None),
+        thread_root_id: Set(new.thread_root_id.map(|r| r.as_uuid())),
+        reply_count: Set(0),
+        last_reply_seq: Set(None),
+        last_reply_at: Set(None),
+        thread_participants: Set(None),
     }
 }
 
@@ -160,6 +238,7 @@ fn insert_values(new: &NewMessage) -> Vec<Value> {
         new.created_at.into(),
         new.metadata.to_stored().into(),
         index_text(new.content.as_str()).into(),
+        new.thread_root_id.map(|r| r.as_uuid()).into(),
     ]
 }
 
@@ -177,7 +256,18 @@ impl SeaMessageRepository {
         // Numbered once: this is the hottest statement.
         static SQL: LazyLock<String> =
             LazyLock::new(|| statement(DbBackend::Postgres, &APPEND_PG, Vec::new()).sql);
-        let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), values);
+        static REPLY_SQL: LazyLock<String> =
+            LazyLock::new(|| statement(DbBackend::Postgres, &APPEND_REPLY_PG, Vec::new()).sql);
+        let sql = match new.thread_root_id {
+            None => SQL.as_str(),
+            Some(root) => {
+                values.push(new.created_at.into());
+                values.extend(participant_values(new.sender_id));
+                values.push(root.as_uuid().into());
+                REPLY_SQL.as_str()
+            }
+        };
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
         let row = SeqRow::find_by_statement(statement).one(&self.conn).await;
         match row {
             Ok(Some(row)) => Ok(Attempt::Stored(row.seq)),
@@ -210,6 +300,14 @@ impl SeaMessageRepository {
             .await
         {
             Ok(_) => {
+                if let Some(root) = new.thread_root_id {
+                    txn.execute_raw(statement(
+                        backend,
+                        &ROOT_BUMP,
+                        root_bump_values(root, 1, seq, new.created_at, new.sender_id),
+                    ))
+                    .await?;
+                }
                 if read_seq < seq - UNREAD_WINDOW {
                     txn.execute_raw(statement(
                         backend,
@@ -239,15 +337,18 @@ impl SeaMessageRepository {
     /// statement: PostgreSQL evaluates the uncorrelated EXISTS once).
     async fn page(
         &self,
-        chat_id: ChatId,
+        scope: Scope,
         viewer: Option<UserId>,
         cursor: HistoryCursor,
         limit: u32,
     ) -> Result<MessagePage, InfraError> {
-        let chat = chat_id.as_uuid();
-        let mut values: Vec<Value> = vec![chat.into()];
+        let (column, key, chat) = match scope {
+            Scope::Chat(chat_id) => ("chat_id", chat_id.as_uuid(), Some(chat_id.as_uuid())),
+            Scope::Thread(root) => ("thread_root_id", root.as_uuid(), None),
+        };
+        let mut values: Vec<Value> = vec![key.into()];
         let mut sql = format!(
-            "SELECT {cols} FROM messages m WHERE m.chat_id = ?",
+            "SELECT {cols} FROM messages m WHERE m.{column} = ?",
             cols = messages::COLUMNS_M
         );
         let descending = match cursor {
@@ -263,6 +364,9 @@ impl SeaMessageRepository {
                 false
             }
             HistoryCursor::Offset(n) => {
+                let Some(chat) = chat else {
+                    return Err(InfraError::unexpected("threads are not paged by offset"));
+                };
                 // Gap-free seqs: skipping the n newest positions is reading
                 // before last_seq + 1 - n, one index range whatever n is.
                 sql.push_str(
@@ -273,7 +377,7 @@ impl SeaMessageRepository {
                 true
             }
         };
-        if let Some(viewer) = viewer {
+        if let (Some(viewer), Some(chat)) = (viewer, chat) {
             sql.push_str(
                 " AND EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id = ? AND cm.user_id = ?)",
             );
@@ -438,6 +542,15 @@ impl MessageRepository for SeaMessageRepository {
                     .await
                     .map_err(infra_error)?;
             }
+            for (root, (replies, seq, at)) in thread_bumps(&answer) {
+                txn.execute_raw(statement(
+                    backend,
+                    &ROOT_BUMP,
+                    root_bump_values(root, replies, seq, at, sender_id),
+                ))
+                .await
+                .map_err(infra_error)?;
+            }
             txn.execute_raw(statement(
                 backend,
                 BATCH_BUMP,
@@ -484,7 +597,16 @@ impl MessageRepository for SeaMessageRepository {
         cursor: HistoryCursor,
         limit: u32,
     ) -> Result<MessagePage, InfraError> {
-        self.page(chat_id, None, cursor, limit).await
+        self.page(Scope::Chat(chat_id), None, cursor, limit).await
+    }
+
+    async fn replies(
+        &self,
+        root: MessageId,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> Result<MessagePage, InfraError> {
+        self.page(Scope::Thread(root), None, cursor, limit).await
     }
 
     async fn member_history(
@@ -494,7 +616,9 @@ impl MessageRepository for SeaMessageRepository {
         cursor: HistoryCursor,
         limit: u32,
     ) -> Result<Option<MessagePage>, InfraError> {
-        let page = self.page(chat_id, Some(viewer), cursor, limit).await?;
+        let page = self
+            .page(Scope::Chat(chat_id), Some(viewer), cursor, limit)
+            .await?;
         if page.items.is_empty() && !self.is_member(chat_id, viewer).await? {
             return Ok(None);
         }
@@ -581,6 +705,30 @@ impl MessageRepository for SeaMessageRepository {
         ))
         .await
         .map_err(infra_error)?;
+        let root = txn
+            .query_one_raw(statement(
+                backend,
+                "SELECT thread_root_id FROM messages WHERE id = ?",
+                vec![id.as_uuid().into()],
+            ))
+            .await
+            .map_err(infra_error)?
+            .map(|row| row.try_get::<Option<uuid::Uuid>>("", "thread_root_id"))
+            .transpose()
+            .map_err(infra_error)?
+            .flatten();
+        if let Some(root) = root {
+            let lock = match backend {
+                DbBackend::Postgres => "SELECT id FROM messages WHERE id = ? FOR UPDATE",
+                _ => "SELECT id FROM messages WHERE id = ?",
+            };
+            txn.query_one_raw(statement(backend, lock, vec![root.into()]))
+                .await
+                .map_err(infra_error)?;
+            txn.execute_raw(statement(backend, ROOT_RECOUNT, vec![root.into()]))
+                .await
+                .map_err(infra_error)?;
+        }
         txn.commit().await.map_err(infra_error)?;
         drop(turn);
         self.find(id).await
@@ -614,4 +762,27 @@ impl MessageRepository for SeaMessageRepository {
             .map(convert::message)
             .collect()
     }
+}
+
+/// The new replies of a batch per root: how many, and the seq and time of
+/// the newest.
+fn thread_bumps(answer: &[Appended]) -> Vec<(MessageId, (i64, i64, OffsetDateTime))> {
+    let mut bumps: Vec<(MessageId, (i64, i64, OffsetDateTime))> = Vec::new();
+    for appended in answer {
+        let Appended::Created(message) = appended else {
+            continue;
+        };
+        let Some(root) = message.thread_root_id else {
+            continue;
+        };
+        match bumps.iter_mut().find(|(r, _)| *r == root) {
+            Some((_, (count, seq, at))) => {
+                *count += 1;
+                *seq = message.seq;
+                *at = message.created_at;
+            }
+            None => bumps.push((root, (1, message.seq, message.created_at))),
+        }
+    }
+    bumps
 }

@@ -7,4 +7,5 @@ mod messages;
 mod migrations;
 mod reactions;
 mod support;
+mod threads;
 mod users;

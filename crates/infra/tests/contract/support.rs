@@ -122,6 +122,7 @@ pub fn message(
         rating: None,
         client_id: client_id.map(|c| ClientId::new(c).expect("valid")),
         reply_to: None,
+        thread_root_id: None,
         sent_at: at,
         created_at: at,
         metadata: Default::default(),

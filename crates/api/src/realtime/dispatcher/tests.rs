@@ -37,6 +37,8 @@ fn message(chat_id: ChatId, seq: i64) -> Message {
         rating: None,
         client_id: None,
         reply_to: None,
+        thread_root_id: None,
+        thread: None,
         sent_at: now,
         created_at: now,
         edited_at: None,

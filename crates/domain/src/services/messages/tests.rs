@@ -117,6 +117,8 @@ fn message(chat_id: ChatId, sender_id: UserId) -> Message {
         rating: None,
         client_id: None,
         reply_to: None,
+        thread_root_id: None,
+        thread: None,
         sent_at: NOW,
         created_at: NOW,
         edited_at: None,
@@ -294,6 +296,153 @@ fn replying_within_the_chat_is_stored() {
     request.reply_to = Some(parent_id);
 
     block_on(fakes.service().send(UserId::new(), request)).expect("sent");
+}
+
+// ---- threads ----
+
+#[test]
+fn a_reply_joins_the_thread_of_its_root_and_the_root_is_announced_after_the_reply() {
+    let chat_id = ChatId::new();
+    let root = message(chat_id, UserId::new());
+    let root_id = root.id;
+    let mut fakes = Fakes::new().member_as(MemberRole::Member).stored(root);
+    let mut order = mockall::Sequence::new();
+    fakes
+        .events
+        .expect_publish()
+        .withf(|e| matches!(e, Event::MessageCreated(_)))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| ());
+    fakes
+        .events
+        .expect_publish()
+        .withf(move |e| *e == Event::ThreadUpdated { chat_id, root_id })
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| ());
+    fakes
+        .messages
+        .expect_append()
+        .withf(move |new| new.reply_to == Some(root_id) && new.thread_root_id == Some(root_id))
+        .times(1)
+        .returning(|new| Ok(Appended::Created(new.stored_as(2))));
+    let mut request = send_request(chat_id);
+    request.reply_to = Some(root_id);
+
+    let (reply, _) = block_on(fakes.service().send(UserId::new(), request)).expect("sent");
+
+    assert_eq!(reply.thread_root_id, Some(root_id));
+}
+
+#[test]
+fn a_reply_to_a_reply_joins_the_same_root() {
+    let chat_id = ChatId::new();
+    let root_id = MessageId::new();
+    let reply = Message {
+        reply_to: Some(root_id),
+        thread_root_id: Some(root_id),
+        ..message(chat_id, UserId::new())
+    };
+    let reply_id = reply.id;
+    let mut fakes = Fakes::new().member_as(MemberRole::Member).stored(reply);
+    fakes.events.expect_publish().times(2).returning(|_| ());
+    fakes
+        .messages
+        .expect_append()
+        .withf(move |new| new.reply_to == Some(reply_id) && new.thread_root_id == Some(root_id))
+        .times(1)
+        .returning(|new| Ok(Appended::Created(new.stored_as(3))));
+    let mut request = send_request(chat_id);
+    request.reply_to = Some(reply_id);
+
+    block_on(fakes.service().send(UserId::new(), request)).expect("sent");
+}
+
+#[test]
+fn deleting_a_reply_announces_its_thread_again() {
+    let chat_id = ChatId::new();
+    let sender = UserId::new();
+    let root_id = MessageId::new();
+    let reply = Message {
+        thread_root_id: Some(root_id),
+        reply_to: Some(root_id),
+        ..message(chat_id, sender)
+    };
+    let tombstone = Message {
+        deleted_at: Some(NOW),
+        content: String::new(),
+        ..reply.clone()
+    };
+    let reply_id = reply.id;
+    let mut fakes = Fakes::new().member_as(MemberRole::Member).stored(reply);
+    fakes
+        .messages
+        .expect_soft_delete()
+        .returning(move |_, _| Ok(Some(tombstone.clone())));
+    let mut order = mockall::Sequence::new();
+    fakes
+        .events
+        .expect_publish()
+        .withf(|e| matches!(e, Event::MessageDeleted(_)))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| ());
+    fakes
+        .events
+        .expect_publish()
+        .withf(move |e| *e == Event::ThreadUpdated { chat_id, root_id })
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| ());
+    let service = fakes.service();
+
+    block_on(service.delete_message(sender, reply_id)).expect("deleted");
+}
+
+#[test]
+fn replies_are_for_members_only_and_page_without_offsets() {
+    let stored = message(ChatId::new(), UserId::new());
+    let stranger = Fakes::new().stranger().stored(stored.clone()).service();
+    let limit = HistoryLimit::new(10).expect("valid");
+    assert!(matches!(
+        block_on(stranger.replies(UserId::new(), stored.id, HistoryCursor::Latest, limit)),
+        Err(MessageError::NotFound)
+    ));
+
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(stored.clone());
+    fakes
+        .messages
+        .expect_replies()
+        .withf(move |root, cursor, limit| {
+            *root == stored.id && *cursor == HistoryCursor::Before(Seq::clamped(9)) && *limit == 10
+        })
+        .times(1)
+        .returning(|_, _, _| {
+            Ok(MessagePage {
+                items: vec![],
+                has_more: false,
+            })
+        });
+    let member = fakes.service();
+    assert_invalid(
+        block_on(member.replies(
+            UserId::new(),
+            stored.id,
+            HistoryCursor::Offset(Seq::clamped(5)),
+            limit,
+        )),
+        "offset",
+    );
+    block_on(member.replies(
+        UserId::new(),
+        stored.id,
+        HistoryCursor::Before(Seq::clamped(9)),
+        limit,
+    ))
+    .expect("page");
 }
 
 // ---- history ----

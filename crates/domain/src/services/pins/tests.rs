@@ -32,6 +32,8 @@ fn message(chat_id: ChatId, pinned_by: Option<UserId>) -> Message {
         rating: None,
         client_id: None,
         reply_to: None,
+        thread_root_id: None,
+        thread: None,
         sent_at: NOW,
         created_at: NOW,
         edited_at: None,

@@ -35,6 +35,8 @@ fn message(deleted: bool) -> Message {
         rating: None,
         client_id: None,
         reply_to: None,
+        thread_root_id: None,
+        thread: None,
         sent_at: NOW,
         created_at: NOW,
         edited_at: None,
