@@ -9,6 +9,7 @@ pub mod docs;
 pub mod health;
 pub mod listing;
 pub mod members;
+pub mod mentions;
 pub mod messages;
 pub mod paging;
 pub mod pins;
@@ -33,6 +34,7 @@ pub fn api_v1(settings: &crate::config::Settings) -> OpenApiRouter<AppState> {
         .merge(reactions::router())
         .merge(pins::router())
         .merge(threads::router())
+        .merge(mentions::router())
         .merge(listing::router())
         .merge(bulk::router(settings.server.max_batch_bytes))
         .merge(ws::router())

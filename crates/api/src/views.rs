@@ -10,8 +10,8 @@ mod messages;
 pub use chats::{ChatKindDto, ChatList, ChatView, ReadStateView};
 pub use members::{MemberList, MemberView, RoleDto};
 pub use messages::{
-    MessagePageView, MessageRoleDto, MessageView, PinList, PinView, ReactionView, ReactorList,
-    ReactorView, SearchResults, ThreadView,
+    MentionList, MessagePageView, MessageRoleDto, MessageView, PinList, PinView, ReactionView,
+    ReactorList, ReactorView, SearchResults, ThreadView,
 };
 
 /// Serialises timestamps as RFC 3339 in UTC.

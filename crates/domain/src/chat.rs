@@ -165,6 +165,8 @@ pub struct ChatDetails {
     /// Messages after the viewer's read position, not sent by the viewer
     /// and not deleted.
     pub unread_count: u64,
+    /// Those of them that mention the viewer (by name or as everyone).
+    pub mention_count: u64,
 }
 
 impl ChatDetails {
@@ -214,6 +216,8 @@ pub struct ReadState {
     pub last_read_seq: i64,
     /// What is still unread for them.
     pub unread_count: u64,
+    /// How many of those mention them.
+    pub mention_count: u64,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! runtime, web framework or database driver, so other Rust services can
 //! embed it with storage adapters of their own.
 //!
-//! * [`user`], [`api_key`], [`chat`], [`message`], [`reaction`], [`pin`], [`thread`] and [`paging`] hold entities and value objects. Constructors
+//! * [`user`], [`api_key`], [`chat`], [`message`], [`mention`], [`reaction`], [`pin`], [`thread`] and [`paging`] hold entities and value objects. Constructors
 //!   validate, so a value of these types is always valid ("parse, don't
 //!   validate").
 //! * [`ports`] holds the traits adapters implement (`Arc<dyn Port>`); with the
@@ -38,6 +38,7 @@ pub mod chat;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod mention;
 pub mod message;
 pub mod metadata;
 pub mod paging;

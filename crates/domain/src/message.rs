@@ -5,6 +5,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 use crate::ids::{ChatId, MessageId, UserId};
+use crate::mention::Mentions;
 use crate::metadata::Metadata;
 use crate::paging::Seq;
 use crate::pin::Pin;
@@ -176,6 +177,10 @@ pub struct Message {
     pub thread_root_id: Option<MessageId>,
     /// When it is a thread's root: its live replies, summed up.
     pub thread: Option<ThreadSummary>,
+    /// The members it mentions by name.
+    pub mentions: Mentions,
+    /// Whether it mentions everyone in the group.
+    pub mention_all: bool,
     /// When the client says it was sent (defaults to the server time).
     pub sent_at: OffsetDateTime,
     /// When the server stored it.
@@ -222,6 +227,10 @@ pub struct NewMessage {
     pub reply_to: Option<MessageId>,
     /// The root of the thread it joins (see [`Message::thread_root_id`]).
     pub thread_root_id: Option<MessageId>,
+    /// The members it mentions (members of the chat, already checked).
+    pub mentions: Mentions,
+    /// Whether it mentions everyone (a group's owner or admin, checked).
+    pub mention_all: bool,
     /// Client-side send time.
     pub sent_at: OffsetDateTime,
     /// Server time.
@@ -245,6 +254,8 @@ impl NewMessage {
             reply_to: self.reply_to,
             thread_root_id: self.thread_root_id,
             thread: None,
+            mentions: self.mentions.clone(),
+            mention_all: self.mention_all,
             sent_at: self.sent_at,
             created_at: self.created_at,
             edited_at: None,

@@ -343,6 +343,7 @@ impl Dispatcher {
                 };
                 // One view for everybody: the count is per reader.
                 details.unread_count = 0;
+                details.mention_count = 0;
                 let chat = ChatView::from(details);
                 let event = if n {
                     ServerEvent::ChatCreated { chat }

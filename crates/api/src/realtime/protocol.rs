@@ -92,13 +92,15 @@ pub enum ServerEvent {
     /// A chat you are in was created.
     #[serde(rename = "chat.created")]
     ChatCreated {
-        /// The chat (`unread_count` is not personalised in events).
+        /// The chat (`unread_count` and `mention_count` are not personalised
+        /// in events).
         chat: ChatView,
     },
     /// A chat you are in was renamed.
     #[serde(rename = "chat.updated")]
     ChatUpdated {
-        /// The chat (`unread_count` is not personalised in events).
+        /// The chat (`unread_count` and `mention_count` are not personalised
+        /// in events).
         chat: ChatView,
     },
     /// A chat you were in was deleted.

@@ -4,12 +4,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use missive_domain::ids::{ChatId, MessageId, UserId};
+use missive_domain::mention::Mentions;
 use missive_domain::message::{
     ClientId, HistoryCursor, Message, MessageContent, MessageRole, SentAt,
 };
 use missive_domain::metadata::Metadata;
 use missive_domain::paging::Seq;
 use missive_domain::services::messages::{EditMessage, HistoryLimit, SendMessage};
+use missive_domain::value::ValueError;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -63,6 +65,20 @@ pub struct SendMessageRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>, example = json!({"model": "gpt-5", "usage": {"input_tokens": 12}}))]
     pub metadata: Option<serde_json::Value>,
+    /// Members the message mentions (at most 50 different ones, each a
+    /// member of the chat): each gets it counted in their chat's
+    /// `mention_count` and listed by `GET /mentions`.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub mentions: Option<Vec<uuid::Uuid>>,
+    /// Mention everyone in the group (its owner and admins only).
+    #[serde(default)]
+    pub mention_all: Option<bool>,
+}
+
+/// A request's mentions, checked.
+fn mentions(users: Vec<uuid::Uuid>) -> Result<Mentions, ValueError> {
+    Mentions::new(users.into_iter().map(UserId::from_uuid).collect())
 }
 
 impl SendMessageRequest {
@@ -80,17 +96,22 @@ impl SendMessageRequest {
         let client_id = errors.check_optional("client_id", self.client_id, ClientId::new);
         let sent_at = errors.check_optional("sent_at", self.sent_at, SentAt::new);
         let metadata = errors.check_optional("metadata", self.metadata, Metadata::new);
-        match (content, client_id, sent_at, metadata) {
-            (Some(content), Some(client_id), Some(sent_at), Some(metadata)) => Ok(SendMessage {
-                chat_id,
-                content,
-                client_id,
-                role: self.role.map_or(MessageRole::User, Into::into),
-                rating: self.rating,
-                sent_at,
-                reply_to: self.reply_to.map(MessageId::from_uuid),
-                metadata: metadata.unwrap_or_default(),
-            }),
+        let mentions = errors.check_optional("mentions", self.mentions, mentions);
+        match (content, client_id, sent_at, metadata, mentions) {
+            (Some(content), Some(client_id), Some(sent_at), Some(metadata), Some(mentions)) => {
+                Ok(SendMessage {
+                    chat_id,
+                    content,
+                    client_id,
+                    role: self.role.map_or(MessageRole::User, Into::into),
+                    rating: self.rating,
+                    sent_at,
+                    reply_to: self.reply_to.map(MessageId::from_uuid),
+                    metadata: metadata.unwrap_or_default(),
+                    mentions: mentions.unwrap_or_default(),
+                    mention_all: self.mention_all.unwrap_or(false),
+                })
+            }
             _ => Err(errors.into_error()),
         }
     }
@@ -280,6 +301,11 @@ pub struct EditMessageRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Value>,
+    /// New mentions, replacing the old (the sender only; `[]` clears
+    /// them). Who is notified follows.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    mentions: Option<Vec<uuid::Uuid>>,
 }
 
 impl EditMessageRequest {
@@ -289,11 +315,13 @@ impl EditMessageRequest {
             MessageContent::new(raw, max_chars)
         });
         let metadata = errors.check_optional("metadata", self.metadata, Metadata::new);
-        match (content, metadata) {
-            (Some(content), Some(metadata)) => Ok(EditMessage {
+        let mentions = errors.check_optional("mentions", self.mentions, mentions);
+        match (content, metadata, mentions) {
+            (Some(content), Some(metadata), Some(mentions)) => Ok(EditMessage {
                 content,
                 rating: self.rating,
                 metadata,
+                mentions,
             }),
             _ => Err(errors.into_error()),
         }

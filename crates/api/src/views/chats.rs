@@ -56,6 +56,9 @@ pub struct ChatView {
     /// Messages after the caller's read position, not sent by the caller,
     /// not deleted.
     pub unread_count: u64,
+    /// Unread messages that mention the caller (by name or as everyone);
+    /// reading past them resets it.
+    pub mention_count: u64,
     /// The message with `seq == last_seq` (possibly a tombstone), as a
     /// preview: without `reactions` (read the message for those).
     pub last_message: Option<MessageView>,
@@ -81,6 +84,7 @@ impl From<ChatDetails> for ChatView {
             created_at: chat.created_at,
             last_seq: chat.last_seq,
             unread_count: details.unread_count,
+            mention_count: details.mention_count,
             last_message: details.last_message.map(Into::into),
             members: details.members.into_iter().map(Into::into).collect(),
             member_count: details.member_count,
@@ -109,6 +113,8 @@ pub struct ReadStateView {
     pub last_read_seq: i64,
     /// Still unread.
     pub unread_count: u64,
+    /// How many of those mention them.
+    pub mention_count: u64,
 }
 
 impl From<ReadState> for ReadStateView {
@@ -118,6 +124,7 @@ impl From<ReadState> for ReadStateView {
             user_id: state.user_id.as_uuid(),
             last_read_seq: state.last_read_seq,
             unread_count: state.unread_count,
+            mention_count: state.mention_count,
         }
     }
 }

@@ -78,6 +78,10 @@ pub struct MessageView {
     /// For a thread's root: its live replies summed up; null for any other
     /// message (and for a root whose replies were all deleted).
     pub thread: Option<ThreadView>,
+    /// The members it mentions by name.
+    pub mentions: Vec<uuid::Uuid>,
+    /// Whether it mentions everyone in the group.
+    pub mention_all: bool,
     /// Client-side send time (server time when not given).
     #[serde(with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -187,6 +191,13 @@ impl From<Message> for MessageView {
             reply_to: message.reply_to.map(|r| r.as_uuid()),
             thread_root_id: message.thread_root_id.map(|r| r.as_uuid()),
             thread: message.thread.map(Into::into),
+            mentions: message
+                .mentions
+                .users()
+                .iter()
+                .map(|u| u.as_uuid())
+                .collect(),
+            mention_all: message.mention_all,
             sent_at: message.sent_at,
             created_at: message.created_at,
             edited_at: message.edited_at,
@@ -257,4 +268,13 @@ pub struct ReactorList {
 pub struct PinList {
     /// Newest pin first (at most 50: no paging).
     pub items: Vec<MessageView>,
+}
+
+/// Messages that mention the caller.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MentionList {
+    /// Newest first.
+    pub items: Vec<MessageView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }

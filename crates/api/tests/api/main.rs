@@ -11,6 +11,7 @@ mod concurrency;
 mod docs;
 mod errors;
 mod helpers;
+mod mentions;
 mod messages;
 mod ops;
 mod reactions;

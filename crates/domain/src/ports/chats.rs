@@ -168,6 +168,17 @@ pub trait ChatRepository: Send + Sync {
     /// [`InfraError`] when storage fails.
     async fn delete(&self, chat_id: ChatId) -> Result<(), InfraError>;
 
+    /// Those of `users` who are members of the chat (any order). One
+    /// query, whatever the chat's size.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn members_among(
+        &self,
+        chat_id: ChatId,
+        users: &[UserId],
+    ) -> Result<Vec<UserId>, InfraError>;
+
     /// Every member of a chat, oldest first.
     ///
     /// # Errors

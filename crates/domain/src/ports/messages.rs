@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use crate::error::InfraError;
 use crate::ids::{ChatId, MessageId, UserId};
+use crate::mention::Mentions;
 use crate::message::{
     HistoryCursor, Message, MessageContent, MessageFilter, MessagePage, NewMessage,
 };
@@ -40,6 +41,8 @@ pub struct MessageEdit {
     pub rating: Option<Option<bool>>,
     /// New metadata, replacing the old.
     pub metadata: Option<Metadata>,
+    /// New mentions, replacing the old (who is notified follows).
+    pub mentions: Option<Mentions>,
 }
 
 /// Persistent storage of messages.
@@ -50,7 +53,9 @@ pub trait MessageRepository: Send + Sync {
     /// chat's `last_seq` and activity in the same atomic step, so `seq` is
     /// gap-free and unique per chat under any concurrency. Only a member
     /// may append (checked in that same step). A reply (`thread_root_id`)
-    /// updates its root's thread summary in that same step.
+    /// updates its root's thread summary in that same step, and a row per
+    /// mentioned member (every other member for `mention_all`; never the
+    /// sender; only members at that moment) is written in it too.
     ///
     /// With a `client_id` already used by this sender in this chat, it
     /// MUST store nothing, leave `last_seq` untouched and return
@@ -119,6 +124,18 @@ pub trait MessageRepository: Send + Sync {
         limit: u32,
     ) -> Result<MessagePage, InfraError>;
 
+    /// Up to `limit` live messages that mention `viewer`, in chats they
+    /// are still a member of, newest first, strictly older than `before`.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn mentions_of(
+        &self,
+        viewer: UserId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, InfraError>;
+
     /// Applies an edit to a message that is not deleted; returns the
     /// updated message, or `None` when it is missing or deleted.
     ///
@@ -128,7 +145,7 @@ pub trait MessageRepository: Send + Sync {
 
     /// Turns a message into a tombstone (content and metadata emptied,
     /// `deleted_at` set, `seq` kept) and, in the same transaction, drops
-    /// its reactions and its pin, and — for a reply — recounts its root's
+    /// its reactions, its pin and its mentions, and — for a reply — recounts its root's
     /// thread summary from the live replies left; returns it, or `None`
     /// when it is missing or already deleted. A root keeps its summary.
     ///

@@ -6,9 +6,11 @@
 
 use std::sync::Arc;
 
+use crate::chat::ChatKind;
 use crate::error::InfraError;
 use crate::event::Event;
 use crate::ids::{ChatId, MessageId, UserId};
+use crate::mention::Mentions;
 use crate::message::{
     ClientId, HistoryCursor, Message, MessageContent, MessageFilter, MessagePage, MessageRole,
     NewMessage, SentAt,
@@ -83,6 +85,10 @@ pub struct SendMessage {
     pub reply_to: Option<MessageId>,
     /// The sender's metadata.
     pub metadata: Metadata,
+    /// Members it mentions (each must be a member of the chat).
+    pub mentions: Mentions,
+    /// Mention everyone (a group's owner or admin only).
+    pub mention_all: bool,
 }
 
 /// A change requested by a member.
@@ -94,6 +100,8 @@ pub struct EditMessage {
     pub rating: Option<Option<bool>>,
     /// New metadata, replacing the old (sender only).
     pub metadata: Option<Metadata>,
+    /// New mentions, replacing the old (sender only).
+    pub mentions: Option<Mentions>,
 }
 
 /// The message use cases.
@@ -137,6 +145,14 @@ impl MessageService {
         caller: UserId,
         request: SendMessage,
     ) -> Result<(Message, bool), MessageError> {
+        if !request.mentions.is_empty() || request.mention_all {
+            self.check_mentions(
+                request.chat_id,
+                caller,
+                &[(request.mentions.users(), request.mention_all, String::new())],
+            )
+            .await?;
+        }
         let thread_root_id = match request.reply_to {
             Some(reply_to) => {
                 // Membership first, so a stranger learns nothing from the 422.
@@ -163,6 +179,8 @@ impl MessageService {
             sent_at: request.sent_at.map_or(now, SentAt::get),
             created_at: now,
             metadata: request.metadata,
+            mentions: request.mentions,
+            mention_all: request.mention_all,
         };
         match self.messages.append(&new).await {
             Ok(Appended::Created(mut message)) => {
@@ -229,6 +247,21 @@ impl MessageService {
             .enumerate()
             .filter_map(|(i, item)| item.reply_to.map(|r| (i, r)))
             .collect();
+        let mentioning: Vec<(&[UserId], bool, String)> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| !item.mentions.is_empty() || item.mention_all)
+            .map(|(i, item)| {
+                (
+                    item.mentions.users(),
+                    item.mention_all,
+                    format!("items[{i}]."),
+                )
+            })
+            .collect();
+        if !mentioning.is_empty() {
+            self.check_mentions(chat_id, caller, &mentioning).await?;
+        }
         let mut roots = vec![None; items.len()];
         if !reply_tos.is_empty() {
             // Membership first, so a stranger learns nothing from a 422.
@@ -260,6 +293,8 @@ impl MessageService {
                 sent_at: item.sent_at.map_or(now, SentAt::get),
                 created_at: now,
                 metadata: item.metadata,
+                mentions: item.mentions,
+                mention_all: item.mention_all,
             })
             .collect();
         let stored = match self.messages.append_batch(&batch).await {
@@ -306,6 +341,68 @@ impl MessageService {
             }
         }
         Ok(answer)
+    }
+
+    /// Checks mentions for messages the caller sends to (or edits in) a
+    /// chat: each `(users, all, prefix)` names its fields `{prefix}mentions`
+    /// and `{prefix}mention_all`. The caller must be a member (else
+    /// [`MessageError::NotFound`], before anything else is told); everyone
+    /// named must be a member (one query for all); `all` only in groups,
+    /// by an owner or admin.
+    async fn check_mentions(
+        &self,
+        chat_id: ChatId,
+        caller: UserId,
+        items: &[(&[UserId], bool, String)],
+    ) -> Result<(), MessageError> {
+        let membership = self
+            .chats
+            .find_membership(chat_id, caller)
+            .await?
+            .ok_or(MessageError::NotFound)?;
+        for (_, all, prefix) in items {
+            if !*all {
+                continue;
+            }
+            if membership.chat.kind != ChatKind::Group {
+                return Err(invalid(
+                    format!("{prefix}mention_all"),
+                    "mentions everyone in group chats only",
+                ));
+            }
+            if !membership.member.role.is_manager() {
+                return Err(MessageError::Forbidden(
+                    "only the group's owner or admins may mention everyone",
+                ));
+            }
+        }
+        let mut named: Vec<UserId> = items
+            .iter()
+            .flat_map(|(users, _, _)| users.iter().copied())
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        if named.is_empty() {
+            return Ok(());
+        }
+        let members = self.chats.members_among(chat_id, &named).await?;
+        for (users, _, prefix) in items {
+            let strangers: Vec<String> = users
+                .iter()
+                .filter(|u| !members.contains(u))
+                .map(ToString::to_string)
+                .collect();
+            if !strangers.is_empty() {
+                return Err(invalid(
+                    format!("{prefix}mentions"),
+                    format!(
+                        "must be members of the chat; not members: {}",
+                        strangers.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The root of the thread a reply to `reply_to` joins: `reply_to`
@@ -355,6 +452,30 @@ impl MessageService {
             .ok_or(MessageError::NotFound)?;
         self.read_as(caller, &mut page.items).await?;
         Ok(page)
+    }
+
+    /// One page of the live messages that mention the caller, in chats
+    /// they are in, newest first, and the id to continue before when more
+    /// may follow.
+    ///
+    /// # Errors
+    /// [`MessageError::Infra`] when storage fails.
+    pub async fn mentions_of(
+        &self,
+        caller: UserId,
+        before: Option<MessageId>,
+        limit: ListLimit,
+    ) -> Result<(Vec<Message>, Option<MessageId>), MessageError> {
+        let limit = limit.get();
+        let mut found = self.messages.mentions_of(caller, before, limit + 1).await?;
+        let next = if found.len() > limit as usize {
+            found.truncate(limit as usize);
+            found.last().map(|m| m.id)
+        } else {
+            None
+        };
+        self.read_as(caller, &mut found).await?;
+        Ok((found, next))
     }
 
     /// A page of the replies in the thread of `root` (a message of a chat
@@ -424,17 +545,35 @@ impl MessageService {
         id: MessageId,
         edit: EditMessage,
     ) -> Result<Message, MessageError> {
-        if edit.content.is_none() && edit.rating.is_none() && edit.metadata.is_none() {
-            return Err(invalid("body", "give content, rating or metadata"));
+        if edit.content.is_none()
+            && edit.rating.is_none()
+            && edit.metadata.is_none()
+            && edit.mentions.is_none()
+        {
+            return Err(invalid(
+                "body",
+                "give content, rating, metadata or mentions",
+            ));
         }
         let mut message = self.visible(caller, id).await?;
         if message.is_deleted() {
             return Err(MessageError::Deleted);
         }
-        if (edit.content.is_some() || edit.metadata.is_some()) && message.sender_id != caller {
+        if (edit.content.is_some() || edit.metadata.is_some() || edit.mentions.is_some())
+            && message.sender_id != caller
+        {
             return Err(MessageError::Forbidden(
-                "only the sender may change a message's content or metadata",
+                "only the sender may change a message's content, metadata or mentions",
             ));
+        }
+        let mentions = edit.mentions.filter(|m| *m != message.mentions);
+        if let Some(mentions) = &mentions {
+            self.check_mentions(
+                message.chat_id,
+                caller,
+                &[(mentions.users(), false, String::new())],
+            )
+            .await?;
         }
         let content = edit
             .content
@@ -442,7 +581,7 @@ impl MessageService {
             .map(|c| (c, self.clock.now()));
         let rating = edit.rating.filter(|r| *r != message.rating);
         let metadata = edit.metadata.filter(|m| *m != message.metadata);
-        if content.is_none() && rating.is_none() && metadata.is_none() {
+        if content.is_none() && rating.is_none() && metadata.is_none() && mentions.is_none() {
             self.read_as(caller, std::slice::from_mut(&mut message))
                 .await?;
             return Ok(message);
@@ -451,6 +590,7 @@ impl MessageService {
             content,
             rating,
             metadata,
+            mentions,
         };
         let mut updated = self
             .messages

@@ -36,6 +36,10 @@ pub struct Model {
     pub last_reply_at: Option<TimeDateTimeWithTimeZone>,
     /// For a root: the first ten members who replied, comma-separated.
     pub thread_participants: Option<String>,
+    /// The members it mentions, comma-separated; NULL for none.
+    pub mentions: Option<String>,
+    /// Whether it mentions everyone.
+    pub mention_all: bool,
 }
 
 /// The columns of [`Model`] a message is read from (all but the write-only
@@ -44,7 +48,7 @@ pub struct Model {
 pub(crate) const COLUMNS_M: &str = "m.id, m.chat_id, m.seq, m.sender_id, m.content, m.role, \
     m.rating, m.client_id, m.reply_to, m.sent_at, m.created_at, m.edited_at, m.deleted_at, \
     m.metadata, m.pinned_by, m.pinned_at, m.thread_root_id, m.reply_count, m.last_reply_seq, \
-    m.last_reply_at, m.thread_participants";
+    m.last_reply_at, m.thread_participants, m.mentions, m.mention_all";
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
@@ -90,6 +94,8 @@ macro_rules! decode_by_position {
             last_reply_seq: row.try_get(18)?,
             last_reply_at: row.try_get(19)?,
             thread_participants: row.try_get(20)?,
+            mentions: row.try_get(21)?,
+            mention_all: row.try_get(22)?,
         }
     }};
 }

@@ -84,6 +84,7 @@ fn direct_key(members: &[ChatMember]) -> String {
 struct UnreadRow {
     chat_id: uuid::Uuid,
     unread: i64,
+    mentions: i64,
 }
 
 /// Adds `delta` to a chat's member count, in the transaction that adds or
@@ -122,6 +123,7 @@ const BUMP_MEMBER_VERSION: &str =
 struct ReadRow {
     last_read_seq: i64,
     unread: i64,
+    mentions: i64,
 }
 
 /// Oldest member first. Sorted here rather than in SQL because SQLite keeps
@@ -159,6 +161,10 @@ fn unread_of_cm() -> String {
            ELSE 0 END)"
     )
 }
+
+/// The unread mentions of the member row aliased `cm`: an index range.
+const MENTIONS_OF_CM: &str = "(SELECT COUNT(*) FROM message_mentions mm \
+    WHERE mm.user_id = cm.user_id AND mm.chat_id = cm.chat_id AND mm.seq > cm.last_read_seq)";
 
 impl SeaChatRepository {
     /// Members, last messages and unread counts for a page of chats, in a
@@ -212,7 +218,7 @@ impl SeaChatRepository {
         members.values_mut().for_each(|m| sort_members(m));
 
         let mut last_messages = HashMap::new();
-        let mut unread: HashMap<uuid::Uuid, u64> = HashMap::new();
+        let mut unread: HashMap<uuid::Uuid, (u64, u64)> = HashMap::new();
         let with_messages: Vec<&chats::Model> = chats.iter().filter(|c| c.last_seq > 0).collect();
         if !with_messages.is_empty() {
             // The message at exactly the `last_seq` read above, so a send
@@ -236,8 +242,8 @@ impl SeaChatRepository {
             }
 
             let sql = format!(
-                "SELECT cm.chat_id AS chat_id, {unread} AS unread FROM chat_members cm \
-                 JOIN chats c ON c.id = cm.chat_id \
+                "SELECT cm.chat_id AS chat_id, {unread} AS unread, {MENTIONS_OF_CM} AS mentions \
+                 FROM chat_members cm JOIN chats c ON c.id = cm.chat_id \
                  WHERE cm.user_id = ? AND cm.chat_id IN ({ids})",
                 unread = unread_of_cm(),
                 ids = placeholders(ids.len())
@@ -249,7 +255,7 @@ impl SeaChatRepository {
                 .await
                 .map_err(infra_error)?
             {
-                unread.insert(row.chat_id, count(row.unread));
+                unread.insert(row.chat_id, (count(row.unread), count(row.mentions)));
             }
         }
 
@@ -263,7 +269,8 @@ impl SeaChatRepository {
                     chat: convert::chat(model)?,
                     members: members.remove(&id).unwrap_or_default(),
                     last_message: last_messages.remove(&id),
-                    unread_count: unread.get(&id).copied().unwrap_or(0),
+                    unread_count: unread.get(&id).map_or(0, |u| u.0),
+                    mention_count: unread.get(&id).map_or(0, |u| u.1),
                 })
             })
             .collect()
@@ -566,6 +573,34 @@ impl ChatRepository for SeaChatRepository {
         Ok(RemoveMemberOutcome::Removed)
     }
 
+    async fn members_among(
+        &self,
+        chat_id: ChatId,
+        users: &[UserId],
+    ) -> Result<Vec<UserId>, InfraError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT user_id FROM chat_members WHERE chat_id = ? AND user_id IN ({})",
+            placeholders(users.len())
+        );
+        let mut values: Vec<Value> = vec![chat_id.as_uuid().into()];
+        values.extend(users.iter().map(|u| Value::from(u.as_uuid())));
+        let rows = self
+            .conn
+            .query_all_raw(statement(self.conn.get_database_backend(), &sql, values))
+            .await
+            .map_err(infra_error)?;
+        rows.iter()
+            .map(|row| {
+                row.try_get::<uuid::Uuid>("", "user_id")
+                    .map(UserId::from_uuid)
+                    .map_err(infra_error)
+            })
+            .collect()
+    }
+
     async fn list_members(
         &self,
         chat_id: ChatId,
@@ -660,7 +695,8 @@ impl ChatRepository for SeaChatRepository {
             .rows_affected()
             == 1;
         let sql = format!(
-            "SELECT cm.last_read_seq AS last_read_seq, {unread} AS unread \
+            "SELECT cm.last_read_seq AS last_read_seq, {unread} AS unread, \
+                {MENTIONS_OF_CM} AS mentions \
              FROM chat_members cm JOIN chats c ON c.id = cm.chat_id \
              WHERE cm.chat_id = ? AND cm.user_id = ?",
             unread = unread_of_cm()
@@ -677,6 +713,7 @@ impl ChatRepository for SeaChatRepository {
                     user_id,
                     last_read_seq: row.last_read_seq,
                     unread_count: count(row.unread),
+                    mention_count: count(row.mentions),
                 },
                 moved,
             )

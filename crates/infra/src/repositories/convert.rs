@@ -3,6 +3,7 @@
 use missive_domain::InfraError;
 use missive_domain::chat::{Chat, ChatMember, ChatTitle};
 use missive_domain::ids::{ChatId, MessageId, UserId};
+use missive_domain::mention::Mentions;
 use missive_domain::message::{ClientId, Message};
 use missive_domain::metadata::Metadata;
 use missive_domain::pin::Pin;
@@ -70,6 +71,8 @@ pub(crate) fn message(model: messages::Model) -> Result<Message, InfraError> {
             model.last_reply_at,
             model.thread_participants.as_deref(),
         )?,
+        mentions: Mentions::from_stored(user_ids(model.mentions.as_deref(), "mention")?),
+        mention_all: model.mention_all,
         sent_at: model.sent_at,
         created_at: model.created_at,
         edited_at: model.edited_at,
@@ -96,22 +99,36 @@ fn thread(
     if reply_count <= 0 {
         return Ok(None);
     }
-    let participant_ids = participants
-        .unwrap_or_default()
-        .split(',')
-        .filter(|id| !id.is_empty())
-        .map(|id| {
-            id.parse::<uuid::Uuid>()
-                .map(UserId::from_uuid)
-                .map_err(|e| {
-                    InfraError::unexpected(format!("stored thread participant is invalid: {e}"))
-                })
-        })
-        .collect::<Result<_, _>>()?;
+    let participant_ids = user_ids(participants, "thread participant")?;
     Ok(Some(ThreadSummary {
         reply_count: u32::try_from(reply_count).unwrap_or(u32::MAX),
         last_reply_at,
         last_reply_seq,
         participant_ids,
     }))
+}
+
+/// Users stored as their ids, comma-separated (NULL or empty for none).
+pub(crate) fn user_ids(stored: Option<&str>, what: &str) -> Result<Vec<UserId>, InfraError> {
+    stored
+        .unwrap_or_default()
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            id.parse::<uuid::Uuid>()
+                .map(UserId::from_uuid)
+                .map_err(|e| InfraError::unexpected(format!("stored {what} is invalid: {e}")))
+        })
+        .collect()
+}
+
+/// Users as stored: their ids, comma-separated; `None` for nobody.
+pub(crate) fn stored_user_ids(users: &[UserId]) -> Option<String> {
+    (!users.is_empty()).then(|| {
+        users
+            .iter()
+            .map(|u| u.as_uuid().hyphenated().to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    })
 }

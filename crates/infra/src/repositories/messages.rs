@@ -21,7 +21,7 @@ use crate::Database;
 use crate::database::WriteGate;
 use crate::db_error::{infra_error, is_unique_violation};
 use crate::entity::{chat_members, messages};
-use crate::sql::statement;
+use crate::sql::{placeholders, statement};
 
 /// [`MessageRepository`] on SeaORM.
 #[derive(Debug, Clone)]
@@ -68,8 +68,8 @@ static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
         stored AS ( \
             INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, \
                 client_id, reply_to, sent_at, created_at, metadata, search_text, \
-                thread_root_id) \
-            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
+                thread_root_id, mentions, mention_all) \
+            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
             RETURNING seq), \
         caught_up AS ( \
             UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
@@ -79,20 +79,89 @@ static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// [`APPEND_PG`] for a reply: one more part updates the root's thread
-/// summary (under the root's row lock, in the same statement).
-static APPEND_REPLY_PG: LazyLock<String> = LazyLock::new(|| {
-    APPEND_PG.replace(
-        " SELECT seq FROM stored",
-        &format!(
-            ", threaded AS (UPDATE messages SET reply_count = messages.reply_count + 1, \
-                last_reply_seq = stored.seq, last_reply_at = ?, \
-                thread_participants = {PARTICIPANTS} \
-            FROM stored WHERE messages.id = ?) \
-            SELECT seq FROM stored"
-        ),
+/// The part of [`APPEND_PG`] a reply adds: the root's thread summary,
+/// updated under the root's row lock in the same statement. Values: the
+/// reply's time, the sender as for [`PARTICIPANTS`], the root's id.
+static THREADED_PG: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        ", threaded AS (UPDATE messages SET reply_count = messages.reply_count + 1, \
+            last_reply_seq = stored.seq, last_reply_at = ?, \
+            thread_participants = {PARTICIPANTS} \
+        FROM stored WHERE messages.id = ?)"
     )
 });
+
+/// Who a message notifies: those it names who are members at the time,
+/// or every member for `all`; never its sender.
+#[derive(Debug, Clone, Copy)]
+struct Notified<'a> {
+    message_id: MessageId,
+    chat_id: ChatId,
+    sender_id: UserId,
+    named: &'a [UserId],
+    all: bool,
+}
+
+impl<'a> Notified<'a> {
+    fn of(new: &'a NewMessage) -> Self {
+        Self {
+            message_id: new.id,
+            chat_id: new.chat_id,
+            sender_id: new.sender_id,
+            named: new.mentions.users(),
+            all: new.mention_all,
+        }
+    }
+
+    fn anyone(&self) -> bool {
+        self.all || !self.named.is_empty()
+    }
+
+    /// One row per member notified. `seq` is SQL (`stored.seq` inside
+    /// [`APPEND_PG`], else `?`), `from` what the rows are selected from
+    /// besides the members. Values: the message id, [`seq`'s if bound],
+    /// then [`values`](Self::values).
+    fn sql(&self, seq: &str, from: &str) -> String {
+        let named = if self.all {
+            String::new()
+        } else {
+            format!(" AND cm.user_id IN ({})", placeholders(self.named.len()))
+        };
+        format!(
+            "INSERT INTO message_mentions (message_id, user_id, chat_id, seq) \
+             SELECT ?, cm.user_id, cm.chat_id, {seq} FROM {from}chat_members cm \
+             WHERE cm.chat_id = ? AND cm.user_id <> ?{named}"
+        )
+    }
+
+    /// The values of [`sql`](Self::sql) after the message id (and seq).
+    fn values(&self) -> Vec<Value> {
+        let mut values: Vec<Value> = vec![
+            self.chat_id.as_uuid().into(),
+            self.sender_id.as_uuid().into(),
+        ];
+        if !self.all {
+            values.extend(self.named.iter().map(|u| Value::from(u.as_uuid())));
+        }
+        values
+    }
+
+    /// Writes the rows for the message stored with `seq`.
+    async fn insert(&self, conn: &impl ConnectionTrait, seq: i64) -> Result<(), DbErr> {
+        if !self.anyone() {
+            return Ok(());
+        }
+        let mut values: Vec<Value> = vec![self.message_id.as_uuid().into(), seq.into()];
+        values.extend(self.values());
+        conn.execute_raw(statement(
+            conn.get_database_backend(),
+            &self.sql("?", ""),
+            values,
+        ))
+        .await?;
+        Ok(())
+    }
+}
 
 /// The root's participants with the sender added when they are new and
 /// fewer than ten are named (36 characters an id, commas between).
@@ -207,6 +276,8 @@ fn stored_model(new: &NewMessage, seq: i64) -> messages::ActiveModel {
         last_reply_seq: Set(None),
         last_reply_at: Set(None),
         thread_participants: Set(None),
+        mentions: Set(convert::stored_user_ids(new.mentions.users())),
+        mention_all: Set(new.mention_all),
     }
 }
 
@@ -239,6 +310,8 @@ fn insert_values(new: &NewMessage) -> Vec<Value> {
         new.metadata.to_stored().into(),
         index_text(new.content.as_str()).into(),
         new.thread_root_id.map(|r| r.as_uuid()).into(),
+        convert::stored_user_ids(new.mentions.users()).into(),
+        new.mention_all.into(),
     ]
 }
 
@@ -256,18 +329,32 @@ impl SeaMessageRepository {
         // Numbered once: this is the hottest statement.
         static SQL: LazyLock<String> =
             LazyLock::new(|| statement(DbBackend::Postgres, &APPEND_PG, Vec::new()).sql);
-        static REPLY_SQL: LazyLock<String> =
-            LazyLock::new(|| statement(DbBackend::Postgres, &APPEND_REPLY_PG, Vec::new()).sql);
-        let sql = match new.thread_root_id {
-            None => SQL.as_str(),
-            Some(root) => {
+        let notified = Notified::of(new);
+        let statement = if new.thread_root_id.is_none() && !notified.anyone() {
+            Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), values)
+        } else {
+            // Replies and mentions add parts to the same statement.
+            let mut parts = String::new();
+            if let Some(root) = new.thread_root_id {
+                parts.push_str(&THREADED_PG);
                 values.push(new.created_at.into());
                 values.extend(participant_values(new.sender_id));
                 values.push(root.as_uuid().into());
-                REPLY_SQL.as_str()
             }
+            if notified.anyone() {
+                parts.push_str(&format!(
+                    ", mentioned AS ({})",
+                    notified.sql("stored.seq", "stored, ")
+                ));
+                values.push(new.id.as_uuid().into());
+                values.extend(notified.values());
+            }
+            let sql = APPEND_PG.replace(
+                " SELECT seq FROM stored",
+                &format!("{parts} SELECT seq FROM stored"),
+            );
+            statement(DbBackend::Postgres, &sql, values)
         };
-        let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
         let row = SeqRow::find_by_statement(statement).one(&self.conn).await;
         match row {
             Ok(Some(row)) => Ok(Attempt::Stored(row.seq)),
@@ -308,6 +395,7 @@ impl SeaMessageRepository {
                     ))
                     .await?;
                 }
+                Notified::of(new).insert(&txn, seq).await?;
                 if read_seq < seq - UNREAD_WINDOW {
                     txn.execute_raw(statement(
                         backend,
@@ -542,6 +630,14 @@ impl MessageRepository for SeaMessageRepository {
                     .await
                     .map_err(infra_error)?;
             }
+            for (new, appended) in batch.iter().zip(&answer) {
+                if let Appended::Created(message) = appended {
+                    Notified::of(new)
+                        .insert(&txn, message.seq)
+                        .await
+                        .map_err(infra_error)?;
+                }
+            }
             for (root, (replies, seq, at)) in thread_bumps(&answer) {
                 txn.execute_raw(statement(
                     backend,
@@ -647,15 +743,88 @@ impl MessageRepository for SeaMessageRepository {
                 Expr::value(metadata.to_stored()),
             );
         }
-        let changed = update
-            .exec(&self.conn)
-            .await
-            .map_err(infra_error)?
-            .rows_affected;
-        if changed == 0 {
+        let Some(mentions) = &edit.mentions else {
+            let changed = update
+                .exec(&self.conn)
+                .await
+                .map_err(infra_error)?
+                .rows_affected;
+            if changed == 0 {
+                return Ok(None);
+            }
+            return self.find(id).await;
+        };
+        // New mentions: the list and the rows of who is notified change
+        // together.
+        update = update.col_expr(
+            messages::Column::Mentions,
+            Expr::value(convert::stored_user_ids(mentions.users())),
+        );
+        let turn = self.write_gate.turn().await;
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        let changed = update.exec(&txn).await.map_err(infra_error)?.rows_affected;
+        let Some(message) = (if changed == 0 {
+            None
+        } else {
+            find_in(&txn, id).await?
+        }) else {
+            txn.rollback().await.map_err(infra_error)?;
             return Ok(None);
+        };
+        txn.execute_raw(statement(
+            txn.get_database_backend(),
+            "DELETE FROM message_mentions WHERE message_id = ?",
+            vec![id.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?;
+        let notified = Notified {
+            message_id: message.id,
+            chat_id: message.chat_id,
+            sender_id: message.sender_id,
+            named: mentions.users(),
+            all: message.mention_all,
+        };
+        notified
+            .insert(&txn, message.seq)
+            .await
+            .map_err(infra_error)?;
+        txn.commit().await.map_err(infra_error)?;
+        drop(turn);
+        Ok(Some(message))
+    }
+
+    async fn mentions_of(
+        &self,
+        viewer: UserId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, InfraError> {
+        let mut sql = format!(
+            "SELECT {cols} FROM message_mentions mm JOIN messages m ON m.id = mm.message_id \
+             WHERE mm.user_id = ? \
+             AND EXISTS (SELECT 1 FROM chat_members cm \
+                WHERE cm.chat_id = mm.chat_id AND cm.user_id = mm.user_id)",
+            cols = messages::COLUMNS_M
+        );
+        let mut values: Vec<Value> = vec![viewer.as_uuid().into()];
+        if let Some(before) = before {
+            sql.push_str(" AND mm.message_id < ?");
+            values.push(before.as_uuid().into());
         }
-        self.find(id).await
+        // Written into the SQL, not bound (see `page`).
+        sql.push_str(&format!(" ORDER BY mm.message_id DESC LIMIT {limit}"));
+        let backend = self.conn.get_database_backend();
+        let rows = self
+            .conn
+            .query_all_raw(statement(backend, &sql, values))
+            .await
+            .map_err(infra_error)?;
+        messages::decode_rows(&rows)
+            .map_err(infra_error)?
+            .into_iter()
+            .map(convert::message)
+            .collect()
     }
 
     async fn soft_delete(
@@ -701,6 +870,13 @@ impl MessageRepository for SeaMessageRepository {
         txn.execute_raw(statement(
             backend,
             "DELETE FROM message_reactions WHERE message_id = ?",
+            vec![id.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?;
+        txn.execute_raw(statement(
+            backend,
+            "DELETE FROM message_mentions WHERE message_id = ?",
             vec![id.as_uuid().into()],
         ))
         .await
@@ -785,4 +961,16 @@ fn thread_bumps(answer: &[Appended]) -> Vec<(MessageId, (i64, i64, OffsetDateTim
         }
     }
     bumps
+}
+
+async fn find_in(
+    conn: &impl ConnectionTrait,
+    id: MessageId,
+) -> Result<Option<Message>, InfraError> {
+    messages::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await
+        .map_err(infra_error)?
+        .map(convert::message)
+        .transpose()
 }

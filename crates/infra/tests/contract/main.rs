@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod chats;
+mod mentions;
 mod messages;
 mod migrations;
 mod reactions;

@@ -305,6 +305,7 @@ async fn member_history_is_the_same_page_for_members_and_none_for_others() {
             content: Some((MessageContent::new("edited", 100).expect("valid"), now())),
             rating: Some(Some(false)),
             metadata: None,
+            mentions: None,
         };
         repo.edit(first, &edit)
             .await
@@ -365,6 +366,7 @@ async fn edits_change_only_what_is_asked_and_never_tombstones() {
                     content: None,
                     rating: Some(Some(true)),
                     metadata: None,
+                    mentions: None,
                 },
             )
             .await
@@ -382,6 +384,7 @@ async fn edits_change_only_what_is_asked_and_never_tombstones() {
                     content: Some((MessageContent::new("changed", 100).expect("valid"), at)),
                     rating: None,
                     metadata: None,
+                    mentions: None,
                 },
             )
             .await
@@ -416,6 +419,7 @@ async fn edits_change_only_what_is_asked_and_never_tombstones() {
             content: None,
             rating: Some(None),
             metadata: None,
+            mentions: None,
         };
         assert!(
             repo.edit(sent.id, &edit_tombstone)
@@ -813,6 +817,7 @@ async fn edited_content_is_searchable_and_the_old_text_is_not() {
             content: Some((MessageContent::new("banana", 100).expect("valid"), now())),
             rating: None,
             metadata: None,
+            mentions: None,
         };
         repo.edit(sent.id, &edit).await.expect("edit");
 
@@ -936,6 +941,7 @@ async fn metadata_is_stored_read_back_replaced_and_dropped_with_the_text() {
             content: None,
             rating: None,
             metadata: Some(replaced.clone()),
+            mentions: None,
         };
         let edited = repo.edit(new.id, &edit).await.expect("edit").expect("live");
         assert_eq!(edited.metadata, replaced, "replaced, not merged");

@@ -123,6 +123,8 @@ pub fn message(
         client_id: client_id.map(|c| ClientId::new(c).expect("valid")),
         reply_to: None,
         thread_root_id: None,
+        mentions: Default::default(),
+        mention_all: false,
         sent_at: at,
         created_at: at,
         metadata: Default::default(),

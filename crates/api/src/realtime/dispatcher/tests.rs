@@ -39,6 +39,8 @@ fn message(chat_id: ChatId, seq: i64) -> Message {
         reply_to: None,
         thread_root_id: None,
         thread: None,
+        mentions: Default::default(),
+        mention_all: false,
         sent_at: now,
         created_at: now,
         edited_at: None,

@@ -95,6 +95,7 @@ fn details_of(chat: &Chat, members: Vec<ChatMember>) -> ChatDetails {
         members,
         last_message: None,
         unread_count: 0,
+        mention_count: 0,
     }
 }
 
@@ -843,6 +844,7 @@ fn read_state(chat_id: ChatId, user_id: UserId, last_read_seq: i64) -> ReadState
         user_id,
         last_read_seq,
         unread_count: 0,
+        mention_count: 0,
     }
 }
 

@@ -4,6 +4,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::chat::{Chat, ChatKind, ChatMember, MemberRole, Membership};
+use crate::mention::Mentions;
 use crate::metadata::Metadata;
 use crate::paging::Seq;
 use crate::ports::{
@@ -119,6 +120,8 @@ fn message(chat_id: ChatId, sender_id: UserId) -> Message {
         reply_to: None,
         thread_root_id: None,
         thread: None,
+        mentions: Default::default(),
+        mention_all: false,
         sent_at: NOW,
         created_at: NOW,
         edited_at: None,
@@ -147,6 +150,8 @@ fn send_request(chat_id: ChatId) -> SendMessage {
         sent_at: None,
         reply_to: None,
         metadata: Metadata::new(serde_json::json!({"model": "m1"})).expect("valid"),
+        mentions: Mentions::default(),
+        mention_all: false,
     }
 }
 
@@ -445,6 +450,148 @@ fn replies_are_for_members_only_and_page_without_offsets() {
     .expect("page");
 }
 
+// ---- mentions ----
+
+fn mentioning(users: &[UserId]) -> Mentions {
+    Mentions::new(users.to_vec()).expect("valid")
+}
+
+#[test]
+fn a_message_mentions_members_checked_in_one_query() {
+    let (caller, chat_id) = (UserId::new(), ChatId::new());
+    let (bob, cat) = (UserId::new(), UserId::new());
+    let mut fakes = Fakes::new().member_as(MemberRole::Member);
+    fakes.events.expect_publish().returning(|_| ());
+    fakes
+        .chats
+        .expect_members_among()
+        .withf(move |chat, users| *chat == chat_id && users.len() == 2)
+        .times(1)
+        .returning(|_, users| Ok(users.to_vec()));
+    fakes
+        .messages
+        .expect_append()
+        .withf(move |new| new.mentions.users() == [bob, cat] && !new.mention_all)
+        .times(1)
+        .returning(|new| Ok(Appended::Created(new.stored_as(1))));
+    let mut request = send_request(chat_id);
+    request.mentions = mentioning(&[bob, cat]);
+
+    let (sent, _) = block_on(fakes.service().send(caller, request)).expect("sent");
+
+    assert_eq!(sent.mentions.users(), [bob, cat]);
+}
+
+#[test]
+fn mentioning_someone_outside_the_chat_is_invalid_and_stores_nothing() {
+    let outsider = UserId::new();
+    let mut fakes = Fakes::new().member_as(MemberRole::Member).no_events();
+    fakes
+        .chats
+        .expect_members_among()
+        .returning(move |_, users| Ok(users.iter().copied().filter(|u| *u != outsider).collect()));
+    fakes.messages.expect_append().never();
+    let mut request = send_request(ChatId::new());
+    request.mentions = mentioning(&[UserId::new(), outsider]);
+
+    assert_invalid(
+        block_on(fakes.service().send(UserId::new(), request)),
+        "mentions",
+    );
+}
+
+#[test]
+fn a_stranger_mentioning_gets_not_found_first() {
+    let mut fakes = Fakes::new().stranger().no_events();
+    fakes.chats.expect_members_among().never();
+    let mut request = send_request(ChatId::new());
+    request.mentions = mentioning(&[UserId::new()]);
+
+    let result = block_on(fakes.service().send(UserId::new(), request));
+
+    assert!(matches!(result, Err(MessageError::NotFound)), "{result:?}");
+}
+
+#[test]
+fn only_group_owners_and_admins_mention_everyone() {
+    for (role, allowed) in [
+        (MemberRole::Owner, true),
+        (MemberRole::Admin, true),
+        (MemberRole::Member, false),
+    ] {
+        let mut fakes = Fakes::new().member_as(role);
+        fakes.events.expect_publish().returning(|_| ());
+        fakes
+            .messages
+            .expect_append()
+            .withf(|new| new.mention_all)
+            .times(usize::from(allowed))
+            .returning(|new| Ok(Appended::Created(new.stored_as(1))));
+        let mut request = send_request(ChatId::new());
+        request.mention_all = true;
+
+        let result = block_on(fakes.service().send(UserId::new(), request));
+
+        assert_eq!(result.is_ok(), allowed, "{role:?}: {result:?}");
+        if !allowed {
+            assert!(matches!(result, Err(MessageError::Forbidden(_))));
+        }
+    }
+}
+
+#[test]
+fn a_batch_names_the_item_whose_mention_is_wrong() {
+    let outsider = UserId::new();
+    let mut fakes = Fakes::new().member_as(MemberRole::Member).no_events();
+    fakes
+        .chats
+        .expect_members_among()
+        .times(1)
+        .returning(move |_, users| Ok(users.iter().copied().filter(|u| *u != outsider).collect()));
+    fakes.messages.expect_append_batch().never();
+    let chat_id = ChatId::new();
+    let mut good = send_request(chat_id);
+    good.client_id = None;
+    good.mentions = mentioning(&[UserId::new()]);
+    let mut bad = send_request(chat_id);
+    bad.client_id = None;
+    bad.mentions = mentioning(&[outsider]);
+
+    assert_invalid(
+        block_on(
+            fakes
+                .service()
+                .send_batch(UserId::new(), chat_id, vec![good, bad]),
+        ),
+        "items[1].mentions",
+    );
+}
+
+#[test]
+fn only_the_sender_changes_a_messages_mentions() {
+    let chat_id = ChatId::new();
+    let stored = message(chat_id, UserId::new());
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Admin)
+        .stored(stored.clone())
+        .no_events();
+    fakes.messages.expect_edit().never();
+
+    let result = block_on(fakes.service().edit_message(
+        UserId::new(),
+        stored.id,
+        EditMessage {
+            mentions: Some(mentioning(&[UserId::new()])),
+            ..EditMessage::default()
+        },
+    ));
+
+    assert!(
+        matches!(result, Err(MessageError::Forbidden(_))),
+        "{result:?}"
+    );
+}
+
 // ---- history ----
 
 #[test]
@@ -570,6 +717,7 @@ fn only_the_sender_changes_content_and_edited_at_is_stamped() {
             content: content("changed"),
             rating: None,
             metadata: None,
+            mentions: None,
         },
     ))
     .expect("edited");
@@ -593,6 +741,7 @@ fn another_member_may_not_change_content_even_as_admin() {
             content: content("mine now"),
             rating: None,
             metadata: None,
+            mentions: None,
         },
     ));
 
@@ -627,6 +776,7 @@ fn any_member_may_rate_and_clear_a_rating() {
             content: None,
             rating: Some(None),
             metadata: None,
+            mentions: None,
         },
     ))
     .expect("rated");
@@ -651,6 +801,7 @@ fn an_edit_that_changes_nothing_stores_nothing_and_stamps_nothing() {
             content: content("hello"),
             rating: Some(None),
             metadata: None,
+            mentions: None,
         },
     ))
     .expect("unchanged");
@@ -681,6 +832,7 @@ fn an_empty_edit_is_invalid_and_a_tombstone_cannot_be_edited() {
             content: None,
             rating: Some(Some(true)),
             metadata: None,
+            mentions: None,
         },
     ));
     assert!(matches!(result, Err(MessageError::Deleted)));

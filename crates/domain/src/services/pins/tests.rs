@@ -34,6 +34,8 @@ fn message(chat_id: ChatId, pinned_by: Option<UserId>) -> Message {
         reply_to: None,
         thread_root_id: None,
         thread: None,
+        mentions: Default::default(),
+        mention_all: false,
         sent_at: NOW,
         created_at: NOW,
         edited_at: None,

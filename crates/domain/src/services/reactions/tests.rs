@@ -37,6 +37,8 @@ fn message(deleted: bool) -> Message {
         reply_to: None,
         thread_root_id: None,
         thread: None,
+        mentions: Default::default(),
+        mention_all: false,
         sent_at: NOW,
         created_at: NOW,
         edited_at: None,
