@@ -275,3 +275,89 @@ async fn with_nobody_connected_nothing_is_read_or_remembered() {
     );
     assert!(dispatcher.delivered.is_empty() && dispatcher.members.is_empty());
 }
+
+#[tokio::test]
+async fn reaction_pin_and_thread_signals_are_checked_against_storage() {
+    let chat = ChatId::new();
+    let (ada, bob, mallory) = (UserId::new(), UserId::new(), UserId::new());
+    let registry = Arc::new(Registry::new(16));
+    let mut ada_socket = connect(&registry, ada);
+    let mut chats = MockChatRepository::new();
+    chats.expect_member_snapshot().returning(move |_| {
+        Ok(Some(MemberSnapshot {
+            version: version(chat, 1, 1),
+            members: vec![member(ada), member(bob)],
+        }))
+    });
+    chats
+        .expect_chat_versions()
+        .returning(move |_| Ok(vec![version(chat, 1, 1)]));
+    // One message, not pinned, in this chat; another chat's message.
+    let stored = message(chat, 1);
+    let elsewhere = message(ChatId::new(), 1);
+    let (stored_id, elsewhere_id) = (stored.id, elsewhere.id);
+    let mut messages = MockMessageRepository::new();
+    messages.expect_find().returning(move |id| {
+        Ok([stored.clone(), elsewhere.clone()]
+            .into_iter()
+            .find(|m| m.id == id))
+    });
+    // Only bob's 👍 exists.
+    let mut reactions = MockReactionRepository::new();
+    reactions
+        .expect_has()
+        .returning(move |_, user, reaction| Ok(user == bob && reaction.as_str() == "👍"));
+    let mut dispatcher = Dispatcher::new(
+        Arc::clone(&registry),
+        Arc::new(chats),
+        Arc::new(messages),
+        Arc::new(reactions),
+    );
+    let reaction = |m, r: &str, u, a| Signal::Reaction {
+        c: chat,
+        m,
+        r: r.to_owned(),
+        u,
+        a,
+    };
+
+    assert!(
+        dispatcher
+            .process(vec![
+                // Not true: nobody added these, or the reaction is not one.
+                reaction(stored_id, "👍", mallory, true),
+                reaction(stored_id, "🔥", bob, true),
+                reaction(stored_id, "not an emoji", bob, true),
+                // Not true: bob's 👍 is still there.
+                reaction(stored_id, "👍", bob, false),
+                // A message of another chat, claimed for this one.
+                reaction(elsewhere_id, "👍", bob, true),
+                Signal::Thread {
+                    c: chat,
+                    r: elsewhere_id
+                },
+                // Not pinned.
+                Signal::Pin {
+                    c: chat,
+                    m: stored_id,
+                    p: true
+                },
+                // True.
+                reaction(stored_id, "👍", bob, true),
+                Signal::Thread {
+                    c: chat,
+                    r: stored_id
+                },
+            ])
+            .await
+    );
+
+    let events = received(&mut ada_socket);
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["reaction.added", "thread.updated"], "{events:?}");
+    assert_eq!(events[0]["user_id"], bob.to_string());
+    assert_eq!(events[1]["thread"], serde_json::Value::Null);
+}
