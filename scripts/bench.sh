@@ -97,6 +97,7 @@ PY
 if [ "$mode" = smoke ]; then
   run send --quiet send --clients 2 --chats 2 --seconds 1
   run history --quiet history --clients 2 --messages 60 --seconds 1
+  run history-reactions --quiet history --clients 2 --messages 60 --seconds 1 --reactions
   run fanout --quiet fanout --members 3 --senders 1 --rate 10 --seconds 1
   run connections --quiet connections --count 20
   run import --quiet import --messages 2000 --chats 2 --batch 500 --clients 2
@@ -106,7 +107,7 @@ if [ "$mode" = smoke ]; then
 import json
 r = json.load(open("target/bench/smoke-fanout.json"))
 assert r["extra"]["every_member_got_every_message_once_in_order"], r
-names = ["send", "history", "fanout", "connections", "import", "export", "search"]
+names = ["send", "history", "history-reactions", "fanout", "connections", "import", "export", "search"]
 for name in names:
     r = json.load(open(f"target/bench/smoke-{name}.json"))
     assert r["operations"] > 0 and r["errors"] == 0, (name, r)
@@ -129,6 +130,7 @@ else
     psql "$database_url" -qAt -c "VACUUM (ANALYZE)" -c "CHECKPOINT" >/dev/null 2>&1 || true
   fi
   run history history --clients 16 --messages 1000 --seconds 15
+  run history-reactions history --clients 16 --messages 1000 --seconds 15 --reactions
   if [ "$mode" = postgres ]; then
     echo "== postgres: pgbench, the same SQL as one history page, 16 clients"
     crates/bench/pgbench/history.sh "$database_url" 16 15 | tee target/bench/postgres-pgbench-history.txt | grep -E "^(tps|latency average|latency p)"

@@ -69,6 +69,10 @@ enum Scenario {
         /// Seconds to run.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Before reading, react to every other message (👍 by both
+        /// members, :tada: by one), so pages carry reactions.
+        #[arg(long)]
+        reactions: bool,
     },
     /// One group of M members, each with a WebSocket; S senders at a target
     /// rate. Checks every member got every message once, in order.
@@ -164,7 +168,17 @@ async fn main() -> anyhow::Result<()> {
             clients,
             messages,
             seconds,
-        } => scenarios::history(&ctx, clients, messages, Duration::from_secs(seconds)).await?,
+            reactions,
+        } => {
+            scenarios::history(
+                &ctx,
+                clients,
+                messages,
+                reactions,
+                Duration::from_secs(seconds),
+            )
+            .await?
+        }
         Scenario::Fanout {
             members,
             senders,

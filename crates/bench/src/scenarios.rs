@@ -113,12 +113,13 @@ async fn tick(bar: &indicatif::ProgressBar, deadline: Instant) {
     bar.finish_and_clear();
 }
 
-/// `history`: fills chats with `messages` each, then C clients read random
-/// pages of 50 for D.
+/// `history`: fills chats with `messages` each (every other one reacted
+/// to with `reactions`), then C clients read random pages of 50 for D.
 pub async fn history(
     ctx: &Context,
     clients: usize,
     messages: usize,
+    reactions: bool,
     duration: Duration,
 ) -> anyhow::Result<Report> {
     let users = ctx.users(2).await?;
@@ -140,6 +141,9 @@ pub async fn history(
         chat_ids.push(chat);
     }
     bar.finish_and_clear();
+    if reactions {
+        react_to_every_other(ctx, &users, &chat_ids).await?;
+    }
     let latencies = Arc::new(Mutex::new(histogram()));
     let errors = Arc::new(AtomicU64::new(0));
     let cpu = ctx.watch.snapshot();
@@ -191,7 +195,7 @@ pub async fn history(
     let latencies = latencies.lock().await;
     Ok(Report {
         scenario: "history",
-        parameters: json!({"clients": clients, "messages_per_chat": messages, "chats": chats, "seconds": duration.as_secs()}),
+        parameters: json!({"clients": clients, "messages_per_chat": messages, "chats": chats, "seconds": duration.as_secs(), "reactions": reactions}),
         throughput_per_sec: latencies.len() as f64 / elapsed,
         unit: "pages",
         operations: latencies.len(),
@@ -200,6 +204,77 @@ pub async fn history(
         extra: Value::Null,
         cpu: Some(cpu.until(&cpu_end, latencies.len())),
     })
+}
+
+/// Reacts to every message with an even seq: 👍 by both users, :tada:
+/// by the second.
+async fn react_to_every_other(
+    ctx: &Context,
+    users: &[crate::client::User],
+    chats: &[String],
+) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        items: Vec<Item>,
+        has_more: bool,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        id: String,
+        seq: i64,
+    }
+    let mut targets = Vec::new();
+    for chat in chats {
+        let mut after = 0;
+        loop {
+            let page: Page = ctx
+                .http
+                .get(ctx.url(&format!(
+                    "/api/v1/chats/{chat}/messages?limit=200&after_seq={after}"
+                )))
+                .bearer_auth(&users[0].token)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            after = page.items.last().map_or(after, |m| m.seq);
+            targets.extend(page.items.into_iter().filter(|m| m.seq % 2 == 0).map(|m| m.id));
+            if !page.has_more {
+                break;
+            }
+        }
+    }
+    let reactions = [
+        (&users[0], "%F0%9F%91%8D"),
+        (&users[1], "%F0%9F%91%8D"),
+        (&users[1], ":tada:"),
+    ];
+    let bar = ctx.progress((targets.len() * reactions.len()) as u64, "react");
+    let failed = AtomicU64::new(0);
+    futures::stream::iter(targets.iter().flat_map(|id| reactions.iter().map(move |r| (id, r))))
+        .for_each_concurrent(16, |(id, (user, reaction))| {
+            let (bar, failed) = (bar.clone(), &failed);
+            async move {
+                let ok = ctx
+                    .http
+                    .put(ctx.url(&format!("/api/v1/messages/{id}/reactions/{reaction}")))
+                    .bearer_auth(&user.token)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                if !ok {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+                bar.inc(1);
+            }
+        })
+        .await;
+    bar.finish_and_clear();
+    match failed.load(Ordering::Relaxed) {
+        0 => Ok(()),
+        n => anyhow::bail!("{n} reactions were refused"),
+    }
 }
 
 /// `fanout`: M members connected, S senders at `rate` msg/s for D; every
