@@ -35,14 +35,18 @@ impl Fakes {
         }
     }
 
-    fn member_as(mut self, role: MemberRole) -> Self {
+    fn member_as(self, role: MemberRole) -> Self {
+        self.member_of(ChatKind::Group, role)
+    }
+
+    fn member_of(mut self, kind: ChatKind, role: MemberRole) -> Self {
         self.chats
             .expect_find_membership()
             .returning(move |chat_id, user_id| {
                 Ok(Some(Membership {
                     chat: Chat {
                         id: chat_id,
-                        kind: ChatKind::Group,
+                        kind,
                         title: None,
                         created_by: user_id,
                         created_at: NOW,
@@ -537,6 +541,21 @@ fn only_group_owners_and_admins_mention_everyone() {
             assert!(matches!(result, Err(MessageError::Forbidden(_))));
         }
     }
+}
+
+#[test]
+fn nobody_mentions_everyone_in_a_direct_chat() {
+    let mut fakes = Fakes::new()
+        .member_of(ChatKind::Direct, MemberRole::Owner)
+        .no_events();
+    fakes.messages.expect_append().never();
+    let mut request = send_request(ChatId::new());
+    request.mention_all = true;
+
+    assert_invalid(
+        block_on(fakes.service().send(UserId::new(), request)),
+        "mention_all",
+    );
 }
 
 #[test]
