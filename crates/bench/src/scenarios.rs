@@ -239,7 +239,12 @@ async fn react_to_every_other(
                 .json()
                 .await?;
             after = page.items.last().map_or(after, |m| m.seq);
-            targets.extend(page.items.into_iter().filter(|m| m.seq % 2 == 0).map(|m| m.id));
+            targets.extend(
+                page.items
+                    .into_iter()
+                    .filter(|m| m.seq % 2 == 0)
+                    .map(|m| m.id),
+            );
             if !page.has_more {
                 break;
             }
@@ -252,24 +257,28 @@ async fn react_to_every_other(
     ];
     let bar = ctx.progress((targets.len() * reactions.len()) as u64, "react");
     let failed = AtomicU64::new(0);
-    futures::stream::iter(targets.iter().flat_map(|id| reactions.iter().map(move |r| (id, r))))
-        .for_each_concurrent(16, |(id, (user, reaction))| {
-            let (bar, failed) = (bar.clone(), &failed);
-            async move {
-                let ok = ctx
-                    .http
-                    .put(ctx.url(&format!("/api/v1/messages/{id}/reactions/{reaction}")))
-                    .bearer_auth(&user.token)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success());
-                if !ok {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                }
-                bar.inc(1);
+    futures::stream::iter(
+        targets
+            .iter()
+            .flat_map(|id| reactions.iter().map(move |r| (id, r))),
+    )
+    .for_each_concurrent(16, |(id, (user, reaction))| {
+        let (bar, failed) = (bar.clone(), &failed);
+        async move {
+            let ok = ctx
+                .http
+                .put(ctx.url(&format!("/api/v1/messages/{id}/reactions/{reaction}")))
+                .bearer_auth(&user.token)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if !ok {
+                failed.fetch_add(1, Ordering::Relaxed);
             }
-        })
-        .await;
+            bar.inc(1);
+        }
+    })
+    .await;
     bar.finish_and_clear();
     match failed.load(Ordering::Relaxed) {
         0 => Ok(()),

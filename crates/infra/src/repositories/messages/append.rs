@@ -1,0 +1,383 @@
+//! Appending: one statement per message on PostgreSQL, one transaction on
+//! SQLite, and batches; each also writes the reply's thread summary and
+//! the mention rows in that same statement or transaction.
+
+use std::sync::LazyLock;
+
+use missive_domain::message::{Message, NewMessage};
+use missive_domain::ports::{AppendError, Appended};
+use missive_domain::search::index_text;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, Statement, TransactionTrait, Value,
+};
+
+use super::mentions::Notified;
+use super::threads::{ROOT_BUMP, THREADED_PG, participant_values, root_bump_values, thread_bumps};
+use super::{SeaMessageRepository, UNREAD_WINDOW};
+use crate::db_error::{infra_error, is_unique_violation};
+use crate::entity::messages;
+use crate::repositories::convert::{self, micros};
+use crate::sql::statement;
+
+/// PostgreSQL: one statement, one round trip. The UPDATE takes the chat's
+/// row lock (serialising senders of one chat, on any instance), checks
+/// membership and yields the next seq; the INSERT stores the message; the
+/// last part moves the sender's read position to their message only when
+/// it is more than [`UNREAD_WINDOW`] behind (the invariant that keeps
+/// unread counts cheap; for everyone else it writes nothing). A duplicate
+/// `client_id` makes the INSERT — and so the whole statement, bump
+/// included — fail atomically on the unique index.
+pub(super) static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH bumped AS ( \
+            UPDATE chats SET last_seq = last_seq + 1, \
+                last_activity_us = GREATEST(last_activity_us, ?) \
+            WHERE id = ? AND EXISTS ( \
+                SELECT 1 FROM chat_members WHERE chat_id = ? AND user_id = ?) \
+            RETURNING last_seq), \
+        stored AS ( \
+            INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, \
+                client_id, reply_to, sent_at, created_at, metadata, search_text, \
+                thread_root_id, mentions, mention_all) \
+            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
+            RETURNING seq), \
+        caught_up AS ( \
+            UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
+            WHERE chat_id = ? AND user_id = ? \
+                AND last_read_seq < stored.seq - {UNREAD_WINDOW}) \
+        SELECT seq FROM stored"
+    )
+});
+
+/// SQLite: the same steps inside one transaction (SQLite has no
+/// data-modifying CTEs; it has one writer at a time anyway).
+/// A sender far behind catches up to their message (see [`APPEND_PG`]).
+pub(super) static CATCH_UP_SQLITE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE chat_members SET last_read_seq = ? \
+         WHERE chat_id = ? AND user_id = ? AND last_read_seq < ? - {UNREAD_WINDOW}"
+    )
+});
+
+/// The bump also returns the sender's read position, so the catch-up
+/// statement runs only when it has something to do.
+pub(super) const BUMP_SQLITE: &str = "UPDATE chats SET last_seq = last_seq + 1, \
+        last_activity_us = MAX(last_activity_us, ?) \
+    WHERE id = ? AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = ? AND user_id = ?) \
+    RETURNING last_seq, \
+        (SELECT last_read_seq FROM chat_members WHERE chat_id = ? AND user_id = ?) AS read_seq";
+
+/// Takes the chat's row lock (as every append does) and checks
+/// membership, answering the chat's last seq and the sender's read
+/// position; no row when the sender is not a member.
+pub(super) const LOCK_FOR_BATCH: &str = "UPDATE chats SET last_seq = last_seq \
+    WHERE id = ? AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = ? AND user_id = ?) \
+    RETURNING last_seq, \
+        (SELECT last_read_seq FROM chat_members WHERE chat_id = ? AND user_id = ?) AS read_seq";
+
+/// Moves the chat to the batch's last seq and activity.
+pub(super) const BATCH_BUMP: &str = "UPDATE chats SET last_seq = ?, \
+    last_activity_us = CASE WHEN last_activity_us > ? THEN last_activity_us ELSE ? END \
+    WHERE id = ?";
+
+/// The row of a new message stored with `seq`.
+pub(super) fn stored_model(new: &NewMessage, seq: i64) -> messages::ActiveModel {
+    messages::ActiveModel {
+        id: Set(new.id.as_uuid()),
+        chat_id: Set(new.chat_id.as_uuid()),
+        seq: Set(seq),
+        sender_id: Set(new.sender_id.as_uuid()),
+        content: Set(new.content.as_str().to_owned()),
+        role: Set(new.role.as_str().to_owned()),
+        rating: Set(new.rating),
+        client_id: Set(new.client_id.as_ref().map(|c| c.as_str().to_owned())),
+        reply_to: Set(new.reply_to.map(|r| r.as_uuid())),
+        sent_at: Set(new.sent_at),
+        created_at: Set(new.created_at),
+        edited_at: Set(None),
+        deleted_at: Set(None),
+        metadata: Set(new.metadata.to_stored()),
+        search_text: Set(Some(index_text(new.content.as_str()))),
+        pinned_by: Set(None),
+        pinned_at: Set(None),
+        thread_root_id: Set(new.thread_root_id.map(|r| r.as_uuid())),
+        reply_count: Set(0),
+        last_reply_seq: Set(None),
+        last_reply_at: Set(None),
+        thread_participants: Set(None),
+        mentions: Set(convert::stored_user_ids(new.mentions.users())),
+        mention_all: Set(new.mention_all),
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+pub(super) struct SeqRow {
+    seq: i64,
+}
+
+pub(super) fn bump_values(new: &NewMessage) -> Vec<Value> {
+    vec![
+        micros(new.created_at).into(),
+        new.chat_id.as_uuid().into(),
+        new.chat_id.as_uuid().into(),
+        new.sender_id.as_uuid().into(),
+    ]
+}
+
+pub(super) fn insert_values(new: &NewMessage) -> Vec<Value> {
+    vec![
+        new.id.as_uuid().into(),
+        new.chat_id.as_uuid().into(),
+        new.sender_id.as_uuid().into(),
+        new.content.as_str().into(),
+        new.role.as_str().into(),
+        new.rating.into(),
+        new.client_id.as_ref().map(|c| c.as_str().to_owned()).into(),
+        new.reply_to.map(|r| r.as_uuid()).into(),
+        new.sent_at.into(),
+        new.created_at.into(),
+        new.metadata.to_stored().into(),
+        index_text(new.content.as_str()).into(),
+        new.thread_root_id.map(|r| r.as_uuid()).into(),
+        convert::stored_user_ids(new.mentions.users()).into(),
+        new.mention_all.into(),
+    ]
+}
+
+pub(super) enum Attempt {
+    Stored(i64),
+    NotMember,
+    Duplicate,
+}
+
+impl SeaMessageRepository {
+    pub(super) async fn append_postgres(&self, new: &NewMessage) -> Result<Attempt, DbErr> {
+        let mut values = bump_values(new);
+        values.extend(insert_values(new));
+        values.extend([new.chat_id.as_uuid().into(), new.sender_id.as_uuid().into()]);
+        // Numbered once: this is the hottest statement.
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| statement(DbBackend::Postgres, &APPEND_PG, Vec::new()).sql);
+        let notified = Notified::of(new);
+        let statement = if new.thread_root_id.is_none() && !notified.anyone() {
+            Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), values)
+        } else {
+            // Replies and mentions add parts to the same statement.
+            let mut parts = String::new();
+            if let Some(root) = new.thread_root_id {
+                parts.push_str(&THREADED_PG);
+                values.push(new.created_at.into());
+                values.extend(participant_values(new.sender_id));
+                values.push(root.as_uuid().into());
+            }
+            if notified.anyone() {
+                parts.push_str(&format!(
+                    ", mentioned AS ({})",
+                    notified.sql("stored.seq", "stored, ")
+                ));
+                values.push(new.id.as_uuid().into());
+                values.extend(notified.values());
+            }
+            let sql = APPEND_PG.replace(
+                " SELECT seq FROM stored",
+                &format!("{parts} SELECT seq FROM stored"),
+            );
+            statement(DbBackend::Postgres, &sql, values)
+        };
+        let row = SeqRow::find_by_statement(statement).one(&self.conn).await;
+        match row {
+            Ok(Some(row)) => Ok(Attempt::Stored(row.seq)),
+            Ok(None) => Ok(Attempt::NotMember),
+            Err(e) if is_unique_violation(&e) => Ok(Attempt::Duplicate),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) async fn append_sqlite(&self, new: &NewMessage) -> Result<Attempt, DbErr> {
+        let backend = self.conn.get_database_backend();
+        let _turn = self.write_gate.turn().await;
+        let txn = self.conn.begin().await?;
+        let Some(bumped) = txn
+            .query_one_raw(statement(backend, BUMP_SQLITE, {
+                let mut values = bump_values(new);
+                values.extend([new.chat_id.as_uuid().into(), new.sender_id.as_uuid().into()]);
+                values
+            }))
+            .await?
+        else {
+            txn.rollback().await?;
+            return Ok(Attempt::NotMember);
+        };
+        let seq: i64 = bumped.try_get("", "last_seq")?;
+        let read_seq: i64 = bumped.try_get("", "read_seq")?;
+        let model = stored_model(new, seq);
+        match messages::Entity::insert(model)
+            .exec_without_returning(&txn)
+            .await
+        {
+            Ok(_) => {
+                if let Some(root) = new.thread_root_id {
+                    txn.execute_raw(statement(
+                        backend,
+                        &ROOT_BUMP,
+                        root_bump_values(root, 1, seq, new.created_at, new.sender_id),
+                    ))
+                    .await?;
+                }
+                Notified::of(new).insert(&txn, seq).await?;
+                if read_seq < seq - UNREAD_WINDOW {
+                    txn.execute_raw(statement(
+                        backend,
+                        &CATCH_UP_SQLITE,
+                        vec![
+                            seq.into(),
+                            new.chat_id.as_uuid().into(),
+                            new.sender_id.as_uuid().into(),
+                            seq.into(),
+                        ],
+                    ))
+                    .await?;
+                }
+                txn.commit().await?;
+                Ok(Attempt::Stored(seq))
+            }
+            Err(e) if is_unique_violation(&e) => {
+                txn.rollback().await?;
+                Ok(Attempt::Duplicate)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) async fn append_many(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<Appended>, AppendError> {
+        let Some(first) = batch.first() else {
+            return Ok(Vec::new());
+        };
+        let (chat_id, sender_id) = (first.chat_id, first.sender_id);
+        let backend = self.conn.get_database_backend();
+        let _turn = self.write_gate.turn().await;
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        // The chat's row lock first, as every append takes it: no other
+        // append of this chat runs until this one commits, so the client
+        // ids looked up below cannot be taken meanwhile.
+        let Some(locked) = txn
+            .query_one_raw(statement(
+                backend,
+                LOCK_FOR_BATCH,
+                vec![
+                    chat_id.as_uuid().into(),
+                    chat_id.as_uuid().into(),
+                    sender_id.as_uuid().into(),
+                    chat_id.as_uuid().into(),
+                    sender_id.as_uuid().into(),
+                ],
+            ))
+            .await
+            .map_err(infra_error)?
+        else {
+            txn.rollback().await.map_err(infra_error)?;
+            return Err(AppendError::NotMember);
+        };
+        let last_seq: i64 = locked.try_get("", "last_seq").map_err(infra_error)?;
+        let read_seq: i64 = locked.try_get("", "read_seq").map_err(infra_error)?;
+
+        let client_ids: Vec<String> = batch
+            .iter()
+            .filter_map(|m| m.client_id.as_ref().map(|c| c.as_str().to_owned()))
+            .collect();
+        let mut existing: std::collections::HashMap<String, Message> =
+            std::collections::HashMap::new();
+        for chunk in client_ids.chunks(500) {
+            let found = messages::Entity::find()
+                .filter(messages::Column::ChatId.eq(chat_id.as_uuid()))
+                .filter(messages::Column::SenderId.eq(sender_id.as_uuid()))
+                .filter(messages::Column::ClientId.is_in(chunk.iter().cloned()))
+                .all(&txn)
+                .await
+                .map_err(infra_error)?;
+            for model in found {
+                let message = convert::message(model)?;
+                if let Some(client_id) = &message.client_id {
+                    existing.insert(client_id.as_str().to_owned(), message);
+                }
+            }
+        }
+
+        let mut next = last_seq;
+        let mut answer = Vec::with_capacity(batch.len());
+        let mut rows = Vec::new();
+        let mut newest_at = None;
+        for new in batch {
+            let repeat = new
+                .client_id
+                .as_ref()
+                .and_then(|c| existing.get(c.as_str()));
+            match repeat {
+                Some(stored) => answer.push(Appended::Existing(stored.clone())),
+                None => {
+                    next += 1;
+                    rows.push(stored_model(new, next));
+                    newest_at = Some(new.created_at);
+                    answer.push(Appended::Created(new.stored_as(next)));
+                }
+            }
+        }
+        if let Some(created_at) = newest_at {
+            for chunk in rows.chunks(200) {
+                messages::Entity::insert_many(chunk.to_vec())
+                    .exec_without_returning(&txn)
+                    .await
+                    .map_err(infra_error)?;
+            }
+            for (new, appended) in batch.iter().zip(&answer) {
+                if let Appended::Created(message) = appended {
+                    Notified::of(new)
+                        .insert(&txn, message.seq)
+                        .await
+                        .map_err(infra_error)?;
+                }
+            }
+            for (root, (replies, seq, at)) in thread_bumps(&answer) {
+                txn.execute_raw(statement(
+                    backend,
+                    &ROOT_BUMP,
+                    root_bump_values(root, replies, seq, at, sender_id),
+                ))
+                .await
+                .map_err(infra_error)?;
+            }
+            txn.execute_raw(statement(
+                backend,
+                BATCH_BUMP,
+                vec![
+                    next.into(),
+                    micros(created_at).into(),
+                    micros(created_at).into(),
+                    chat_id.as_uuid().into(),
+                ],
+            ))
+            .await
+            .map_err(infra_error)?;
+            if read_seq < next - UNREAD_WINDOW {
+                txn.execute_raw(statement(
+                    backend,
+                    &CATCH_UP_SQLITE,
+                    vec![
+                        next.into(),
+                        chat_id.as_uuid().into(),
+                        sender_id.as_uuid().into(),
+                        next.into(),
+                    ],
+                ))
+                .await
+                .map_err(infra_error)?;
+            }
+        }
+        txn.commit().await.map_err(infra_error)?;
+        Ok(answer)
+    }
+}
