@@ -5,6 +5,7 @@ use time::macros::datetime;
 use super::*;
 use crate::chat::{Chat, ChatKind, ChatMember, MemberRole, Membership};
 use crate::mention::Mentions;
+use crate::message::{HistoryCursor, MessageFilter, MessagePage};
 use crate::metadata::Metadata;
 use crate::paging::Seq;
 use crate::ports::{
