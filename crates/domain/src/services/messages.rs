@@ -382,7 +382,12 @@ impl MessageService {
         if named.is_empty() {
             return Ok(());
         }
-        let members = self.chats.members_among(chat_id, &named).await?;
+        let members: std::collections::HashSet<UserId> = self
+            .chats
+            .members_among(chat_id, &named)
+            .await?
+            .into_iter()
+            .collect();
         for (users, _, prefix) in items {
             let strangers: Vec<String> = users
                 .iter()

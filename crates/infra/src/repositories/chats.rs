@@ -578,27 +578,27 @@ impl ChatRepository for SeaChatRepository {
         chat_id: ChatId,
         users: &[UserId],
     ) -> Result<Vec<UserId>, InfraError> {
-        if users.is_empty() {
-            return Ok(Vec::new());
+        let mut members = Vec::new();
+        // In chunks: a batch may name 50 000 users, beyond SQLite's
+        // limit on bound values.
+        for chunk in users.chunks(500) {
+            let sql = format!(
+                "SELECT user_id FROM chat_members WHERE chat_id = ? AND user_id IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut values: Vec<Value> = vec![chat_id.as_uuid().into()];
+            values.extend(chunk.iter().map(|u| Value::from(u.as_uuid())));
+            let rows = self
+                .conn
+                .query_all_raw(statement(self.conn.get_database_backend(), &sql, values))
+                .await
+                .map_err(infra_error)?;
+            for row in rows {
+                let user: uuid::Uuid = row.try_get("", "user_id").map_err(infra_error)?;
+                members.push(UserId::from_uuid(user));
+            }
         }
-        let sql = format!(
-            "SELECT user_id FROM chat_members WHERE chat_id = ? AND user_id IN ({})",
-            placeholders(users.len())
-        );
-        let mut values: Vec<Value> = vec![chat_id.as_uuid().into()];
-        values.extend(users.iter().map(|u| Value::from(u.as_uuid())));
-        let rows = self
-            .conn
-            .query_all_raw(statement(self.conn.get_database_backend(), &sql, values))
-            .await
-            .map_err(infra_error)?;
-        rows.iter()
-            .map(|row| {
-                row.try_get::<uuid::Uuid>("", "user_id")
-                    .map(UserId::from_uuid)
-                    .map_err(infra_error)
-            })
-            .collect()
+        Ok(members)
     }
 
     async fn list_members(

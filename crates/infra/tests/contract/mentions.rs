@@ -180,3 +180,25 @@ async fn a_former_member_no_longer_sees_the_chats_mentions_and_batches_notify_to
     })
     .await;
 }
+
+#[tokio::test]
+async fn members_among_answers_for_any_number_of_users_in_one_call() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 3).await;
+        let chat_id = group(&db, &people[..2]).await;
+        // More users than SQLite binds in one statement, members among them.
+        let mut asked: Vec<UserId> = (0..40_000).map(|_| UserId::new()).collect();
+        asked.extend(people.iter().copied());
+
+        let mut found = SeaChatRepository::new(&db)
+            .members_among(chat_id, &asked)
+            .await
+            .expect("read");
+
+        found.sort_unstable();
+        let mut expected = people[..2].to_vec();
+        expected.sort_unstable();
+        assert_eq!(found, expected);
+    })
+    .await;
+}
