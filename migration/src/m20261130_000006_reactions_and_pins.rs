@@ -4,7 +4,10 @@
 //! makes adding idempotent and counts exact (they are counted, never
 //! incremented); rows go with their message or their user. The time a
 //! reaction was added is kept in microseconds (`created_us`), so "who
-//! reacted, in order" pages by an integer on both engines. A pin lives on
+//! reacted, in order" pages by an integer on both engines. The message
+//! keeps how many different reactions it carries (`reaction_kinds`, kept
+//! under its row lock with each change), so a page of messages that have
+//! none reads no reactions at all. A pin lives on
 //! its message (`pinned_by`, `pinned_at`), so every read of a message has
 //! it without a join; a partial index lists a chat's pins newest first and
 //! counts them for the limit of 50.
@@ -62,6 +65,7 @@ impl MigrationTrait for Migration {
         for column in [
             uuid_null(Messages::PinnedBy),
             timestamp_with_time_zone_null(Messages::PinnedAt),
+            big_integer(Messages::ReactionKinds).default(0).to_owned(),
         ] {
             manager
                 .alter_table(
@@ -87,7 +91,11 @@ impl MigrationTrait for Migration {
             .get_connection()
             .execute_unprepared("DROP INDEX IF EXISTS idx_messages_pins")
             .await?;
-        for column in [Messages::PinnedAt, Messages::PinnedBy] {
+        for column in [
+            Messages::ReactionKinds,
+            Messages::PinnedAt,
+            Messages::PinnedBy,
+        ] {
             manager
                 .alter_table(
                     Table::alter()
@@ -118,6 +126,7 @@ enum Messages {
     Id,
     PinnedBy,
     PinnedAt,
+    ReactionKinds,
 }
 
 #[derive(DeriveIden)]

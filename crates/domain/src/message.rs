@@ -194,8 +194,10 @@ pub struct Message {
     /// Who pinned it and when, if it is pinned.
     pub pinned: Option<Pin>,
     /// Its reactions as one reader sees them (`me` is theirs), in order
-    /// of first use; `None` when read for nobody in particular (the
-    /// real-time fan-out, where reactions travel as their own events).
+    /// of first use. `None` when not read for a reader (the real-time
+    /// fan-out, where reactions travel as their own events); storage may
+    /// answer `Some([])` for a message it knows has none, so that readers
+    /// look up reactions only for messages that have some.
     pub reactions: Option<Vec<ReactionSummary>>,
 }
 
@@ -262,7 +264,8 @@ impl NewMessage {
             deleted_at: None,
             metadata: self.metadata.clone(),
             pinned: None,
-            reactions: None,
+            // Nobody has reacted to it yet.
+            reactions: Some(Vec::new()),
         }
     }
 }

@@ -253,10 +253,9 @@ impl Dispatcher {
                 }
                 let chat_id = message.chat_id;
                 let mut message = message;
-                if d {
-                    // A tombstone has none; an edit keeps the reader's.
-                    message.reactions = Some(Vec::new());
-                }
+                // A tombstone has none; an edit keeps the reader's (a
+                // per-reader field is never in a shared frame).
+                message.reactions = d.then(Vec::new);
                 let message = message.into();
                 let event = if d {
                     ServerEvent::MessageDeleted { message }
@@ -322,6 +321,8 @@ impl Dispatcher {
                 if message.chat_id != c || message.pinned.is_some() != p {
                     return Ok(());
                 }
+                let mut message = message;
+                message.reactions = None;
                 let message = message.into();
                 let event = if p {
                     ServerEvent::MessagePinned { message }

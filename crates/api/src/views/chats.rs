@@ -85,7 +85,11 @@ impl From<ChatDetails> for ChatView {
             last_seq: chat.last_seq,
             unread_count: details.unread_count,
             mention_count: details.mention_count,
-            last_message: details.last_message.map(Into::into),
+            last_message: details.last_message.map(|mut message| {
+                // A preview: reactions are read with the message.
+                message.reactions = None;
+                message.into()
+            }),
             members: details.members.into_iter().map(Into::into).collect(),
             member_count: details.member_count,
             metadata: chat.metadata.to_value(),

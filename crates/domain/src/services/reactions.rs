@@ -18,7 +18,8 @@ pub const MAX_REACTORS_PAGE: u32 = 100;
 pub type ReactorLimit = PageLimit<MAX_REACTORS_PAGE>;
 
 /// Fills in each message's reactions as `viewer` sees them, with one
-/// read for all of them.
+/// read for all those not known to have none (none when no message has
+/// any).
 ///
 /// # Errors
 /// [`MessageError::Infra`] when storage fails.
@@ -27,12 +28,17 @@ pub(crate) async fn with_reactions(
     viewer: UserId,
     messages: &mut [Message],
 ) -> Result<(), MessageError> {
-    if messages.is_empty() {
+    // Storage marks the messages it knows have none.
+    let ids: Vec<MessageId> = messages
+        .iter()
+        .filter(|m| m.reactions.is_none())
+        .map(|m| m.id)
+        .collect();
+    if ids.is_empty() {
         return Ok(());
     }
-    let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
     let mut found = reactions.summaries(viewer, &ids).await?;
-    for message in messages {
+    for message in messages.iter_mut().filter(|m| m.reactions.is_none()) {
         message.reactions = Some(found.remove(&message.id).unwrap_or_default());
     }
     Ok(())
@@ -127,6 +133,8 @@ impl ReactionService {
                     .await;
             }
         }
+        // Read before the reaction: read its reactions again.
+        message.reactions = None;
         with_reactions(&*self.reactions, caller, std::slice::from_mut(&mut message)).await?;
         Ok(message)
     }

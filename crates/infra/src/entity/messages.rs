@@ -40,6 +40,8 @@ pub struct Model {
     pub mentions: Option<String>,
     /// Whether it mentions everyone.
     pub mention_all: bool,
+    /// How many different reactions it carries.
+    pub reaction_kinds: i64,
 }
 
 /// The columns of [`Model`] a message is read from (all but the write-only
@@ -48,7 +50,8 @@ pub struct Model {
 pub(crate) const COLUMNS_M: &str = "m.id, m.chat_id, m.seq, m.sender_id, m.content, m.role, \
     m.rating, m.client_id, m.reply_to, m.sent_at, m.created_at, m.edited_at, m.deleted_at, \
     m.metadata, m.pinned_by, m.pinned_at, m.thread_root_id, m.reply_count, m.last_reply_seq, \
-    m.last_reply_at, m.thread_participants, m.mentions, m.mention_all";
+    m.last_reply_at, m.thread_participants, m.mentions, m.mention_all, \
+    m.reaction_kinds";
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
@@ -96,6 +99,7 @@ macro_rules! decode_by_position {
             thread_participants: row.try_get(20)?,
             mentions: row.try_get(21)?,
             mention_all: row.try_get(22)?,
+            reaction_kinds: row.try_get(23)?,
         }
     }};
 }

@@ -78,11 +78,12 @@ pub(crate) fn message(model: messages::Model) -> Result<Message, InfraError> {
         edited_at: model.edited_at,
         deleted_at: model.deleted_at,
         metadata: Metadata::from_stored(model.metadata),
+        // Known to have none: readers need not look them up.
+        reactions: (model.reaction_kinds == 0).then(Vec::new),
         pinned: model.pinned_by.zip(model.pinned_at).map(|(by, at)| Pin {
             by: UserId::from_uuid(by),
             at,
         }),
-        reactions: None,
     })
 }
 

@@ -373,6 +373,7 @@ impl MessageRepository for SeaMessageRepository {
                 messages::Column::PinnedAt,
                 Expr::value(Option::<OffsetDateTime>::None),
             )
+            .col_expr(messages::Column::ReactionKinds, Expr::value(0i64))
             .col_expr(messages::Column::DeletedAt, Expr::value(at))
             .filter(messages::Column::Id.eq(id.as_uuid()))
             .filter(messages::Column::DeletedAt.is_null())

@@ -103,7 +103,58 @@ impl SeaReactionRepository {
             vec![id.into(), text.into(), user_id.into(), micros(at).into()],
         ))
         .await?;
+        if known == 0 {
+            txn.execute_raw(statement(
+                backend,
+                "UPDATE messages SET reaction_kinds = reaction_kinds + 1 WHERE id = ?",
+                vec![id.into()],
+            ))
+            .await?;
+        }
         Ok(Some(Added::Added))
+    }
+
+    /// Removes a reaction inside `txn`, under the message's row lock
+    /// (taken first, so the recount reads every change committed before),
+    /// and recounts the message's different reactions.
+    async fn remove_in(
+        txn: &DatabaseTransaction,
+        message_id: MessageId,
+        user: UserId,
+        reaction: &Reaction,
+    ) -> Result<bool, sea_orm::DbErr> {
+        let backend = txn.get_database_backend();
+        let id = message_id.as_uuid();
+        txn.query_one_raw(statement(
+            backend,
+            &format!(
+                "SELECT id FROM messages WHERE id = ?{}",
+                for_update(backend)
+            ),
+            vec![id.into()],
+        ))
+        .await?;
+        let removed = txn
+            .execute_raw(statement(
+                backend,
+                "DELETE FROM message_reactions \
+                 WHERE message_id = ? AND reaction = ? AND user_id = ?",
+                vec![id.into(), reaction.as_str().into(), user.as_uuid().into()],
+            ))
+            .await?
+            .rows_affected()
+            > 0;
+        if removed {
+            txn.execute_raw(statement(
+                backend,
+                "UPDATE messages SET reaction_kinds = (SELECT COUNT(DISTINCT r.reaction) \
+                    FROM message_reactions r WHERE r.message_id = messages.id) \
+                 WHERE id = ?",
+                vec![id.into()],
+            ))
+            .await?;
+        }
+        Ok(removed)
     }
 }
 
@@ -136,22 +187,14 @@ impl ReactionRepository for SeaReactionRepository {
         user: UserId,
         reaction: &Reaction,
     ) -> Result<bool, InfraError> {
-        let removed = self
-            .conn
-            .execute_raw(statement(
-                self.conn.get_database_backend(),
-                "DELETE FROM message_reactions \
-                 WHERE message_id = ? AND reaction = ? AND user_id = ?",
-                vec![
-                    message_id.as_uuid().into(),
-                    reaction.as_str().into(),
-                    user.as_uuid().into(),
-                ],
-            ))
+        let turn = self.write_gate.turn().await;
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        let removed = Self::remove_in(&txn, message_id, user, reaction)
             .await
-            .map_err(infra_error)?
-            .rows_affected();
-        Ok(removed > 0)
+            .map_err(infra_error)?;
+        txn.commit().await.map_err(infra_error)?;
+        drop(turn);
+        Ok(removed)
     }
 
     async fn has(
@@ -185,21 +228,43 @@ impl ReactionRepository for SeaReactionRepository {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let sql = format!(
-            "SELECT message_id, reaction, COUNT(*) AS n, \
-                MAX(CASE WHEN user_id = ? THEN 1 ELSE 0 END) AS me, \
-                MIN(created_us) AS first_us \
-             FROM message_reactions WHERE message_id IN ({}) \
-             GROUP BY message_id, reaction \
-             ORDER BY message_id, first_us, reaction",
-            placeholders(ids.len())
-        );
+        let backend = self.conn.get_database_backend();
+        let sql = match backend {
+            // One index range per message, whatever the planner thinks of
+            // the table's size (an IN list over a small table is a scan
+            // comparing every row with every id).
+            DbBackend::Postgres => format!(
+                "SELECT ids.id AS message_id, r.reaction, r.n, r.me, r.first_us \
+                 FROM (VALUES {}) AS ids(id) CROSS JOIN LATERAL ( \
+                    SELECT reaction, COUNT(*) AS n, \
+                        MAX(CASE WHEN user_id = $1 THEN 1 ELSE 0 END) AS me, \
+                        MIN(created_us) AS first_us \
+                    FROM message_reactions WHERE message_id = ids.id \
+                    GROUP BY reaction) r \
+                 ORDER BY ids.id, r.first_us, r.reaction",
+                (2..ids.len() + 2)
+                    .map(|n| format!("(${n}::uuid)"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => format!(
+                "SELECT message_id, reaction, COUNT(*) AS n, \
+                    MAX(CASE WHEN user_id = ? THEN 1 ELSE 0 END) AS me, \
+                    MIN(created_us) AS first_us \
+                 FROM message_reactions WHERE message_id IN ({}) \
+                 GROUP BY message_id, reaction \
+                 ORDER BY message_id, first_us, reaction",
+                placeholders(ids.len())
+            ),
+        };
         let mut values: Vec<Value> = Vec::with_capacity(ids.len() + 1);
         values.push(viewer.as_uuid().into());
         values.extend(ids.iter().map(|id| Value::from(id.as_uuid())));
         let rows = self
             .conn
-            .query_all_raw(statement(self.conn.get_database_backend(), &sql, values))
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                backend, sql, values,
+            ))
             .await
             .map_err(infra_error)?;
         let mut found: HashMap<MessageId, Vec<ReactionSummary>> = HashMap::new();

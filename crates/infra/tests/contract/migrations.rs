@@ -13,10 +13,13 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 /// The migrations before the search index read `search_text`.
 const BEFORE_SEARCH_TEXT: u32 = 4;
 
+/// One connection, as `missive migrate` and the server's auto-migration
+/// use: SQLite schema changes spread over a pool raced each other here
+/// (a trigger dropped on one connection was still there for the next).
 async fn blank(url: String) -> Database {
     Database::connect(&DatabaseOptions {
         url,
-        max_connections: 4,
+        max_connections: 1,
         acquire_timeout: std::time::Duration::from_secs(10),
         statement_timeout: None,
     })

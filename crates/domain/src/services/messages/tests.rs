@@ -1239,3 +1239,45 @@ fn a_history_page_carries_each_messages_reactions_from_one_read() {
     assert_eq!((reactions.len(), reactions[0].count), (1, 2));
     assert_eq!(page.items[1].reactions, Some(Vec::new()));
 }
+
+#[test]
+fn reactions_are_looked_up_only_for_messages_storage_does_not_know_to_have_none() {
+    let (caller, chat) = (UserId::new(), ChatId::new());
+    let quiet = Message {
+        reactions: Some(Vec::new()),
+        ..message(chat, caller)
+    };
+    let reacted = message(chat, caller);
+    let reacted_id = reacted.id;
+    let mut fakes = Fakes::new();
+    let (first, second) = (quiet.clone(), reacted.clone());
+    fakes
+        .messages
+        .expect_member_history()
+        .times(2)
+        .returning(move |_, _, cursor, _| {
+            let items = match cursor {
+                HistoryCursor::Latest => vec![first.clone(), second.clone()],
+                _ => vec![first.clone()],
+            };
+            Ok(Some(MessagePage {
+                items,
+                has_more: false,
+            }))
+        });
+    fakes.reactions_expected = true;
+    fakes
+        .reactions
+        .expect_summaries()
+        .withf(move |_, ids| ids == [reacted_id])
+        .times(1)
+        .returning(|_, _| Ok(std::collections::HashMap::new()));
+    let service = fakes.service();
+    let limit = HistoryLimit::new(50).expect("valid");
+
+    let page = block_on(service.history(caller, chat, HistoryCursor::Latest, limit)).expect("page");
+    assert!(page.items.iter().all(|m| m.reactions == Some(Vec::new())));
+    // A page of messages known to have none reads no reactions at all.
+    block_on(service.history(caller, chat, HistoryCursor::Before(Seq::clamped(9)), limit))
+        .expect("page");
+}

@@ -25,6 +25,7 @@ struct Fakes {
 }
 
 fn message(deleted: bool) -> Message {
+    // As storage answers a message with no reactions yet.
     Message {
         id: MessageId::new(),
         chat_id: ChatId::new(),
@@ -45,7 +46,7 @@ fn message(deleted: bool) -> Message {
         deleted_at: deleted.then_some(NOW),
         metadata: Metadata::default(),
         pinned: None,
-        reactions: None,
+        reactions: Some(Vec::new()),
     }
 }
 

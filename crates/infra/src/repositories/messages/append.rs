@@ -108,6 +108,7 @@ pub(super) fn stored_model(new: &NewMessage, seq: i64) -> messages::ActiveModel 
         thread_participants: Set(None),
         mentions: Set(convert::stored_user_ids(new.mentions.users())),
         mention_all: Set(new.mention_all),
+        reaction_kinds: Set(0),
     }
 }
 
