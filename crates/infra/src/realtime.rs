@@ -1,9 +1,9 @@
 //! Real-time signalling between the use cases (which publish domain events)
 //! and the WebSocket gateways of every server instance.
 //!
-//! A domain [`Event`] becomes one or more small [`Signal`]s: references
-//! ("chat X reached seq N", "message M changed") rather than payloads, so
-//! they fit PostgreSQL's 8000-byte NOTIFY limit whatever the message size,
+//! A domain [`Event`] becomes one small [`Signal`]: a reference
+//! ("chat X reached seq N", "message M changed") rather than a payload, so
+//! signals fit PostgreSQL's 8000-byte NOTIFY limit whatever the message size,
 //! and receivers load what they need from the database — once per signal,
 //! not once per recipient. Because `seq` is gap-free, "chat X reached N"
 //! also repairs any earlier lost signal for that chat.
@@ -131,8 +131,6 @@ impl SignalPublisher {
 #[async_trait]
 impl EventPublisher for SignalPublisher {
     async fn publish(&self, event: Event) {
-        for signal in Signal::from_event(event) {
-            self.bus.send(signal);
-        }
+        self.bus.send(Signal::from(event));
     }
 }

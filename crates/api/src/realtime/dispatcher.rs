@@ -160,7 +160,9 @@ impl Dispatcher {
         let mut ok = true;
         for signal in batch {
             let first_sight = match signal {
-                Signal::Seq { c, s } if !self.delivered.contains_key(&c) => Some((c, s)),
+                Signal::Seq { chat_id, seq } if !self.delivered.contains_key(&chat_id) => {
+                    Some((chat_id, seq))
+                }
                 _ => None,
             };
             let must_succeed = matches!(signal, Signal::Seq { .. } | Signal::Resync);
@@ -241,112 +243,128 @@ impl Dispatcher {
 
     async fn try_handle(&mut self, signal: Signal) -> Result<(), missive_domain::InfraError> {
         match signal {
-            Signal::Seq { c, s } => self.deliver_messages(c, s).await,
-            Signal::MessageChanged { c, m, d } => {
-                let Some(message) = self.messages.find(m).await? else {
+            Signal::Seq { chat_id, seq } => self.deliver_messages(chat_id, seq).await,
+            Signal::MessageChanged {
+                chat_id,
+                message_id,
+                deleted,
+            } => {
+                let Some(message) = self.messages.find(message_id).await? else {
                     return Ok(());
                 };
-                if d != message.is_deleted() || message.chat_id != c {
+                if deleted != message.is_deleted() || message.chat_id != chat_id {
                     // Not what the signal claims (forged, or overtaken by a
                     // later change whose own signal follows).
                     return Ok(());
                 }
-                let chat_id = message.chat_id;
                 let mut message = message;
                 // A tombstone has none; an edit keeps the reader's (a
                 // per-reader field is never in a shared frame).
-                message.reactions = d.then(Vec::new);
+                message.reactions = deleted.then(Vec::new);
                 let message = message.into();
-                let event = if d {
+                let event = if deleted {
                     ServerEvent::MessageDeleted { message }
                 } else {
                     ServerEvent::MessageUpdated { message }
                 };
                 self.send_to_members(chat_id, &event, None).await
             }
-            Signal::Reaction { c, m, r, u, a } => {
-                let Ok(reaction) = Reaction::new(r) else {
+            Signal::Reaction {
+                chat_id,
+                message_id,
+                reaction,
+                user_id,
+                added,
+            } => {
+                let Ok(reaction) = Reaction::new(reaction) else {
                     return Ok(());
                 };
-                let Some(message) = self.messages.find(m).await? else {
+                let Some(message) = self.messages.find(message_id).await? else {
                     return Ok(());
                 };
-                if message.chat_id != c || self.reactions.has(m, u, &reaction).await? != a {
+                if message.chat_id != chat_id
+                    || self.reactions.has(message_id, user_id, &reaction).await? != added
+                {
                     // Not how things are (forged, or overtaken by a later
                     // change whose own signal follows).
                     return Ok(());
                 }
-                let (chat_id, message_id, user_id) = (c.as_uuid(), m.as_uuid(), u.as_uuid());
+                let (chat, message_uuid, user) =
+                    (chat_id.as_uuid(), message_id.as_uuid(), user_id.as_uuid());
                 let reaction = reaction.as_str().to_owned();
                 let seq = message.seq;
-                let event = if a {
+                let event = if added {
                     ServerEvent::ReactionAdded {
-                        chat_id,
-                        message_id,
+                        chat_id: chat,
+                        message_id: message_uuid,
                         seq,
                         reaction,
-                        user_id,
+                        user_id: user,
                     }
                 } else {
                     ServerEvent::ReactionRemoved {
-                        chat_id,
-                        message_id,
+                        chat_id: chat,
+                        message_id: message_uuid,
                         seq,
                         reaction,
-                        user_id,
+                        user_id: user,
                     }
                 };
-                self.send_from_member(c, u, &event, None).await
+                self.send_from_member(chat_id, user_id, &event, None).await
             }
-            Signal::Thread { c, r } => {
-                let Some(root) = self.messages.find(r).await? else {
+            Signal::Thread { chat_id, root_id } => {
+                let Some(root) = self.messages.find(root_id).await? else {
                     return Ok(());
                 };
-                if root.chat_id != c {
+                if root.chat_id != chat_id {
                     return Ok(());
                 }
                 // The summary as it is now: a forged signal only repeats
                 // the truth.
                 let event = ServerEvent::ThreadUpdated {
-                    chat_id: c.as_uuid(),
-                    root_id: r.as_uuid(),
+                    chat_id: chat_id.as_uuid(),
+                    root_id: root_id.as_uuid(),
                     thread: root.thread.map(Into::into),
                 };
-                self.send_to_members(c, &event, None).await
+                self.send_to_members(chat_id, &event, None).await
             }
-            Signal::Pin { c, m, p } => {
-                let Some(message) = self.messages.find(m).await? else {
+            Signal::Pin {
+                chat_id,
+                message_id,
+                pinned,
+            } => {
+                let Some(message) = self.messages.find(message_id).await? else {
                     return Ok(());
                 };
-                if message.chat_id != c || message.pinned.is_some() != p {
+                if message.chat_id != chat_id || message.pinned.is_some() != pinned {
                     return Ok(());
                 }
                 let mut message = message;
                 message.reactions = None;
                 let message = message.into();
-                let event = if p {
+                let event = if pinned {
                     ServerEvent::MessagePinned { message }
                 } else {
                     ServerEvent::MessageUnpinned { message }
                 };
-                self.send_to_members(c, &event, None).await
+                self.send_to_members(chat_id, &event, None).await
             }
-            Signal::ChatChanged { c, n } => {
-                self.members.remove(&c);
-                let Some(members) = self.members_of(c).await? else {
+            Signal::ChatChanged { chat_id, created } => {
+                self.members.remove(&chat_id);
+                let Some(members) = self.members_of(chat_id).await? else {
                     return Ok(());
                 };
                 let Some(viewer) = members.first().copied() else {
                     return Ok(());
                 };
-                let Some(mut details) = self.chats.details(c, viewer).await? else {
+                let Some(mut details) = self.chats.details(chat_id, viewer).await? else {
                     return Ok(());
                 };
                 // One view for everybody: the count is per reader.
                 details.unread_count = 0;
                 details.mention_count = 0;
                 let chat = ChatView::from(details);
-                let event = if n {
+                let event = if created {
                     ServerEvent::ChatCreated { chat }
                 } else {
                     ServerEvent::ChatUpdated { chat }
@@ -354,55 +372,70 @@ impl Dispatcher {
                 self.registry.deliver(members.iter(), &event.frame(), None);
                 Ok(())
             }
-            Signal::ChatDeleted { c, u } => {
-                self.members.remove(&c);
-                self.delivered.remove(&c);
-                if !self.chats.chat_versions(&[c]).await?.is_empty() {
+            Signal::ChatDeleted { chat_id, members } => {
+                self.members.remove(&chat_id);
+                self.delivered.remove(&chat_id);
+                if !self.chats.chat_versions(&[chat_id]).await?.is_empty() {
                     // The chat exists: a forged or mistaken signal.
                     return Ok(());
                 }
                 let event = ServerEvent::ChatDeleted {
-                    chat_id: c.as_uuid(),
+                    chat_id: chat_id.as_uuid(),
                 };
-                self.registry.deliver(u.iter(), &event.frame(), None);
+                self.registry.deliver(members.iter(), &event.frame(), None);
                 Ok(())
             }
-            Signal::Membership { c, u, a } => {
-                self.members.remove(&c);
-                let members = self.members_of(c).await?.unwrap_or_default();
-                if members.contains(&u) != a {
+            Signal::Membership {
+                chat_id,
+                user_id,
+                added,
+            } => {
+                self.members.remove(&chat_id);
+                let members = self.members_of(chat_id).await?.unwrap_or_default();
+                if members.contains(&user_id) != added {
                     // Not how things are (forged, or overtaken by a later
                     // change whose own signal follows): nothing to tell.
                     return Ok(());
                 }
-                let (chat_id, user_id) = (c.as_uuid(), u.as_uuid());
-                let event = if a {
-                    ServerEvent::MemberAdded { chat_id, user_id }
+                let (chat, user) = (chat_id.as_uuid(), user_id.as_uuid());
+                let event = if added {
+                    ServerEvent::MemberAdded {
+                        chat_id: chat,
+                        user_id: user,
+                    }
                 } else {
-                    ServerEvent::MemberRemoved { chat_id, user_id }
+                    ServerEvent::MemberRemoved {
+                        chat_id: chat,
+                        user_id: user,
+                    }
                 };
                 let frame = event.frame();
                 self.registry.deliver(members.iter(), &frame, None);
-                if !a {
+                if !added {
                     // The removed user is told too.
-                    self.registry.deliver([u].iter(), &frame, None);
+                    self.registry.deliver([user_id].iter(), &frame, None);
                 }
                 Ok(())
             }
-            Signal::Read { c, u, s } => {
+            Signal::Read {
+                chat_id,
+                user_id,
+                seq,
+            } => {
                 let event = ServerEvent::ChatRead {
-                    chat_id: c.as_uuid(),
-                    user_id: u.as_uuid(),
-                    last_read_seq: s,
+                    chat_id: chat_id.as_uuid(),
+                    user_id: user_id.as_uuid(),
+                    last_read_seq: seq,
                 };
-                self.send_from_member(c, u, &event, None).await
+                self.send_from_member(chat_id, user_id, &event, None).await
             }
-            Signal::Typing { c, u } => {
+            Signal::Typing { chat_id, user_id } => {
                 let event = ServerEvent::Typing {
-                    chat_id: c.as_uuid(),
-                    user_id: u.as_uuid(),
+                    chat_id: chat_id.as_uuid(),
+                    user_id: user_id.as_uuid(),
                 };
-                self.send_from_member(c, u, &event, Some(u)).await
+                self.send_from_member(chat_id, user_id, &event, Some(user_id))
+                    .await
             }
             Signal::Resync => {
                 self.members.clear();
@@ -579,16 +612,16 @@ impl Dispatcher {
 /// The chat a signal is about, if one.
 fn signal_chat(signal: &Signal) -> Option<ChatId> {
     match signal {
-        Signal::Seq { c, .. }
-        | Signal::MessageChanged { c, .. }
-        | Signal::ChatChanged { c, .. }
-        | Signal::ChatDeleted { c, .. }
-        | Signal::Membership { c, .. }
-        | Signal::Read { c, .. }
-        | Signal::Typing { c, .. }
-        | Signal::Reaction { c, .. }
-        | Signal::Pin { c, .. }
-        | Signal::Thread { c, .. } => Some(*c),
+        Signal::Seq { chat_id, .. }
+        | Signal::MessageChanged { chat_id, .. }
+        | Signal::ChatChanged { chat_id, .. }
+        | Signal::ChatDeleted { chat_id, .. }
+        | Signal::Membership { chat_id, .. }
+        | Signal::Read { chat_id, .. }
+        | Signal::Typing { chat_id, .. }
+        | Signal::Reaction { chat_id, .. }
+        | Signal::Pin { chat_id, .. }
+        | Signal::Thread { chat_id, .. } => Some(*chat_id),
         Signal::Resync => None,
     }
 }

@@ -115,29 +115,29 @@ pub(crate) fn coalesce(batch: Vec<Signal>) -> Vec<Signal> {
     let mut seq_slot: HashMap<ChatId, usize> = HashMap::new();
     for signal in batch {
         match signal {
-            Signal::Seq { c, s } => match seq_slot.get(&c) {
+            Signal::Seq { chat_id, seq } => match seq_slot.get(&chat_id) {
                 Some(&slot) => {
-                    if let Signal::Seq { s: kept, .. } = &mut out[slot] {
-                        *kept = (*kept).max(s);
+                    if let Signal::Seq { seq: kept, .. } = &mut out[slot] {
+                        *kept = (*kept).max(seq);
                     }
                 }
                 None => {
-                    seq_slot.insert(c, out.len());
-                    out.push(Signal::Seq { c, s });
+                    seq_slot.insert(chat_id, out.len());
+                    out.push(Signal::Seq { chat_id, seq });
                 }
             },
-            Signal::ChatDeleted { c, u } => {
+            Signal::ChatDeleted { chat_id, members } => {
                 // ~40 bytes per id: 150 ids stay far below the limit.
-                for part in u.chunks(150) {
+                for part in members.chunks(150) {
                     out.push(Signal::ChatDeleted {
-                        c,
-                        u: part.to_vec(),
+                        chat_id,
+                        members: part.to_vec(),
                     });
                 }
-                if u.is_empty() {
+                if members.is_empty() {
                     out.push(Signal::ChatDeleted {
-                        c,
-                        u: Vec::<UserId>::new(),
+                        chat_id,
+                        members: Vec::<UserId>::new(),
                     });
                 }
             }
@@ -249,18 +249,24 @@ mod tests {
         let (a, b) = (ChatId::new(), ChatId::new());
         let user = UserId::new();
         let batch = vec![
-            Signal::Seq { c: a, s: 1 },
-            Signal::Typing { c: a, u: user },
-            Signal::Seq { c: b, s: 7 },
-            Signal::Seq { c: a, s: 3 },
-            Signal::Seq { c: a, s: 2 },
+            Signal::Seq { chat_id: a, seq: 1 },
+            Signal::Typing {
+                chat_id: a,
+                user_id: user,
+            },
+            Signal::Seq { chat_id: b, seq: 7 },
+            Signal::Seq { chat_id: a, seq: 3 },
+            Signal::Seq { chat_id: a, seq: 2 },
         ];
         assert_eq!(
             coalesce(batch),
             vec![
-                Signal::Seq { c: a, s: 3 },
-                Signal::Typing { c: a, u: user },
-                Signal::Seq { c: b, s: 7 },
+                Signal::Seq { chat_id: a, seq: 3 },
+                Signal::Typing {
+                    chat_id: a,
+                    user_id: user,
+                },
+                Signal::Seq { chat_id: b, seq: 7 },
             ]
         );
     }
@@ -269,8 +275,8 @@ mod tests {
     fn payloads_stay_under_the_notify_limit_even_for_huge_member_lists() {
         let members: Vec<UserId> = (0..1000).map(|_| UserId::new()).collect();
         let signals = coalesce(vec![Signal::ChatDeleted {
-            c: ChatId::new(),
-            u: members.clone(),
+            chat_id: ChatId::new(),
+            members: members.clone(),
         }]);
         let payloads = payloads(signals);
         assert!(payloads.len() > 1);
@@ -278,8 +284,8 @@ mod tests {
         for payload in &payloads {
             assert!(payload.len() < 8000, "{}", payload.len());
             for signal in serde_json::from_str::<Vec<Signal>>(payload).expect("json") {
-                if let Signal::ChatDeleted { u, .. } = signal {
-                    seen.extend(u);
+                if let Signal::ChatDeleted { members, .. } = signal {
+                    seen.extend(members);
                 }
             }
         }

@@ -3,104 +3,137 @@ use missive_domain::ids::{ChatId, MessageId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A compact reference to something that happened, for fan-out.
+///
+/// Fields have readable names in Rust but one-letter keys on the wire
+/// (`#[serde(rename)]`), so payloads stay small and instances running
+/// either version understand each other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t")]
 pub enum Signal {
-    /// Chat `c` has messages up to seq `s`: deliver what you have not.
+    /// Chat `chat_id` has messages up to `seq`: deliver what you have not.
     #[serde(rename = "s")]
     Seq {
-        /// Chat.
-        c: ChatId,
-        /// Highest seq.
-        s: i64,
+        /// The chat (`c` on the wire).
+        #[serde(rename = "c")]
+        chat_id: ChatId,
+        /// The highest seq (`s` on the wire).
+        #[serde(rename = "s")]
+        seq: i64,
     },
-    /// Message `m` of chat `c` was edited/rated (`d: false`) or deleted
-    /// (`d: true`).
+    /// Message `message_id` of chat `chat_id` was edited/rated
+    /// (`deleted: false`) or deleted (`deleted: true`).
     #[serde(rename = "m")]
     MessageChanged {
-        /// Chat.
-        c: ChatId,
-        /// Message.
-        m: MessageId,
-        /// Deleted.
-        d: bool,
+        /// The chat (`c` on the wire).
+        #[serde(rename = "c")]
+        chat_id: ChatId,
+        /// The message (`m` on the wire).
+        #[serde(rename = "m")]
+        message_id: MessageId,
+        /// Whether it was deleted (`d` on the wire).
+        #[serde(rename = "d")]
+        deleted: bool,
     },
-    /// Chat `c` was created (`n: true`) or renamed.
+    /// Chat `chat_id` was created (`created: true`) or renamed.
     #[serde(rename = "c")]
     ChatChanged {
-        /// Chat.
-        c: ChatId,
-        /// Created.
-        n: bool,
+        /// The chat (`c` on the wire).
+        #[serde(rename = "c")]
+        chat_id: ChatId,
+        /// Whether it was created (`n` on the wire).
+        #[serde(rename = "n")]
+        created: bool,
     },
-    /// Chat `c` was deleted; `u` were (some of) its members.
+    /// Chat `chat_id` was deleted; `members` were (some of) its members.
     #[serde(rename = "x")]
     ChatDeleted {
-        /// Chat.
-        c: ChatId,
-        /// Former members to tell.
-        u: Vec<UserId>,
+        /// The chat (`c` on the wire).
+        #[serde(rename = "c")]
+        chat_id: ChatId,
+        /// Former members to tell (`u` on the wire).
+        #[serde(rename = "u")]
+        members: Vec<UserId>,
     },
-    /// User `u` joined (`a: true`) or left chat `c`.
+    /// User `user_id` joined (`added: true`) or left chat `chat_id`.
     #[serde(rename = "j")]
     Membership {
-        /// Chat.
-        c: ChatId,
-        /// User.
-        u: UserId,
-        /// Added.
-        a: bool,
+        /// The chat (`c` on the wire).
+        #[serde(rename = "c")]
+        chat_id: ChatId,
+        /// The user (`u` on the wire).
+        #[serde(rename = "u")]
+        user_id: UserId,
+        /// Whether the user was added (`a` on the wire).
+        #[serde(rename = "a")]
+        added: bool,
     },
-    /// User `u` read chat `c` up to seq `s`.
+    /// User `user_id` read chat `chat_id` up to `seq`.
     #[serde(rename = "r")]
     Read {
-        /// Chat.
-        c: ChatId,
-        /// Reader.
-        u: UserId,
-        /// Position.
-        s: i64,
+        /// The chat (`c` on the wire).
+        #[serde(rename = "c")]
+        chat_id: ChatId,
+        /// The reader (`u` on the wire).
+        #[serde(rename = "u")]
+        user_id: UserId,
+        /// The position read up to (`s` on the wire).
+        #[serde(rename = "s")]
+        seq: i64,
     },
-    /// User `u` is typing in chat `c`.
+    /// User `user_id` is typing in chat `chat_id`.
     #[serde(rename = "y")]
     Typing {
-        /// Chat.
-        c: ChatId,
-        /// Typist.
-        u: UserId,
+        /// The chat (`c` on the wire).
+        #[serde(rename = "c")]
+        chat_id: ChatId,
+        /// The typist (`u` on the wire).
+        #[serde(rename = "u")]
+        user_id: UserId,
     },
-    /// User `u` added (`a: true`) or removed reaction `r` on message `m`
-    /// of chat `c`.
+    /// User `user_id` added (`added: true`) or removed `reaction` on
+    /// message `message_id` of chat `chat_id`.
     #[serde(rename = "e")]
     Reaction {
-        /// Chat.
-        c: ChatId,
-        /// Message.
-        m: MessageId,
-        /// The reaction.
-        r: String,
-        /// Who reacted.
-        u: UserId,
-        /// Added.
-        a: bool,
+        /// The chat (`c` on the wire).
+        #[serde(rename = "c")]
+        chat_id: ChatId,
+        /// The message (`m` on the wire).
+        #[serde(rename = "m")]
+        message_id: MessageId,
+        /// The reaction (`r` on the wire).
+        #[serde(rename = "r")]
+        reaction: String,
+        /// Who reacted (`u` on the wire).
+        #[serde(rename = "u")]
+        user_id: UserId,
+        /// Whether it was added (`a` on the wire).
+        #[serde(rename = "a")]
+        added: bool,
     },
-    /// Message `m` of chat `c` was pinned (`p: true`) or unpinned.
+    /// Message `message_id` of chat `chat_id` was pinned (`pinned: true`)
+    /// or unpinned.
     #[serde(rename = "p")]
     Pin {
-        /// Chat.
-        c: ChatId,
-        /// Message.
-        m: MessageId,
-        /// Pinned.
-        p: bool,
+        /// The chat (`c` on the wire).
+        #[serde(rename = "c")]
+        chat_id: ChatId,
+        /// The message (`m` on the wire).
+        #[serde(rename = "m")]
+        message_id: MessageId,
+        /// Whether it is pinned now (`p` on the wire).
+        #[serde(rename = "p")]
+        pinned: bool,
     },
-    /// The thread of root `r` in chat `c` gained or lost a reply.
+    /// The thread of root `root_id` in chat `chat_id` gained or lost a
+    /// reply.
     #[serde(rename = "h")]
     Thread {
-        /// Chat.
-        c: ChatId,
-        /// The root.
-        r: MessageId,
+        /// The chat (`c` on the wire).
+        #[serde(rename = "c")]
+        chat_id: ChatId,
+        /// The root (`r` on the wire).
+        #[serde(rename = "r")]
+        root_id: MessageId,
     },
     /// Signals may have been lost (the listener reconnected, or a local
     /// subscriber lagged): re-read state rather than trust what was seen.
@@ -108,62 +141,59 @@ pub enum Signal {
     Resync,
 }
 
-impl Signal {
-    /// The signals that announce `event`.
-    pub fn from_event(event: Event) -> Vec<Signal> {
-        let signal = match event {
+impl From<Event> for Signal {
+    /// The signal that announces `event`.
+    fn from(event: Event) -> Self {
+        match event {
             Event::MessageCreated(m) => Signal::Seq {
-                c: m.chat_id,
-                s: m.seq,
+                chat_id: m.chat_id,
+                seq: m.seq,
             },
             Event::MessageUpdated(m) => Signal::MessageChanged {
-                c: m.chat_id,
-                m: m.id,
-                d: false,
+                chat_id: m.chat_id,
+                message_id: m.id,
+                deleted: false,
             },
             Event::MessageDeleted(m) => Signal::MessageChanged {
-                c: m.chat_id,
-                m: m.id,
-                d: true,
+                chat_id: m.chat_id,
+                message_id: m.id,
+                deleted: true,
             },
             Event::ChatCreated(c) => Signal::ChatChanged {
-                c: c.chat.id,
-                n: true,
+                chat_id: c.chat.id,
+                created: true,
             },
             Event::ChatUpdated(c) => Signal::ChatChanged {
-                c: c.chat.id,
-                n: false,
+                chat_id: c.chat.id,
+                created: false,
             },
             Event::ChatDeleted {
                 chat_id,
                 member_ids,
             } => Signal::ChatDeleted {
-                c: chat_id,
-                u: member_ids,
+                chat_id,
+                members: member_ids,
             },
             Event::MemberAdded { chat_id, user_id } => Signal::Membership {
-                c: chat_id,
-                u: user_id,
-                a: true,
+                chat_id,
+                user_id,
+                added: true,
             },
             Event::MemberRemoved { chat_id, user_id } => Signal::Membership {
-                c: chat_id,
-                u: user_id,
-                a: false,
+                chat_id,
+                user_id,
+                added: false,
             },
             Event::ChatRead {
                 chat_id,
                 user_id,
                 last_read_seq,
             } => Signal::Read {
-                c: chat_id,
-                u: user_id,
-                s: last_read_seq,
+                chat_id,
+                user_id,
+                seq: last_read_seq,
             },
-            Event::Typing { chat_id, user_id } => Signal::Typing {
-                c: chat_id,
-                u: user_id,
-            },
+            Event::Typing { chat_id, user_id } => Signal::Typing { chat_id, user_id },
             Event::Reaction {
                 chat_id,
                 message_id,
@@ -172,22 +202,141 @@ impl Signal {
                 added,
                 ..
             } => Signal::Reaction {
-                c: chat_id,
-                m: message_id,
-                r: reaction.as_str().to_owned(),
-                u: user_id,
-                a: added,
+                chat_id,
+                message_id,
+                reaction: reaction.as_str().to_owned(),
+                user_id,
+                added,
             },
-            Event::ThreadUpdated { chat_id, root_id } => Signal::Thread {
-                c: chat_id,
-                r: root_id,
-            },
+            Event::ThreadUpdated { chat_id, root_id } => Signal::Thread { chat_id, root_id },
             Event::PinChanged(m) => Signal::Pin {
-                c: m.chat_id,
-                m: m.id,
-                p: m.pinned.is_some(),
+                chat_id: m.chat_id,
+                message_id: m.id,
+                pinned: m.pinned.is_some(),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn a_seq_keeps_its_short_keys_on_the_wire() {
+        let chat_id = ChatId::new();
+        let json = serde_json::to_string(&Signal::Seq { chat_id, seq: 5 }).expect("json");
+        assert_eq!(
+            json,
+            format!(r#"{{"t":"s","c":"{}","s":5}}"#, chat_id.as_uuid())
+        );
+        assert_eq!(
+            serde_json::from_str::<Signal>(&json).expect("signal"),
+            Signal::Seq { chat_id, seq: 5 }
+        );
+    }
+
+    #[test]
+    fn a_reaction_round_trips_with_short_keys() {
+        let (chat_id, message_id, user_id) = (ChatId::new(), MessageId::new(), UserId::new());
+        let signal = Signal::Reaction {
+            chat_id,
+            message_id,
+            reaction: "👍".to_owned(),
+            user_id,
+            added: true,
         };
-        vec![signal]
+        let json = serde_json::to_string(&signal).expect("json");
+        assert_eq!(
+            serde_json::from_str::<Value>(&json).expect("value"),
+            json!({
+                "t": "e",
+                "c": chat_id.as_uuid(),
+                "m": message_id.as_uuid(),
+                "r": "👍",
+                "u": user_id.as_uuid(),
+                "a": true,
+            })
+        );
+        assert_eq!(
+            serde_json::from_str::<Signal>(&json).expect("signal"),
+            signal
+        );
+    }
+
+    #[test]
+    fn every_signal_keeps_its_short_keys_on_the_wire() {
+        let (chat, message, user) = (ChatId::new(), MessageId::new(), UserId::new());
+        let cases = [
+            (
+                Signal::MessageChanged {
+                    chat_id: chat,
+                    message_id: message,
+                    deleted: true,
+                },
+                json!({"t": "m", "c": chat.as_uuid(), "m": message.as_uuid(), "d": true}),
+            ),
+            (
+                Signal::ChatChanged {
+                    chat_id: chat,
+                    created: true,
+                },
+                json!({"t": "c", "c": chat.as_uuid(), "n": true}),
+            ),
+            (
+                Signal::ChatDeleted {
+                    chat_id: chat,
+                    members: vec![user],
+                },
+                json!({"t": "x", "c": chat.as_uuid(), "u": [user.as_uuid()]}),
+            ),
+            (
+                Signal::Membership {
+                    chat_id: chat,
+                    user_id: user,
+                    added: false,
+                },
+                json!({"t": "j", "c": chat.as_uuid(), "u": user.as_uuid(), "a": false}),
+            ),
+            (
+                Signal::Read {
+                    chat_id: chat,
+                    user_id: user,
+                    seq: 9,
+                },
+                json!({"t": "r", "c": chat.as_uuid(), "u": user.as_uuid(), "s": 9}),
+            ),
+            (
+                Signal::Typing {
+                    chat_id: chat,
+                    user_id: user,
+                },
+                json!({"t": "y", "c": chat.as_uuid(), "u": user.as_uuid()}),
+            ),
+            (
+                Signal::Pin {
+                    chat_id: chat,
+                    message_id: message,
+                    pinned: true,
+                },
+                json!({"t": "p", "c": chat.as_uuid(), "m": message.as_uuid(), "p": true}),
+            ),
+            (
+                Signal::Thread {
+                    chat_id: chat,
+                    root_id: message,
+                },
+                json!({"t": "h", "c": chat.as_uuid(), "r": message.as_uuid()}),
+            ),
+            (Signal::Resync, json!({"t": "z"})),
+        ];
+        for (signal, wire) in cases {
+            assert_eq!(serde_json::to_value(&signal).expect("json"), wire);
+            assert_eq!(
+                serde_json::from_value::<Signal>(wire).expect("signal"),
+                signal
+            );
+        }
     }
 }

@@ -111,15 +111,18 @@ async fn a_seq_beyond_the_chats_end_does_not_hold_back_later_messages() {
     assert!(
         dispatcher
             .process(vec![Signal::Seq {
-                c: chat,
-                s: 1 << 50
+                chat_id: chat,
+                seq: 1 << 50
             }])
             .await
     );
     let mut bob_socket = connect(&registry, bob);
     assert!(
         dispatcher
-            .process(vec![Signal::Seq { c: chat, s: 4 }])
+            .process(vec![Signal::Seq {
+                chat_id: chat,
+                seq: 4
+            }])
             .await
     );
 
@@ -174,14 +177,20 @@ async fn members_are_reloaded_when_the_membership_version_moved_even_without_a_s
 
     assert!(
         dispatcher
-            .process(vec![Signal::Seq { c: chat, s: 1 }])
+            .process(vec![Signal::Seq {
+                chat_id: chat,
+                seq: 1
+            }])
             .await
     );
     assert_eq!(received(&mut bob_socket).len(), 1, "bob was a member");
     // The removal's own signal is lost; the next message's arrives.
     assert!(
         dispatcher
-            .process(vec![Signal::Seq { c: chat, s: 2 }])
+            .process(vec![Signal::Seq {
+                chat_id: chat,
+                seq: 2
+            }])
             .await
     );
 
@@ -216,32 +225,35 @@ async fn notices_from_non_members_and_claims_that_are_not_true_are_dropped() {
         dispatcher
             .process(vec![
                 Signal::Typing {
-                    c: chat,
-                    u: mallory
+                    chat_id: chat,
+                    user_id: mallory
                 },
                 Signal::Read {
-                    c: chat,
-                    u: mallory,
-                    s: 1
+                    chat_id: chat,
+                    user_id: mallory,
+                    seq: 1
                 },
                 // Mallory is not a member: "added" is not true…
                 Signal::Membership {
-                    c: chat,
-                    u: mallory,
-                    a: true
+                    chat_id: chat,
+                    user_id: mallory,
+                    added: true
                 },
                 // …and bob still is: "removed" is not true either.
                 Signal::Membership {
-                    c: chat,
-                    u: bob,
-                    a: false
+                    chat_id: chat,
+                    user_id: bob,
+                    added: false
                 },
                 // The chat still exists.
                 Signal::ChatDeleted {
-                    c: chat,
-                    u: vec![ada],
+                    chat_id: chat,
+                    members: vec![ada],
                 },
-                Signal::Typing { c: chat, u: bob },
+                Signal::Typing {
+                    chat_id: chat,
+                    user_id: bob
+                },
             ])
             .await
     );
@@ -268,8 +280,8 @@ async fn with_nobody_connected_nothing_is_read_or_remembered() {
     assert!(
         dispatcher
             .process(vec![Signal::Seq {
-                c: ChatId::new(),
-                s: 7
+                chat_id: ChatId::new(),
+                seq: 7
             }])
             .await
     );
@@ -313,12 +325,12 @@ async fn reaction_pin_and_thread_signals_are_checked_against_storage() {
         Arc::new(messages),
         Arc::new(reactions),
     );
-    let reaction = |m, r: &str, u, a| Signal::Reaction {
-        c: chat,
-        m,
-        r: r.to_owned(),
-        u,
-        a,
+    let reaction = |message_id, reaction: &str, user_id, added| Signal::Reaction {
+        chat_id: chat,
+        message_id,
+        reaction: reaction.to_owned(),
+        user_id,
+        added,
     };
 
     assert!(
@@ -333,20 +345,20 @@ async fn reaction_pin_and_thread_signals_are_checked_against_storage() {
                 // A message of another chat, claimed for this one.
                 reaction(elsewhere_id, "👍", bob, true),
                 Signal::Thread {
-                    c: chat,
-                    r: elsewhere_id
+                    chat_id: chat,
+                    root_id: elsewhere_id
                 },
                 // Not pinned.
                 Signal::Pin {
-                    c: chat,
-                    m: stored_id,
-                    p: true
+                    chat_id: chat,
+                    message_id: stored_id,
+                    pinned: true
                 },
                 // True.
                 reaction(stored_id, "👍", bob, true),
                 Signal::Thread {
-                    c: chat,
-                    r: stored_id
+                    chat_id: chat,
+                    root_id: stored_id
                 },
             ])
             .await
