@@ -40,6 +40,7 @@ pub fn api_v1(settings: &crate::config::Settings) -> OpenApiRouter<AppState> {
         .merge(ws::router())
 }
 
+pub(crate) use crate::commands::to_completion;
 pub(crate) use crate::views::rfc3339;
 
 /// Distinguishes an absent field (`None`) from an explicit `null`
@@ -50,19 +51,4 @@ where
     D: serde::Deserializer<'de>,
 {
     serde::Deserialize::deserialize(deserializer).map(Some)
-}
-
-/// Runs a use case that changes state and announces it, on a task of its
-/// own, so that a request cancelled midway (client gone, timeout) cannot
-/// stop it between the commit and the event that tells the other members.
-pub(crate) async fn to_completion<F>(work: F) -> F::Output
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match tokio::spawn(work).await {
-        Ok(output) => output,
-        // A panic in the use case: let the panic layer answer 500.
-        Err(error) => std::panic::resume_unwind(error.into_panic()),
-    }
 }

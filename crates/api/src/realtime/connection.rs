@@ -289,7 +289,7 @@ async fn handle_command(app: &AppState, user: UserId, text: &str) -> Option<Serv
                 .message
                 .try_into_domain(chat_id, app.settings.limits.max_message_chars)
             {
-                Ok(request) => crate::routes::messages::send(app, user, request)
+                Ok(request) => crate::commands::send(app, user, request)
                     .await
                     .map(|(message, _)| Some(message.into())),
                 Err(error) => Err(error),
@@ -299,11 +299,9 @@ async fn handle_command(app: &AppState, user: UserId, text: &str) -> Option<Serv
             if let Some(refusal) = limits.check(Class::Write, BucketKey::User(user)).refusal() {
                 return Some(ServerEvent::error(reference, &refusal));
             }
-            app.chats
-                .mark_read(user, ChatId::from_uuid(command.chat_id), command.seq)
+            crate::commands::mark_read(app, user, ChatId::from_uuid(command.chat_id), command.seq)
                 .await
                 .map(|_| None)
-                .map_err(ApiError::from)
         }
         Ok(ClientCommand::Typing(command)) => {
             let chat_id = ChatId::from_uuid(command.chat_id);

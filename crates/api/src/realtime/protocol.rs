@@ -5,9 +5,9 @@ use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::commands::SendMessageRequest;
 use crate::error::{ApiError, Problem};
 use crate::extract::parse_value;
-use crate::routes::messages::SendMessageRequest;
 use crate::views::{ChatView, MessageView, ThreadView};
 
 /// Server → client.

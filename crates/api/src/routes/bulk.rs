@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::messages::SendMessageRequest;
 use crate::auth::Caller;
+use crate::commands::SendMessageRequest;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{Json, Path};
 use crate::openapi::{

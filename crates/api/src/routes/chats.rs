@@ -287,11 +287,6 @@ async fn mark_read(
     Path(id): Path<uuid::Uuid>,
     Json(body): Json<ReadRequest>,
 ) -> Result<Json<ReadStateView>, ApiError> {
-    let state = super::to_completion(async move {
-        app.chats
-            .mark_read(caller, ChatId::from_uuid(id), body.seq)
-            .await
-    })
-    .await?;
+    let state = crate::commands::mark_read(&app, caller, ChatId::from_uuid(id), body.seq).await?;
     Ok(Json(state.into()))
 }
