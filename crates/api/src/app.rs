@@ -158,7 +158,7 @@ pub fn build_state(
         reaction_repository.clone(),
         chat_repository.clone(),
         events,
-        clock,
+        clock.clone(),
     );
     let jwt = JwtKeys::new(&jwt_secret(&settings)?, settings.auth.access_token_ttl_secs);
     let realtime = Realtime::new(settings.realtime.outbound_queue);
@@ -168,6 +168,7 @@ pub fn build_state(
         chat_repository,
         message_repository,
         reaction_repository,
+        clock,
     );
     let state = AppState(Arc::new(App {
         users,

@@ -27,10 +27,9 @@ use std::time::Duration;
 use missive_domain::ids::{ChatId, UserId};
 use missive_domain::message::{HistoryCursor, Message};
 use missive_domain::paging::Seq;
-use missive_domain::ports::{ChatRepository, MessageRepository, ReactionRepository};
+use missive_domain::ports::{ChatRepository, Clock, MessageRepository, ReactionRepository};
 use missive_domain::reaction::Reaction;
 use missive_infra::Signal;
-use time::OffsetDateTime;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -65,6 +64,8 @@ pub struct Dispatcher {
     chats: Arc<dyn ChatRepository>,
     messages: Arc<dyn MessageRepository>,
     reactions: Arc<dyn ReactionRepository>,
+    /// What "the last moments" of a first sight are measured from.
+    clock: Arc<dyn Clock>,
     /// Highest seq delivered per chat.
     delivered: HashMap<ChatId, i64>,
     /// Chats whose first signal here could not be handled (the database
@@ -82,12 +83,14 @@ impl Dispatcher {
         chats: Arc<dyn ChatRepository>,
         messages: Arc<dyn MessageRepository>,
         reactions: Arc<dyn ReactionRepository>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             registry,
             chats,
             messages,
             reactions,
+            clock,
             delivered: HashMap::new(),
             unseen: HashMap::new(),
             members: HashMap::new(),
@@ -564,7 +567,7 @@ impl Dispatcher {
                 // First signal for this chat on this instance: everything
                 // stored in the last moments, page by page back (a batch
                 // import arrives as one signal for its last seq).
-                let since = OffsetDateTime::now_utc() - FIRST_SIGHT_WINDOW;
+                let since = self.clock.now() - FIRST_SIGHT_WINDOW;
                 let mut recent = Vec::new();
                 let mut before = upto.saturating_add(1);
                 loop {
