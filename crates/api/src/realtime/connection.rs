@@ -1,13 +1,16 @@
 //! One WebSocket connection: a single task selecting over inbound frames,
 //! the outbound queue, keep-alive pings, the end of its credentials and
-//! shutdown.
+//! shutdown. It is written against any socket that is a [`Sink`] and a
+//! [`Stream`] of [`Message`]s: axum's
+//! [`WebSocket`](axum::extract::ws::WebSocket) in production, a pair of
+//! channels in unit tests.
 
 use std::num::NonZeroU32;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::{FutureExt, SinkExt};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use missive_domain::ids::{ChatId, UserId};
 use serde_json::Value;
@@ -44,12 +47,20 @@ const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// Serves one authenticated connection until it ends. `registration` is
 /// this connection's place in the registry; dropping it (however this
 /// function ends) unregisters the connection.
-pub async fn run(
-    mut socket: WebSocket,
+///
+/// `socket` is axum's [`WebSocket`](axum::extract::ws::WebSocket) in
+/// production; any [`Sink`] and [`Stream`] of [`Message`]s will do (unit
+/// tests use channels). A read error whose chain holds tungstenite's
+/// capacity error closes with 1009.
+pub async fn run<S, E>(
+    mut socket: S,
     mut registration: Registration,
     caller: Verified,
     app: AppState,
-) {
+) where
+    S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin + Send,
+    E: std::error::Error + Send + 'static,
+{
     let user = caller.user;
     let realtime = &app.realtime;
     tracing::debug!(user.id = %user, connection = registration.id, "WebSocket connected");
@@ -95,7 +106,7 @@ pub async fn run(
                     open = false;
                 }
             },
-            inbound_frame = socket.recv() => {
+            inbound_frame = socket.next() => {
                 last_heard = Instant::now();
                 let data_frame = matches!(inbound_frame, Some(Ok(Message::Text(_) | Message::Binary(_))));
                 if data_frame && !inbound.admit() {
@@ -200,7 +211,10 @@ impl InboundBudget {
 }
 
 /// Writes a frame; `false` when the connection is gone or stalled.
-async fn write(socket: &mut WebSocket, message: Message, timeout: Duration) -> bool {
+async fn write<S>(socket: &mut S, message: Message, timeout: Duration) -> bool
+where
+    S: Sink<Message> + Unpin,
+{
     matches!(
         tokio::time::timeout(timeout, socket.send(message)).await,
         Ok(Ok(()))
@@ -214,12 +228,15 @@ const MAX_FRAMES_PER_FLUSH: usize = 64;
 /// [`MAX_FRAMES_PER_FLUSH`]) with a single flush: under a burst, one
 /// system call carries many events instead of one each. `false` when the
 /// connection is gone or stalled.
-async fn write_queued(
-    socket: &mut WebSocket,
+async fn write_queued<S>(
+    socket: &mut S,
     queue: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
     first: Utf8Bytes,
     timeout: Duration,
-) -> bool {
+) -> bool
+where
+    S: Sink<Message> + Unpin,
+{
     let batch = async {
         socket.feed(Message::Text(first)).await?;
         for _ in 1..MAX_FRAMES_PER_FLUSH {
@@ -233,7 +250,10 @@ async fn write_queued(
     matches!(tokio::time::timeout(timeout, batch).await, Ok(Ok(())))
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str, timeout: Duration) {
+async fn close<S>(socket: &mut S, code: u16, reason: &'static str, timeout: Duration)
+where
+    S: Sink<Message> + Unpin,
+{
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from_static(reason),
@@ -241,7 +261,9 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str, timeout:
     let _ = write(socket, Message::Close(Some(frame)), timeout).await;
 }
 
-fn is_too_big(error: &axum::Error) -> bool {
+/// Whether a read error (axum's wraps tungstenite's) was a frame over the
+/// size limit: tungstenite's capacity error anywhere in its chain.
+fn is_too_big(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = source {
         if let Some(tungstenite::Error::Capacity(_)) = current.downcast_ref::<tungstenite::Error>()
@@ -324,3 +346,6 @@ async fn handle_command(app: &AppState, user: UserId, text: &str) -> Option<Serv
         Err(error) => ServerEvent::error(reference, &error),
     })
 }
+
+#[cfg(test)]
+mod tests;
