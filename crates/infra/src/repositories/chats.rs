@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use missive_domain::InfraError;
@@ -162,9 +163,18 @@ fn unread_of_cm() -> String {
     )
 }
 
-/// The unread mentions of the member row aliased `cm`: an index range.
-const MENTIONS_OF_CM: &str = "(SELECT COUNT(*) FROM message_mentions mm \
-    WHERE mm.user_id = cm.user_id AND mm.chat_id = cm.chat_id AND mm.seq > cm.last_read_seq)";
+/// Unread mentions counted at most: the count saturates there (README).
+pub const MENTION_COUNT_CAP: u32 = 1_000;
+
+/// The unread mentions of the member row aliased `cm`: an index range of
+/// at most [`MENTION_COUNT_CAP`] rows, whatever the chat's size.
+static MENTIONS_OF_CM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM message_mentions mm \
+            WHERE mm.user_id = cm.user_id AND mm.chat_id = cm.chat_id \
+            AND mm.seq > cm.last_read_seq LIMIT {MENTION_COUNT_CAP}) mentioned)"
+    )
+});
 
 impl SeaChatRepository {
     /// Members, last messages and unread counts for a page of chats, in a
@@ -242,10 +252,11 @@ impl SeaChatRepository {
             }
 
             let sql = format!(
-                "SELECT cm.chat_id AS chat_id, {unread} AS unread, {MENTIONS_OF_CM} AS mentions \
+                "SELECT cm.chat_id AS chat_id, {unread} AS unread, {mentions} AS mentions \
                  FROM chat_members cm JOIN chats c ON c.id = cm.chat_id \
                  WHERE cm.user_id = ? AND cm.chat_id IN ({ids})",
                 unread = unread_of_cm(),
+                mentions = MENTIONS_OF_CM.as_str(),
                 ids = placeholders(ids.len())
             );
             let mut values = vec![Value::from(viewer.as_uuid())];
@@ -696,10 +707,11 @@ impl ChatRepository for SeaChatRepository {
             == 1;
         let sql = format!(
             "SELECT cm.last_read_seq AS last_read_seq, {unread} AS unread, \
-                {MENTIONS_OF_CM} AS mentions \
+                {mentions} AS mentions \
              FROM chat_members cm JOIN chats c ON c.id = cm.chat_id \
              WHERE cm.chat_id = ? AND cm.user_id = ?",
-            unread = unread_of_cm()
+            unread = unread_of_cm(),
+            mentions = MENTIONS_OF_CM.as_str()
         );
         let values = vec![chat_id.as_uuid().into(), user_id.as_uuid().into()];
         let row = ReadRow::find_by_statement(statement(backend, &sql, values))

@@ -31,6 +31,12 @@ fn for_update(backend: DbBackend) -> &'static str {
     }
 }
 
+/// Sets a message's count of different reactions from its rows (run
+/// under the message's row lock, after the change).
+const RECOUNT_KINDS: &str = "UPDATE messages SET reaction_kinds = \
+    (SELECT COUNT(DISTINCT r.reaction) FROM message_reactions r WHERE r.message_id = messages.id) \
+    WHERE id = ?";
+
 /// [`ReactionRepository`] on SeaORM.
 #[derive(Debug, Clone)]
 pub struct SeaReactionRepository {
@@ -58,59 +64,75 @@ impl SeaReactionRepository {
     ) -> Result<Option<Added>, sea_orm::DbErr> {
         let backend = txn.get_database_backend();
         let (id, user_id, text) = (message_id.as_uuid(), user.as_uuid(), reaction.as_str());
-        // One statement locks the message and answers everything the
-        // decision needs.
-        let sql = format!(
-            "SELECT CAST(CASE WHEN m.deleted_at IS NULL THEN 1 ELSE 0 END AS BIGINT) AS live, \
-                CAST(CASE WHEN EXISTS (SELECT 1 FROM message_reactions r WHERE r.message_id = ? \
-                    AND r.reaction = ? AND r.user_id = ?) THEN 1 ELSE 0 END AS BIGINT) AS mine, \
-                CAST(CASE WHEN EXISTS (SELECT 1 FROM message_reactions r WHERE r.message_id = ? \
-                    AND r.reaction = ?) THEN 1 ELSE 0 END AS BIGINT) AS known, \
-                (SELECT COUNT(DISTINCT r.reaction) FROM message_reactions r \
-                    WHERE r.message_id = ?) AS kinds \
-             FROM messages m WHERE m.id = ?{lock}",
-            lock = for_update(backend)
-        );
-        let values: Vec<Value> = vec![
-            id.into(),
-            text.into(),
-            user_id.into(),
-            id.into(),
-            text.into(),
-            id.into(),
-            id.into(),
-        ];
-        let Some(row) = txn.query_one_raw(statement(backend, &sql, values)).await? else {
+        // The lock first, in a statement of its own: under READ COMMITTED
+        // a statement that waited for a row lock still reads everything
+        // else as of its start, so the checks below must be a later
+        // statement to see what the previous holder of the lock committed.
+        let Some(row) = txn
+            .query_one_raw(statement(
+                backend,
+                &format!(
+                    "SELECT CAST(CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END AS BIGINT) AS live \
+                     FROM messages WHERE id = ?{}",
+                    for_update(backend)
+                ),
+                vec![id.into()],
+            ))
+            .await?
+        else {
             return Ok(None);
         };
         let live: i64 = row.try_get("", "live")?;
-        let mine: i64 = row.try_get("", "mine")?;
-        let known: i64 = row.try_get("", "known")?;
-        let kinds: i64 = row.try_get("", "kinds")?;
         if live == 0 {
             return Ok(None);
         }
+        let row = txn
+            .query_one_raw(statement(
+                backend,
+                "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM message_reactions r \
+                        WHERE r.message_id = ? AND r.reaction = ? AND r.user_id = ?) \
+                        THEN 1 ELSE 0 END AS BIGINT) AS mine, \
+                    CAST(CASE WHEN EXISTS (SELECT 1 FROM message_reactions r \
+                        WHERE r.message_id = ? AND r.reaction = ?) \
+                        THEN 1 ELSE 0 END AS BIGINT) AS known, \
+                    (SELECT COUNT(DISTINCT r.reaction) FROM message_reactions r \
+                        WHERE r.message_id = ?) AS kinds",
+                vec![
+                    id.into(),
+                    text.into(),
+                    user_id.into(),
+                    id.into(),
+                    text.into(),
+                    id.into(),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| {
+                sea_orm::DbErr::Custom("a SELECT without FROM answered no row".into())
+            })?;
+        let mine: i64 = row.try_get("", "mine")?;
+        let known: i64 = row.try_get("", "known")?;
+        let kinds: i64 = row.try_get("", "kinds")?;
         if mine == 1 {
             return Ok(Some(Added::AlreadyThere));
         }
         if known == 0 && kinds >= MAX_PER_MESSAGE as i64 {
             return Ok(Some(Added::TooMany));
         }
-        txn.execute_raw(statement(
-            backend,
-            "INSERT INTO message_reactions (message_id, reaction, user_id, created_us) \
-             VALUES (?, ?, ?, ?)",
-            vec![id.into(), text.into(), user_id.into(), micros(at).into()],
-        ))
-        .await?;
-        if known == 0 {
-            txn.execute_raw(statement(
+        let inserted = txn
+            .execute_raw(statement(
                 backend,
-                "UPDATE messages SET reaction_kinds = reaction_kinds + 1 WHERE id = ?",
-                vec![id.into()],
+                "INSERT INTO message_reactions (message_id, reaction, user_id, created_us) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                vec![id.into(), text.into(), user_id.into(), micros(at).into()],
             ))
-            .await?;
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            return Ok(Some(Added::AlreadyThere));
         }
+        txn.execute_raw(statement(backend, RECOUNT_KINDS, vec![id.into()]))
+            .await?;
         Ok(Some(Added::Added))
     }
 
@@ -145,14 +167,8 @@ impl SeaReactionRepository {
             .rows_affected()
             > 0;
         if removed {
-            txn.execute_raw(statement(
-                backend,
-                "UPDATE messages SET reaction_kinds = (SELECT COUNT(DISTINCT r.reaction) \
-                    FROM message_reactions r WHERE r.message_id = messages.id) \
-                 WHERE id = ?",
-                vec![id.into()],
-            ))
-            .await?;
+            txn.execute_raw(statement(backend, RECOUNT_KINDS, vec![id.into()]))
+                .await?;
         }
         Ok(removed)
     }
@@ -390,13 +406,21 @@ impl SeaPinRepository {
             if pins >= MAX_PER_CHAT as i64 {
                 return Ok(Some(Pinned::TooMany));
             }
-            txn.execute_raw(statement(
-                backend,
-                "UPDATE messages SET pinned_by = ?, pinned_at = ? WHERE id = ?",
-                vec![by.as_uuid().into(), at.into(), message_id.as_uuid().into()],
-            ))
-            .await
-            .map_err(infra_error)?;
+            // A deletion takes the message's row lock, not the chat's: the
+            // UPDATE waits for it and then finds a tombstone, never pins one.
+            let updated = txn
+                .execute_raw(statement(
+                    backend,
+                    "UPDATE messages SET pinned_by = ?, pinned_at = ? \
+                     WHERE id = ? AND deleted_at IS NULL",
+                    vec![by.as_uuid().into(), at.into(), message_id.as_uuid().into()],
+                ))
+                .await
+                .map_err(infra_error)?
+                .rows_affected();
+            if updated == 0 {
+                return Ok(Some(Pinned::Deleted));
+            }
         }
         let message = find_in(txn, message_id)
             .await?

@@ -331,3 +331,138 @@ async fn a_deleted_message_loses_its_reactions_and_pin_and_takes_no_new_ones() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_reaction_added_twice_at_once_is_stored_once_without_an_error() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat_id = group(&db, &people).await;
+        let messages = SeaMessageRepository::new(&db);
+        let repo = Arc::new(SeaReactionRepository::new(&db));
+        for _ in 0..5 {
+            let id = send(&messages, chat_id, people[0]).await;
+            let tasks: Vec<_> = (0..8)
+                .map(|_| {
+                    let (repo, user) = (Arc::clone(&repo), people[0]);
+                    tokio::spawn(async move { repo.add(id, user, &reaction("👍"), now()).await })
+                })
+                .collect();
+            let mut added = 0;
+            for task in tasks {
+                match task.await.expect("join").expect("no error") {
+                    Some(Added::Added) => added += 1,
+                    Some(Added::AlreadyThere) => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert_eq!(added, 1);
+            let summaries = repo.summaries(people[0], &[id]).await.expect("read");
+            assert_eq!(summaries[&id][0].count, 1);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn new_reactions_racing_for_the_last_places_never_pass_fifty() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 10).await;
+        let chat_id = group(&db, &people).await;
+        let id = send(&SeaMessageRepository::new(&db), chat_id, people[0]).await;
+        let repo = Arc::new(SeaReactionRepository::new(&db));
+        for n in 0..MAX_PER_MESSAGE - 2 {
+            repo.add(id, people[0], &reaction(&format!(":r{n}:")), now())
+                .await
+                .expect("add");
+        }
+
+        let tasks: Vec<_> = people
+            .iter()
+            .enumerate()
+            .map(|(i, user)| {
+                let (repo, user) = (Arc::clone(&repo), *user);
+                tokio::spawn(async move {
+                    repo.add(id, user, &reaction(&format!(":new{i}:")), now())
+                        .await
+                })
+            })
+            .collect();
+        let mut added = 0;
+        for task in tasks {
+            match task.await.expect("join").expect("no error") {
+                Some(Added::Added) => added += 1,
+                Some(Added::TooMany) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+
+        assert_eq!(added, 2);
+        let summaries = repo.summaries(people[0], &[id]).await.expect("read");
+        assert_eq!(summaries[&id].len(), MAX_PER_MESSAGE);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reaction_added_while_the_last_like_it_is_taken_back_stays_visible() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let (ada, bob) = (people[0], people[1]);
+        let chat_id = group(&db, &people).await;
+        let messages = Arc::new(SeaMessageRepository::new(&db));
+        let repo = Arc::new(SeaReactionRepository::new(&db));
+        for _ in 0..10 {
+            let id = send(&messages, chat_id, ada).await;
+            repo.add(id, ada, &reaction("🔥"), now())
+                .await
+                .expect("add");
+            let remove = {
+                let repo = Arc::clone(&repo);
+                tokio::spawn(async move { repo.remove(id, ada, &reaction("🔥")).await })
+            };
+            let add = {
+                let repo = Arc::clone(&repo);
+                tokio::spawn(async move { repo.add(id, bob, &reaction("🔥"), now()).await })
+            };
+            remove.await.expect("join").expect("remove");
+            add.await.expect("join").expect("add");
+
+            // Storage must not claim "no reactions" while Bob's is there.
+            let stored = messages.find(id).await.expect("find").expect("stored");
+            assert_eq!(stored.reactions, None, "the message is known to have some");
+            let summaries = repo.summaries(ada, &[id]).await.expect("read");
+            assert_eq!(summaries[&id][0].count, 1);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_pin_racing_a_deletion_never_pins_a_tombstone() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 1).await;
+        let chat_id = group(&db, &people).await;
+        let messages = Arc::new(SeaMessageRepository::new(&db));
+        let pins = Arc::new(SeaPinRepository::new(&db));
+        let by = people[0];
+        for _ in 0..10 {
+            let id = send(&messages, chat_id, by).await;
+            let pin = {
+                let pins = Arc::clone(&pins);
+                tokio::spawn(async move { pins.pin(chat_id, id, by, now()).await })
+            };
+            let delete = {
+                let messages = Arc::clone(&messages);
+                tokio::spawn(async move { messages.soft_delete(id, now()).await })
+            };
+            pin.await.expect("join").expect("pin");
+            delete.await.expect("join").expect("delete");
+
+            let stored = messages.find(id).await.expect("find").expect("stored");
+            assert!(stored.is_deleted());
+            assert!(stored.pinned.is_none(), "a tombstone is never pinned");
+        }
+        assert!(pins.pinned(chat_id).await.expect("list").is_empty());
+    })
+    .await;
+}
