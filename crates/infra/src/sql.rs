@@ -26,6 +26,15 @@ pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> St
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// ` FOR UPDATE` where row locks exist; nothing on SQLite, which has one
+/// writer at a time (the write gate and the transaction give it).
+pub(crate) fn for_update(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => " FOR UPDATE",
+        _ => "",
+    }
+}
+
 /// `?, ?, ?` for `n` values.
 pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")

@@ -197,12 +197,7 @@ impl MessageRepository for SeaMessageRepository {
     }
 
     async fn find(&self, id: MessageId) -> Result<Option<Message>, InfraError> {
-        messages::Entity::find_by_id(id.as_uuid())
-            .one(&self.conn)
-            .await
-            .map_err(infra_error)?
-            .map(convert::message)
-            .transpose()
+        find_in(&self.conn, id).await
     }
 
     async fn history(
@@ -436,7 +431,8 @@ impl MessageRepository for SeaMessageRepository {
     }
 }
 
-async fn find_in(
+/// A message by id, on `conn` (the pool or a transaction).
+pub(super) async fn find_in(
     conn: &impl ConnectionTrait,
     id: MessageId,
 ) -> Result<Option<Message>, InfraError> {

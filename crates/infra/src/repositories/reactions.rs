@@ -10,26 +10,17 @@ use missive_domain::pin::{MAX_PER_CHAT, Pinned};
 use missive_domain::ports::{PinRepository, ReactionRepository};
 use missive_domain::reaction::{Added, MAX_PER_MESSAGE, Reaction, ReactionSummary, Reactor};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    TransactionTrait, Value,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait, Value,
 };
 use time::OffsetDateTime;
 
 use super::convert::{self, from_micros, micros};
+use super::messages::find_in;
 use crate::Database;
 use crate::database::WriteGate;
 use crate::db_error::infra_error;
 use crate::entity::messages;
-use crate::sql::{placeholders, statement};
-
-/// `FOR UPDATE` where row locks exist (SQLite has one writer at a time,
-/// which the write gate and the transaction give).
-fn for_update(backend: DbBackend) -> &'static str {
-    match backend {
-        DbBackend::Postgres => " FOR UPDATE",
-        _ => "",
-    }
-}
+use crate::sql::{for_update, placeholders, statement};
 
 /// Sets a message's count of different reactions from its rows (run
 /// under the message's row lock, after the change).
@@ -431,18 +422,6 @@ impl SeaPinRepository {
             Pinned::AlreadyPinned(message)
         }))
     }
-}
-
-async fn find_in(
-    conn: &impl ConnectionTrait,
-    message_id: MessageId,
-) -> Result<Option<Message>, InfraError> {
-    messages::Entity::find_by_id(message_id.as_uuid())
-        .one(conn)
-        .await
-        .map_err(infra_error)?
-        .map(convert::message)
-        .transpose()
 }
 
 #[async_trait]

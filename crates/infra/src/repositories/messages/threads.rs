@@ -5,11 +5,11 @@ use std::sync::LazyLock;
 use missive_domain::InfraError;
 use missive_domain::ids::{MessageId, UserId};
 use missive_domain::ports::Appended;
-use sea_orm::{ConnectionTrait, DbBackend, Value};
+use sea_orm::{ConnectionTrait, Value};
 use time::OffsetDateTime;
 
 use crate::db_error::infra_error;
-use crate::sql::statement;
+use crate::sql::{for_update, statement};
 
 /// The part of [`APPEND_PG`] a reply adds: the root's thread summary,
 /// updated under the root's row lock in the same statement. Values: the
@@ -116,11 +116,11 @@ pub(super) async fn recount_root_of(
         .map_err(infra_error)?
         .flatten();
     if let Some(root) = root {
-        let lock = match backend {
-            DbBackend::Postgres => "SELECT id FROM messages WHERE id = ? FOR UPDATE",
-            _ => "SELECT id FROM messages WHERE id = ?",
-        };
-        txn.query_one_raw(statement(backend, lock, vec![root.into()]))
+        let lock = format!(
+            "SELECT id FROM messages WHERE id = ?{}",
+            for_update(backend)
+        );
+        txn.query_one_raw(statement(backend, &lock, vec![root.into()]))
             .await
             .map_err(infra_error)?;
         txn.execute_raw(statement(backend, ROOT_RECOUNT, vec![root.into()]))
