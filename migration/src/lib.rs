@@ -16,6 +16,7 @@ mod m20261130_000005_search_prefixes_and_cjk;
 mod m20261130_000006_reactions_and_pins;
 mod m20261130_000007_threads;
 mod m20261130_000008_mentions;
+mod m20261130_000009_change_log;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_reactions_and_pins::Migration),
             Box::new(m20261130_000007_threads::Migration),
             Box::new(m20261130_000008_mentions::Migration),
+            Box::new(m20261130_000009_change_log::Migration),
         ]
     }
 }

@@ -47,6 +47,7 @@ pub mod ports;
 pub mod reaction;
 pub mod search;
 pub mod services;
+pub mod sync;
 pub mod thread;
 pub mod user;
 pub mod value;

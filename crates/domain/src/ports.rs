@@ -7,11 +7,13 @@ use time::OffsetDateTime;
 
 use crate::event::Event;
 
+mod changes;
 mod chats;
 mod messages;
 mod reactions;
 mod users;
 
+pub use changes::*;
 pub use chats::*;
 pub use messages::*;
 pub use reactions::*;

@@ -6,4 +6,5 @@ pub mod chats;
 pub mod messages;
 pub mod pins;
 pub mod reactions;
+pub mod sync;
 pub mod users;

@@ -2,6 +2,7 @@
 //! PostgreSQL and SQLite.
 
 mod api_keys;
+pub(crate) mod changes;
 mod chats;
 mod convert;
 mod listing;
@@ -11,6 +12,7 @@ mod search;
 mod users;
 
 pub use api_keys::SeaApiKeyRepository;
+pub use changes::SeaChangeLog;
 pub use chats::SeaChatRepository;
 pub use messages::SeaMessageRepository;
 pub use reactions::{SeaPinRepository, SeaReactionRepository};

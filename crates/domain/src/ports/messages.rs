@@ -85,6 +85,13 @@ pub trait MessageRepository: Send + Sync {
     /// [`InfraError`] when storage fails.
     async fn find(&self, id: MessageId) -> Result<Option<Message>, InfraError>;
 
+    /// Those of `ids` that exist (tombstones included), in any order, with
+    /// a bounded number of queries whatever their number.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn find_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, InfraError>;
+
     /// A page of a chat's history, items in ascending `seq`.
     ///
     /// # Errors

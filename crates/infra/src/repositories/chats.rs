@@ -2,6 +2,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
+use missive_domain::sync::{ChangeKind, NewChange};
 use missive_domain::InfraError;
 use missive_domain::chat::{
     Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, EMBEDDED_MEMBERS, MemberCursor,
@@ -23,6 +24,7 @@ use super::UNREAD_WINDOW;
 use super::convert::{self, micros};
 use crate::Database;
 use crate::db_error::{infra_error, is_unique_violation};
+use crate::repositories::changes::record;
 use crate::entity::{chat_members, chats, messages};
 use crate::sql::{placeholders, statement};
 
@@ -322,6 +324,9 @@ impl ChatRepository for SeaChatRepository {
             Err(error) => return Err(infra_error(error)),
         }
         Self::insert_members(&txn, chat.id, members).await?;
+        record(&txn, &[NewChange::chat(chat.id, ChangeKind::ChatCreated)])
+            .await
+            .map_err(infra_error)?;
         txn.commit().await.map_err(infra_error)?;
         Ok(InsertChatOutcome::Created)
     }
@@ -346,6 +351,9 @@ impl ChatRepository for SeaChatRepository {
         let id_taken = match inserted {
             Ok(1) => {
                 Self::insert_members(&txn, chat.id, members).await?;
+                record(&txn, &[NewChange::chat(chat.id, ChangeKind::ChatCreated)])
+                    .await
+                    .map_err(infra_error)?;
                 txn.commit().await.map_err(infra_error)?;
                 return Ok(InsertChatOutcome::Created);
             }
@@ -454,12 +462,28 @@ impl ChatRepository for SeaChatRepository {
         if let Some(metadata) = metadata {
             update = update.col_expr(chats::Column::Metadata, Expr::value(metadata.to_stored()));
         }
-        update.exec(&self.conn).await.map_err(infra_error)?;
-        Ok(())
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        let changed = update.exec(&txn).await.map_err(infra_error)?.rows_affected;
+        if changed > 0 {
+            record(&txn, &[NewChange::chat(chat_id, ChangeKind::ChatUpdated)])
+                .await
+                .map_err(infra_error)?;
+        }
+        txn.commit().await.map_err(infra_error)
     }
 
     async fn delete(&self, chat_id: ChatId) -> Result<(), InfraError> {
         let txn = self.conn.begin().await.map_err(infra_error)?;
+        // The chat's row lock first (a write, so SQLite's transaction holds
+        // the write lock too): no member joins between the read of the
+        // members below and the deletion.
+        txn.execute_raw(statement(
+            txn.get_database_backend(),
+            "UPDATE chats SET member_version = member_version WHERE id = ?",
+            vec![chat_id.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?;
         // Messages first and explicitly (not only by cascade) so SQLite's
         // full-text triggers see every deletion.
         messages::Entity::delete_many()
@@ -467,6 +491,23 @@ impl ChatRepository for SeaChatRepository {
             .exec(&txn)
             .await
             .map_err(infra_error)?;
+        // Each former member is told (one change each: they are members
+        // of nothing left to read it through).
+        let former: Vec<NewChange> = chat_members::Entity::find()
+            .filter(chat_members::Column::ChatId.eq(chat_id.as_uuid()))
+            .all(&txn)
+            .await
+            .map_err(infra_error)?
+            .into_iter()
+            .map(|m| {
+                NewChange::user(
+                    chat_id,
+                    ChangeKind::ChatDeleted,
+                    UserId::from_uuid(m.user_id),
+                )
+            })
+            .collect();
+        record(&txn, &former).await.map_err(infra_error)?;
         chats::Entity::delete_by_id(chat_id.as_uuid())
             .exec(&txn)
             .await
@@ -526,6 +567,16 @@ impl ChatRepository for SeaChatRepository {
             .await
             .map_err(infra_error)?;
         count_members(&txn, chat_id, 1).await?;
+        record(
+            &txn,
+            &[NewChange::user(
+                chat_id,
+                ChangeKind::MemberAdded,
+                member.user_id,
+            )],
+        )
+        .await
+        .map_err(infra_error)?;
         txn.commit().await.map_err(infra_error)?;
         Ok(AddMemberOutcome::Added)
     }
@@ -568,6 +619,16 @@ impl ChatRepository for SeaChatRepository {
             .await
             .map_err(infra_error)?;
         count_members(&txn, chat_id, -1).await?;
+        let mut changes = vec![NewChange::user(
+            chat_id,
+            ChangeKind::MemberRemoved,
+            removal.user_id,
+        )];
+        if removal.new_owner.is_some() {
+            // A role changed: the chat's view did.
+            changes.push(NewChange::chat(chat_id, ChangeKind::ChatUpdated));
+        }
+        record(&txn, &changes).await.map_err(infra_error)?;
         if let Some(owner) = removal.new_owner {
             chat_members::Entity::update_many()
                 .col_expr(
@@ -698,8 +759,8 @@ impl ChatRepository for SeaChatRepository {
             seq.into(),
             seq.into(),
         ];
-        let moved = self
-            .conn
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        let moved = txn
             .execute_raw(statement(backend, &sql, values))
             .await
             .map_err(infra_error)?
@@ -715,9 +776,18 @@ impl ChatRepository for SeaChatRepository {
         );
         let values = vec![chat_id.as_uuid().into(), user_id.as_uuid().into()];
         let row = ReadRow::find_by_statement(statement(backend, &sql, values))
-            .one(&self.conn)
+            .one(&txn)
             .await
             .map_err(infra_error)?;
+        if moved && let Some(row) = &row {
+            record(
+                &txn,
+                &[NewChange::read(chat_id, user_id, row.last_read_seq)],
+            )
+            .await
+            .map_err(infra_error)?;
+        }
+        txn.commit().await.map_err(infra_error)?;
         Ok(row.map(|row| {
             (
                 ReadState {

@@ -11,7 +11,10 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
+use missive_domain::sync::ChangeKind;
+
 use super::UNREAD_WINDOW;
+use super::changes::record_about_message;
 use super::convert;
 use super::listing::{list_postgres, list_sqlite};
 use super::search::{SearchTuning, search_postgres};
@@ -200,6 +203,22 @@ impl MessageRepository for SeaMessageRepository {
         find_in(&self.conn, id).await
     }
 
+    async fn find_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, InfraError> {
+        let mut found = Vec::with_capacity(ids.len());
+        // Chunked: SQLite binds at most a few thousand values.
+        for chunk in ids.chunks(500) {
+            let rows = messages::Entity::find()
+                .filter(messages::Column::Id.is_in(chunk.iter().map(|id| id.as_uuid())))
+                .all(&self.conn)
+                .await
+                .map_err(infra_error)?;
+            for row in rows {
+                found.push(convert::message(row)?);
+            }
+        }
+        Ok(found)
+    }
+
     async fn history(
         &self,
         chat_id: ChatId,
@@ -256,23 +275,14 @@ impl MessageRepository for SeaMessageRepository {
                 Expr::value(metadata.to_stored()),
             );
         }
-        let Some(mentions) = &edit.mentions else {
-            let changed = update
-                .exec(&self.conn)
-                .await
-                .map_err(infra_error)?
-                .rows_affected;
-            if changed == 0 {
-                return Ok(None);
-            }
-            return self.find(id).await;
-        };
-        // New mentions: the list and the rows of who is notified change
-        // together.
-        update = update.col_expr(
-            messages::Column::Mentions,
-            Expr::value(convert::stored_user_ids(mentions.users())),
-        );
+        if let Some(mentions) = &edit.mentions {
+            update = update.col_expr(
+                messages::Column::Mentions,
+                Expr::value(convert::stored_user_ids(mentions.users())),
+            );
+        }
+        // The change, its record in the log and (with new mentions) the
+        // rows of who is notified commit together.
         let turn = self.write_gate.turn().await;
         let txn = self.conn.begin().await.map_err(infra_error)?;
         let changed = update.exec(&txn).await.map_err(infra_error)?.rows_affected;
@@ -283,6 +293,14 @@ impl MessageRepository for SeaMessageRepository {
         }) else {
             txn.rollback().await.map_err(infra_error)?;
             return Ok(None);
+        };
+        record_about_message(&txn, ChangeKind::MessageUpdated, id, None, None)
+            .await
+            .map_err(infra_error)?;
+        let Some(mentions) = &edit.mentions else {
+            txn.commit().await.map_err(infra_error)?;
+            drop(turn);
+            return Ok(Some(message));
         };
         txn.execute_raw(statement(
             txn.get_database_backend(),
@@ -396,6 +414,9 @@ impl MessageRepository for SeaMessageRepository {
         .await
         .map_err(infra_error)?;
         threads::recount_root_of(&txn, id).await?;
+        record_about_message(&txn, ChangeKind::MessageDeleted, id, None, None)
+            .await
+            .map_err(infra_error)?;
         txn.commit().await.map_err(infra_error)?;
         drop(turn);
         self.find(id).await

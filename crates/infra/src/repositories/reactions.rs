@@ -14,6 +14,9 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
+use missive_domain::sync::ChangeKind;
+
+use super::changes::record_about_message;
 use super::convert::{self, from_micros, micros};
 use super::messages::find_in;
 use crate::Database;
@@ -180,6 +183,15 @@ impl ReactionRepository for SeaReactionRepository {
             .await
             .map_err(infra_error)?;
         if outcome == Some(Added::Added) {
+            record_about_message(
+                &txn,
+                ChangeKind::Reaction,
+                message_id,
+                Some(user),
+                Some(format!("+{}", reaction.as_str())),
+            )
+            .await
+            .map_err(infra_error)?;
             txn.commit().await.map_err(infra_error)?;
         } else {
             txn.rollback().await.map_err(infra_error)?;
@@ -199,6 +211,17 @@ impl ReactionRepository for SeaReactionRepository {
         let removed = Self::remove_in(&txn, message_id, user, reaction)
             .await
             .map_err(infra_error)?;
+        if removed {
+            record_about_message(
+                &txn,
+                ChangeKind::Reaction,
+                message_id,
+                Some(user),
+                Some(format!("-{}", reaction.as_str())),
+            )
+            .await
+            .map_err(infra_error)?;
+        }
         txn.commit().await.map_err(infra_error)?;
         drop(turn);
         Ok(removed)
@@ -436,6 +459,11 @@ impl PinRepository for SeaPinRepository {
         let turn = self.write_gate.turn().await;
         let txn = self.conn.begin().await.map_err(infra_error)?;
         let outcome = Self::pin_in(&txn, chat_id, message_id, by, at).await?;
+        if matches!(outcome, Some(Pinned::Pinned(_))) {
+            record_about_message(&txn, ChangeKind::Pin, message_id, None, None)
+                .await
+                .map_err(infra_error)?;
+        }
         txn.commit().await.map_err(infra_error)?;
         drop(turn);
         Ok(outcome)
@@ -446,10 +474,11 @@ impl PinRepository for SeaPinRepository {
         chat_id: ChatId,
         message_id: MessageId,
     ) -> Result<Option<Message>, InfraError> {
-        let changed = self
-            .conn
+        let turn = self.write_gate.turn().await;
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        let changed = txn
             .execute_raw(statement(
-                self.conn.get_database_backend(),
+                txn.get_database_backend(),
                 "UPDATE messages SET pinned_by = NULL, pinned_at = NULL \
                  WHERE id = ? AND chat_id = ? AND pinned_at IS NOT NULL",
                 vec![message_id.as_uuid().into(), chat_id.as_uuid().into()],
@@ -458,9 +487,16 @@ impl PinRepository for SeaPinRepository {
             .map_err(infra_error)?
             .rows_affected();
         if changed == 0 {
+            txn.rollback().await.map_err(infra_error)?;
             return Ok(None);
         }
-        find_in(&self.conn, message_id).await
+        record_about_message(&txn, ChangeKind::Pin, message_id, None, None)
+            .await
+            .map_err(infra_error)?;
+        let message = find_in(&txn, message_id).await?;
+        txn.commit().await.map_err(infra_error)?;
+        drop(turn);
+        Ok(message)
     }
 
     async fn pinned(&self, chat_id: ChatId) -> Result<Vec<Message>, InfraError> {

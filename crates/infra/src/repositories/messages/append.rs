@@ -12,10 +12,13 @@ use sea_orm::{
     QueryFilter, Statement, TransactionTrait, Value,
 };
 
+use missive_domain::sync::{ChangeKind, NewChange};
+
 use super::mentions::Notified;
 use super::threads::{ROOT_BUMP, THREADED_PG, participant_values, root_bump_values, thread_bumps};
 use super::{SeaMessageRepository, UNREAD_WINDOW};
 use crate::db_error::{infra_error, is_unique_violation};
+use crate::repositories::changes::record;
 use crate::entity::messages;
 use crate::repositories::convert::{self, micros};
 use crate::sql::statement;
@@ -27,7 +30,8 @@ use crate::sql::statement;
 /// it is more than [`UNREAD_WINDOW`] behind (the invariant that keeps
 /// unread counts cheap; for everyone else it writes nothing). A duplicate
 /// `client_id` makes the INSERT — and so the whole statement, bump
-/// included — fail atomically on the unique index.
+/// included — fail atomically on the unique index. `logged` records the
+/// change for sync in the same statement.
 pub(super) static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH bumped AS ( \
@@ -41,12 +45,16 @@ pub(super) static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
                 client_id, reply_to, sent_at, created_at, metadata, search_text, \
                 thread_root_id, mentions, mention_all) \
             SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
-            RETURNING seq), \
+            RETURNING seq, chat_id, id), \
+        logged AS ( \
+            INSERT INTO changes (chat_id, kind, message_id) \
+            SELECT chat_id, {created}, id FROM stored), \
         caught_up AS ( \
             UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
             WHERE chat_id = ? AND user_id = ? \
                 AND last_read_seq < stored.seq - {UNREAD_WINDOW}) \
-        SELECT seq FROM stored"
+        SELECT seq FROM stored",
+        created = ChangeKind::MessageCreated.code()
     )
 });
 
@@ -227,6 +235,15 @@ impl SeaMessageRepository {
                     .await?;
                 }
                 Notified::of(new).insert(&txn, seq).await?;
+                record(
+                    &txn,
+                    &[NewChange::message(
+                        new.chat_id,
+                        ChangeKind::MessageCreated,
+                        new.id,
+                    )],
+                )
+                .await?;
                 if read_seq < seq - UNREAD_WINDOW {
                     txn.execute_raw(statement(
                         backend,
@@ -342,6 +359,18 @@ impl SeaMessageRepository {
                         .map_err(infra_error)?;
                 }
             }
+            let created: Vec<NewChange> = answer
+                .iter()
+                .filter_map(|a| match a {
+                    Appended::Created(m) => Some(NewChange::message(
+                        chat_id,
+                        ChangeKind::MessageCreated,
+                        m.id,
+                    )),
+                    Appended::Existing(_) => None,
+                })
+                .collect();
+            record(&txn, &created).await.map_err(infra_error)?;
             for (root, (replies, seq, at)) in thread_bumps(&answer) {
                 txn.execute_raw(statement(
                     backend,
