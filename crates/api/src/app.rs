@@ -18,9 +18,10 @@ use missive_domain::services::chats::{ChatLimits, ChatService};
 use missive_domain::services::messages::MessageService;
 use missive_domain::services::pins::PinService;
 use missive_domain::services::reactions::ReactionService;
+use missive_domain::services::sync::SyncService;
 use missive_domain::services::users::UserService;
 use missive_infra::{
-    Argon2Hasher, Database, DatabaseOptions, SeaApiKeyRepository, SeaChatRepository,
+    Argon2Hasher, Database, DatabaseOptions, SeaApiKeyRepository, SeaChangeLog, SeaChatRepository,
     SeaMessageRepository, SeaPinRepository, SeaReactionRepository, SeaUserRepository,
     Sha256KeyMinter, SignalBus, SignalPublisher, SystemClock,
 };
@@ -163,12 +164,16 @@ pub fn build_state(
     let jwt = JwtKeys::new(&jwt_secret(&settings)?, settings.auth.access_token_ttl_secs);
     let realtime = Realtime::new(settings.realtime.outbound_queue);
     let rate_limits = RateLimits::new(&settings.rate_limit);
+    let sync = SyncService::new(
+        Arc::new(SeaChangeLog::new(&database)),
+        message_repository,
+        chat_repository.clone(),
+        reaction_repository,
+    );
     let dispatcher = Dispatcher::new(
         Arc::clone(&realtime.registry),
         chat_repository,
-        message_repository,
-        reaction_repository,
-        clock,
+        sync.clone(),
     );
     let state = AppState(Arc::new(App {
         users,
@@ -177,6 +182,7 @@ pub fn build_state(
         messages,
         reactions,
         pins,
+        sync,
         rate_limits,
         realtime,
         jwt,

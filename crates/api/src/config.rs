@@ -28,6 +28,31 @@ pub struct Settings {
     pub log: LogSettings,
     /// The Prometheus endpoint.
     pub metrics: MetricsSettings,
+    /// The change log behind `GET /sync`.
+    pub sync: SyncSettings,
+}
+
+/// `[sync]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Days a change is kept; a token older than that is answered 410
+    /// `sync_expired`.
+    pub retention_days: u32,
+    /// Seconds between runs of the pruning job.
+    pub prune_every_secs: u64,
+    /// Changes deleted per short transaction by the pruning job.
+    pub prune_batch: u32,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            retention_days: 30,
+            prune_every_secs: 60,
+            prune_batch: 5000,
+        }
+    }
 }
 
 /// `[metrics]`.
@@ -442,6 +467,15 @@ impl Settings {
         }
         if self.limits.max_group_members < 2 {
             return fail("limits.max_group_members", "must be at least 2");
+        }
+        if self.sync.retention_days == 0 {
+            return fail("sync.retention_days", "must be at least 1");
+        }
+        if self.sync.prune_every_secs == 0 || self.sync.prune_batch == 0 {
+            return fail(
+                "sync.prune_every_secs and sync.prune_batch",
+                "must be at least 1",
+            );
         }
         let realtime = &self.realtime;
         if realtime.ping_interval_secs == 0 {

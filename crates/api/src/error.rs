@@ -155,6 +155,16 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
+    /// 410 `sync_expired`.
+    pub fn sync_expired() -> Self {
+        Self::new(
+            StatusCode::GONE,
+            "sync_expired",
+            "the sync token is older than the changes kept (or not one of this server's): \
+             reload state and start again from a fresh token",
+        )
+    }
+
     /// 429 `rate_limited`, with `Retry-After`.
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         let mut error = Self::new(
@@ -376,6 +386,15 @@ impl From<MessageError> for ApiError {
                 Self::validation(vec![FieldError::new(field, message)])
             }
             MessageError::Infra(e) => e.into(),
+        }
+    }
+}
+
+impl From<missive_domain::services::sync::SyncError> for ApiError {
+    fn from(error: missive_domain::services::sync::SyncError) -> Self {
+        match error {
+            missive_domain::services::sync::SyncError::Expired => Self::sync_expired(),
+            missive_domain::services::sync::SyncError::Infra(e) => e.into(),
         }
     }
 }

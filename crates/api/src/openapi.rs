@@ -29,7 +29,7 @@ use crate::error::Problem;
     components(
         schemas(Problem),
         responses(
-            BadRequest, Unauthorized, InvalidCredentials, Forbidden, NotFound, Conflict,
+            BadRequest, Unauthorized, InvalidCredentials, Forbidden, NotFound, Conflict, Gone,
             PayloadTooLarge, UnsupportedMediaType, ValidationFailed, TooManyRequests, Unavailable,
             Internal
         )
@@ -43,6 +43,7 @@ use crate::error::Problem;
         (name = "reactions", description = "Emoji and :shortcode: reactions to messages: add, take back, list who reacted"),
         (name = "pins", description = "Pinned messages of a chat (up to 50)"),
         (name = "realtime", description = "WebSocket delivery of events (see the README for the protocol)"),
+        (name = "sync", description = "Every change since a token, exactly once, in commit order: resume after a disconnect"),
         (name = "health", description = "Probes for orchestrators"),
     )
 )]
@@ -180,6 +181,10 @@ problem_response!(
 problem_response!(
     /// 409.
     Conflict, "Conflict: `email_taken` (registration), `not_a_group` (renaming or changing members of a direct chat), `message_deleted` (editing a tombstone), `chat_id_taken` (creating a chat with an id another chat has)"
+);
+problem_response!(
+    /// 410.
+    Gone, "`sync_expired`: the token is older than the kept changes (`sync.retention_days`) or is not a position of this server: reload state over REST and take a fresh token from `GET /sync`"
 );
 problem_response!(
     /// 413.

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod paging;
 pub mod pins;
 pub mod reactions;
+pub mod sync;
 pub mod threads;
 pub mod users;
 pub mod ws;
@@ -37,6 +38,7 @@ pub fn api_v1(settings: &crate::config::Settings) -> OpenApiRouter<AppState> {
         .merge(mentions::router())
         .merge(listing::router())
         .merge(bulk::router(settings.server.max_batch_bytes))
+        .merge(sync::router())
         .merge(ws::router())
 }
 

@@ -8,6 +8,7 @@ use missive_domain::services::chats::ChatService;
 use missive_domain::services::messages::MessageService;
 use missive_domain::services::pins::PinService;
 use missive_domain::services::reactions::ReactionService;
+use missive_domain::services::sync::SyncService;
 use missive_domain::services::users::UserService;
 use missive_infra::Database;
 
@@ -39,6 +40,8 @@ pub struct App {
     pub reactions: ReactionService,
     /// Pinned messages.
     pub pins: PinService,
+    /// The change log: `GET /sync`, WebSocket resume and live delivery.
+    pub sync: SyncService,
     /// Request rate limits.
     pub rate_limits: crate::rate_limit::RateLimits,
     /// WebSocket connections and their shutdown.

@@ -23,6 +23,6 @@ pub use keys::Sha256KeyMinter;
 pub use password::Argon2Hasher;
 pub use realtime::{Signal, SignalBus, SignalPublisher};
 pub use repositories::{
-    SeaApiKeyRepository, SeaChatRepository, SeaMessageRepository, SeaPinRepository,
+    SeaApiKeyRepository, SeaChangeLog, SeaChatRepository, SeaMessageRepository, SeaPinRepository,
     SeaReactionRepository, SeaUserRepository, SearchPlan, SearchTuning, UNREAD_WINDOW,
 };

@@ -13,12 +13,14 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use missive_domain::ids::{ChatId, UserId};
+use missive_domain::services::sync::{SyncError, SyncLimit};
+use missive_domain::sync::SyncToken;
 use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::protocol::{ClientCommand, ServerEvent, parse};
-use super::registry::Registration;
+use super::registry::{Outbound, Registration};
 use crate::auth::{Grant, Verified};
 use crate::error::ApiError;
 use crate::rate_limit::{BucketKey, Class};
@@ -37,8 +39,14 @@ pub mod close_code {
     /// The connection's credentials ended: the access token expired or
     /// the API key was revoked. Reconnect with valid credentials.
     pub const CREDENTIALS_ENDED: u16 = 4001;
-    /// The client did not read fast enough; reconnect and catch up.
+    /// The client did not read fast enough; reconnect with the last
+    /// `token` (`?since=`) and miss nothing.
     pub const SLOW_CONSUMER: u16 = 4008;
+    /// The `since` token expired during the replay (changes after it were
+    /// pruned): reload state and connect without it.
+    pub const SYNC_EXPIRED: u16 = 4010;
+    /// The server could not read the change log; reconnect.
+    pub const INTERNAL: u16 = 1011;
 }
 
 /// A far-away instant for a connection whose credentials do not expire.
@@ -57,6 +65,7 @@ pub async fn run<S, E>(
     mut registration: Registration,
     caller: Verified,
     app: AppState,
+    since: Option<SyncToken>,
 ) where
     S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin + Send,
     E: std::error::Error + Send + 'static,
@@ -74,10 +83,62 @@ pub async fn run<S, E>(
     tokio::pin!(expires);
     let mut inbound = InboundBudget::new(settings.inbound_frames_per_sec, settings.inbound_burst);
 
+    // Registered already: every change the dispatcher delivers from now
+    // on is queued. Taking the position after that, and noting it for the
+    // dispatcher, leaves no gap; queued changes at or below where this
+    // connection starts are dropped, so there is no duplicate either.
+    let Ok(now) = app.sync.now().await else {
+        close(
+            &mut socket,
+            close_code::INTERNAL,
+            "cannot read the change log: reconnect",
+            write_timeout,
+        )
+        .await;
+        return;
+    };
+    realtime.registry.note_start(now);
     let ready = ServerEvent::Ready {
         user_id: user.as_uuid(),
+        token: since.is_none().then(|| now.to_string()),
     };
     let mut open = write(&mut socket, Message::Text(ready.frame()), write_timeout).await;
+    let mut start = now;
+    if let Some(since) = since
+        && open
+    {
+        match replay(&mut socket, &app, user, since, write_timeout).await {
+            Ok(Some(end)) => {
+                start = end.max(now);
+                let synced = ServerEvent::Synced {
+                    token: start.to_string(),
+                };
+                open = write(&mut socket, Message::Text(synced.frame()), write_timeout).await;
+            }
+            Ok(None) => open = false,
+            Err(SyncError::Expired) => {
+                close(
+                    &mut socket,
+                    close_code::SYNC_EXPIRED,
+                    "sync token expired: reload state",
+                    write_timeout,
+                )
+                .await;
+                open = false;
+            }
+            Err(SyncError::Infra(error)) => {
+                tracing::warn!(%error, "cannot replay changes to a WebSocket");
+                close(
+                    &mut socket,
+                    close_code::INTERNAL,
+                    "cannot read the change log: reconnect",
+                    write_timeout,
+                )
+                .await;
+                open = false;
+            }
+        }
+    }
     while open {
         tokio::select! {
             () = realtime.shutdown.cancelled() => {
@@ -95,11 +156,13 @@ pub async fn run<S, E>(
                     open = false;
                 }
                 (Some(frame), _) => {
-                    open = write_queued(&mut socket, &mut registration.queue, frame, write_timeout).await;
+                    if frame.token.is_none_or(|token| token > start) {
+                        open = write_queued(&mut socket, &mut registration.queue, frame, start, write_timeout).await;
+                    }
                 }
                 (None, ended) => {
                     let (code, reason) = match ended {
-                        Some(close_code::SLOW_CONSUMER) => (close_code::SLOW_CONSUMER, "too slow: reconnect and catch up with after_seq"),
+                        Some(close_code::SLOW_CONSUMER) => (close_code::SLOW_CONSUMER, "too slow: reconnect with ?since= and your last token"),
                         _ => (close_code::NORMAL, "closed"),
                     };
                     close(&mut socket, code, reason, write_timeout).await;
@@ -230,18 +293,20 @@ const MAX_FRAMES_PER_FLUSH: usize = 64;
 /// connection is gone or stalled.
 async fn write_queued<S>(
     socket: &mut S,
-    queue: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
-    first: Utf8Bytes,
+    queue: &mut tokio::sync::mpsc::Receiver<Outbound>,
+    first: Outbound,
+    start: SyncToken,
     timeout: Duration,
 ) -> bool
 where
     S: Sink<Message> + Unpin,
 {
     let batch = async {
-        socket.feed(Message::Text(first)).await?;
+        socket.feed(Message::Text(first.frame)).await?;
         for _ in 1..MAX_FRAMES_PER_FLUSH {
             match queue.try_recv() {
-                Ok(frame) => socket.feed(Message::Text(frame)).await?,
+                Ok(next) if next.token.is_some_and(|token| token <= start) => {}
+                Ok(next) => socket.feed(Message::Text(next.frame)).await?,
                 Err(_) => break,
             }
         }
@@ -249,6 +314,47 @@ where
     };
     matches!(tokio::time::timeout(timeout, batch).await, Ok(Ok(())))
 }
+
+/// Writes every change of `user` after `since`, page by page, each with
+/// its token; answers where the replay ended (`None`: the socket failed).
+async fn replay<S>(
+    socket: &mut S,
+    app: &AppState,
+    user: UserId,
+    since: SyncToken,
+    timeout: Duration,
+) -> Result<Option<SyncToken>, SyncError>
+where
+    S: Sink<Message> + Unpin,
+{
+    let limit = SyncLimit::new(i64::from(REPLAY_PAGE))
+        .unwrap_or_else(|_| unreachable!("a valid page size"));
+    let mut position = since;
+    loop {
+        let page = app.sync.since(user, position, limit).await?;
+        let frames: Vec<Utf8Bytes> = page
+            .changes
+            .into_iter()
+            .map(|synced| ServerEvent::from(synced.event).frame_with_token(synced.token))
+            .collect();
+        let batch = async {
+            for frame in frames {
+                socket.feed(Message::Text(frame)).await?;
+            }
+            socket.flush().await
+        };
+        if !matches!(tokio::time::timeout(timeout, batch).await, Ok(Ok(()))) {
+            return Ok(None);
+        }
+        position = position.max(page.next_token);
+        if !page.has_more {
+            return Ok(Some(position));
+        }
+    }
+}
+
+/// Changes read per page of a replay.
+const REPLAY_PAGE: u32 = 500;
 
 async fn close<S>(socket: &mut S, code: u16, reason: &'static str, timeout: Duration)
 where

@@ -5,6 +5,8 @@ use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use missive_domain::sync::{SyncEvent, SyncToken};
+
 use crate::commands::SendMessageRequest;
 use crate::error::{ApiError, Problem};
 use crate::extract::parse_value;
@@ -19,6 +21,17 @@ pub enum ServerEvent {
     Ready {
         /// The authenticated user.
         user_id: uuid::Uuid,
+        /// Without `?since=`: the position from which every change reaches
+        /// this connection (keep it, as any event's `token`, to resume).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// With `?since=`: every missed change was replayed (each with its
+    /// `token`); live events follow with no gap and no duplicate.
+    #[serde(rename = "synced")]
+    Synced {
+        /// Where the replay ended.
+        token: String,
     },
     /// A message was stored.
     #[serde(rename = "message.created")]
@@ -51,6 +64,10 @@ pub enum ServerEvent {
         reaction: String,
         /// Who reacted.
         user_id: uuid::Uuid,
+        /// How many members have this reaction on the message now (set it,
+        /// rather than adding one, so replays are harmless).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        count: Option<u32>,
     },
     /// A member took their reaction back.
     #[serde(rename = "reaction.removed")]
@@ -65,6 +82,9 @@ pub enum ServerEvent {
         reaction: String,
         /// Whose it was.
         user_id: uuid::Uuid,
+        /// How many members have this reaction on the message now.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        count: Option<u32>,
     },
     /// A thread gained or lost a reply (sent after the reply's
     /// `message.created` or `message.deleted`).
@@ -180,6 +200,23 @@ impl ServerEvent {
     pub fn frame(&self) -> Utf8Bytes {
         // Serialising these plain structs cannot fail.
         Utf8Bytes::from(serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// The frame with the change's `token` beside the event's fields.
+    pub fn frame_with_token(&self, token: SyncToken) -> Utf8Bytes {
+        #[derive(Serialize)]
+        struct WithToken<'a> {
+            #[serde(flatten)]
+            event: &'a ServerEvent,
+            token: String,
+        }
+        Utf8Bytes::from(
+            serde_json::to_string(&WithToken {
+                event: self,
+                token: token.to_string(),
+            })
+            .unwrap_or_default(),
+        )
     }
 
     /// An `error` event for `error`.
@@ -304,6 +341,82 @@ pub fn parse(text: &str) -> (Value, Result<ClientCommand, ApiError>) {
         )])),
     };
     (reference, command)
+}
+
+impl From<SyncEvent> for ServerEvent {
+    /// The WebSocket shape of a rendered change (the same for `GET /sync`).
+    fn from(event: SyncEvent) -> Self {
+        match event {
+            SyncEvent::MessageCreated(m) => Self::MessageCreated { message: m.into() },
+            SyncEvent::MessageUpdated(m) => Self::MessageUpdated { message: m.into() },
+            SyncEvent::MessageDeleted(m) => Self::MessageDeleted { message: m.into() },
+            SyncEvent::MessagePinned(m) => Self::MessagePinned { message: m.into() },
+            SyncEvent::MessageUnpinned(m) => Self::MessageUnpinned { message: m.into() },
+            SyncEvent::ThreadUpdated(root) => Self::ThreadUpdated {
+                chat_id: root.chat_id.as_uuid(),
+                root_id: root.id.as_uuid(),
+                thread: root.thread.map(Into::into),
+            },
+            SyncEvent::Reaction {
+                chat_id,
+                message_id,
+                seq,
+                reaction,
+                user_id,
+                added,
+                count,
+            } => {
+                let (chat_id, message_id, user_id) =
+                    (chat_id.as_uuid(), message_id.as_uuid(), user_id.as_uuid());
+                let reaction = reaction.as_str().to_owned();
+                if added {
+                    Self::ReactionAdded {
+                        chat_id,
+                        message_id,
+                        seq,
+                        reaction,
+                        user_id,
+                        count: Some(count),
+                    }
+                } else {
+                    Self::ReactionRemoved {
+                        chat_id,
+                        message_id,
+                        seq,
+                        reaction,
+                        user_id,
+                        count: Some(count),
+                    }
+                }
+            }
+            SyncEvent::ChatRead {
+                chat_id,
+                user_id,
+                last_read_seq,
+            } => Self::ChatRead {
+                chat_id: chat_id.as_uuid(),
+                user_id: user_id.as_uuid(),
+                last_read_seq,
+            },
+            SyncEvent::MemberAdded { chat_id, user_id } => Self::MemberAdded {
+                chat_id: chat_id.as_uuid(),
+                user_id: user_id.as_uuid(),
+            },
+            SyncEvent::MemberRemoved { chat_id, user_id } => Self::MemberRemoved {
+                chat_id: chat_id.as_uuid(),
+                user_id: user_id.as_uuid(),
+            },
+            SyncEvent::ChatCreated(details) => Self::ChatCreated {
+                chat: details.into(),
+            },
+            SyncEvent::ChatUpdated(details) => Self::ChatUpdated {
+                chat: details.into(),
+            },
+            SyncEvent::ChatDeleted { chat_id } => Self::ChatDeleted {
+                chat_id: chat_id.as_uuid(),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

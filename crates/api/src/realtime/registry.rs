@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
 use missive_domain::ids::{ApiKeyId, UserId};
+use missive_domain::sync::SyncToken;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
@@ -27,9 +28,20 @@ pub struct Stats {
     pub open: AtomicU64,
 }
 
+/// A frame queued for a connection, with the position of the change it
+/// carries (so a connection that replayed up to some position drops what
+/// it already wrote).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    /// The change's position, for changes.
+    pub token: Option<SyncToken>,
+    /// The serialised event (shared by every recipient).
+    pub frame: Utf8Bytes,
+}
+
 struct Entry {
     id: u64,
-    queue: mpsc::Sender<Utf8Bytes>,
+    queue: mpsc::Sender<Outbound>,
     /// Why the registry ended the connection (a close code), 0 while open.
     close: Arc<AtomicU16>,
     /// The API key the connection authenticated with, if any.
@@ -41,6 +53,9 @@ pub struct Registry {
     connections: RwLock<HashMap<UserId, Vec<Entry>>>,
     next_id: AtomicU64,
     queue_capacity: usize,
+    /// The lowest position a connection registered since the dispatcher
+    /// last looked needs changes from.
+    starts: std::sync::Mutex<Option<SyncToken>>,
     /// Delivery counters.
     pub stats: Stats,
 }
@@ -54,7 +69,7 @@ pub struct Registration {
     pub id: u64,
     /// Frames to write to the socket, in order. Ends when the registry drops
     /// the connection.
-    pub queue: mpsc::Receiver<Utf8Bytes>,
+    pub queue: mpsc::Receiver<Outbound>,
     close: Arc<AtomicU16>,
 }
 
@@ -87,6 +102,7 @@ impl Registry {
             connections: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             queue_capacity: queue_capacity.max(1),
+            starts: std::sync::Mutex::new(None),
             stats: Stats::default(),
         }
     }
@@ -198,6 +214,25 @@ impl Registry {
         ended
     }
 
+    /// A registered connection needs every change after `start` (it
+    /// read the position after registering): the dispatcher, when it
+    /// has no position of its own, starts from the lowest such.
+    pub fn note_start(&self, start: SyncToken) {
+        let mut starts = self
+            .starts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *starts = Some(starts.map_or(start, |s| s.min(start)));
+    }
+
+    /// Takes the lowest start noted since the last call.
+    pub fn take_start(&self) -> Option<SyncToken> {
+        self.starts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
     /// Whether any connection is open here.
     pub fn is_empty(&self) -> bool {
         self.read().is_empty()
@@ -217,6 +252,7 @@ impl Registry {
         &self,
         users: impl IntoIterator<Item = &'a UserId>,
         frame: &Utf8Bytes,
+        token: Option<SyncToken>,
         except: Option<UserId>,
     ) {
         let mut overflowed = Vec::new();
@@ -231,7 +267,11 @@ impl Registry {
                     continue;
                 };
                 for entry in entries {
-                    match entry.queue.try_send(frame.clone()) {
+                    let outbound = Outbound {
+                        token,
+                        frame: frame.clone(),
+                    };
+                    match entry.queue.try_send(outbound) {
                         Ok(()) => delivered += 1,
                         Err(TrySendError::Full(_)) => {
                             entry
@@ -291,10 +331,11 @@ mod tests {
         let mut bob_phone = registry.register(bob, None, 16).expect("room");
         let frame = Utf8Bytes::from_static("{\"type\":\"typing\"}");
 
-        registry.deliver([ada, bob].iter(), &frame, Some(bob));
+        registry.deliver([ada, bob].iter(), &frame, None, Some(bob));
 
-        assert_eq!(ada_phone.queue.recv().await.as_ref(), Some(&frame));
-        assert_eq!(ada_laptop.queue.recv().await.as_ref(), Some(&frame));
+        let queued = Outbound { token: None, frame };
+        assert_eq!(ada_phone.queue.recv().await.as_ref(), Some(&queued));
+        assert_eq!(ada_laptop.queue.recv().await.as_ref(), Some(&queued));
         assert!(
             bob_phone.queue.try_recv().is_err(),
             "the excluded user gets nothing"
@@ -311,14 +352,14 @@ mod tests {
         let frame = Utf8Bytes::from_static("x");
 
         for _ in 0..2 {
-            registry.deliver([user].iter(), &frame, None);
+            registry.deliver([user].iter(), &frame, None, None);
             fast.queue.recv().await.expect("fast keeps up");
         }
-        registry.deliver([user].iter(), &frame, None);
+        registry.deliver([user].iter(), &frame, None, None);
 
         assert_eq!(slow.ended_with(), Some(close_code::SLOW_CONSUMER));
         assert_eq!(fast.ended_with(), None);
-        assert_eq!(fast.queue.recv().await.as_ref(), Some(&frame));
+        assert_eq!(fast.queue.recv().await.map(|o| o.frame), Some(frame));
         // The slow one drains what was queued, then its queue ends.
         assert!(slow.queue.recv().await.is_some());
         assert!(slow.queue.recv().await.is_some());
@@ -328,6 +369,17 @@ mod tests {
             1
         );
         assert_eq!(registry.stats.open.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn the_lowest_start_noted_is_taken_once() {
+        let registry = registry(1);
+        assert_eq!(registry.take_start(), None);
+        registry.note_start(SyncToken::new(9, 0));
+        registry.note_start(SyncToken::new(7, 3));
+        registry.note_start(SyncToken::new(8, 0));
+        assert_eq!(registry.take_start(), Some(SyncToken::new(7, 3)));
+        assert_eq!(registry.take_start(), None);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::{Authenticated, Grant};
 use crate::error::ApiError;
-use crate::openapi::{BadRequest, TooManyRequests, Unauthorized};
+use crate::extract::Query;
+use crate::openapi::{BadRequest, Gone, TooManyRequests, Unauthorized, ValidationFailed};
 use crate::realtime::connection;
 use crate::state::AppState;
 
@@ -29,6 +30,17 @@ pub struct WsCredentials {
     access_token: Option<String>,
     /// An API key, instead of `X-API-Key`.
     api_key: Option<String>,
+}
+
+/// Resuming: `?since=` a token.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WsResume {
+    /// Replay every change after this token (from an event's `token`,
+    /// `ready`/`synced`, or `GET /sync`), then go live with no gap and no
+    /// duplicate; `synced {token}` marks the seam. Expired → 410
+    /// `sync_expired` before the upgrade.
+    since: Option<String>,
 }
 
 /// The upgrade, or a 400 problem when the request is not one.
@@ -60,23 +72,35 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
 /// JSON text objects with a `type`.
 #[utoipa::path(
     get, path = "/ws", tag = "realtime",
-    params(WsCredentials),
+    params(WsCredentials, WsResume),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 410, response = Gone),
+        (status = 422, response = ValidationFailed),
         (status = 429, response = TooManyRequests),
     )
 )]
 async fn websocket(
     State(app): State<AppState>,
     Authenticated(caller): Authenticated,
+    Query(resume): Query<WsResume>,
     upgrade: Result<Upgrade, ApiError>,
 ) -> Result<Response, ApiError> {
     // Credentials first (the gate): a stranger learns nothing, not even
     // about upgrades.
     let Upgrade(upgrade) = upgrade?;
+    let since = resume
+        .since
+        .as_deref()
+        .map(|raw| super::sync::parse_token("since", raw))
+        .transpose()?;
+    if let Some(since) = since {
+        // Answered before the upgrade, as a problem document.
+        app.sync.check(since).await?;
+    }
     let limits = &app.settings.realtime;
     let api_key = match caller.grant {
         Grant::ApiKey { id } => Some(id),
@@ -102,6 +126,7 @@ async fn websocket(
                 registration,
                 caller,
                 connection_app,
+                since,
             ))
         }))
 }

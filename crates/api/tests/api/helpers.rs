@@ -330,8 +330,18 @@ impl TestApp {
 }
 
 impl WsClient {
-    /// The next JSON event (pings are skipped), within 10 s.
+    /// The next JSON event (pings are skipped), within 10 s, without its
+    /// `token` (which `tests/api/sync.rs` checks; see [`Self::next_raw_event`]).
     pub async fn next_event(&mut self) -> Value {
+        let mut event = self.next_raw_event().await;
+        if let Some(fields) = event.as_object_mut() {
+            fields.remove("token");
+        }
+        event
+    }
+
+    /// The next JSON event as it came, `token` included.
+    pub async fn next_raw_event(&mut self) -> Value {
         use futures::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         loop {

@@ -159,6 +159,7 @@ async fn reactions_and_their_removal_reach_every_member_live_and_nobody_else() {
             "seq": message["seq"],
             "reaction": ":+1:",
             "user_id": bob.id,
+            "count": 1,
         })
     );
     // A repeat changes nothing and announces nothing.
@@ -172,6 +173,10 @@ async fn reactions_and_their_removal_reach_every_member_live_and_nobody_else() {
     let removed = ada_ws.next_event().await;
     assert_eq!(removed["type"], "reaction.removed");
     assert_eq!(removed["user_id"], bob.id.as_str());
+    assert_eq!(
+        removed["count"], 0,
+        "the count now, so replays are harmless"
+    );
     eve_ws.assert_silent(300).await;
 }
 

@@ -163,7 +163,10 @@ impl SyncService {
                         continue;
                     }
                     if seen.insert(Key::Message(message.id)) {
-                        push(message_event(change.kind, message.clone()), Audience::Members);
+                        push(
+                            message_event(change.kind, message.clone()),
+                            Audience::Members,
+                        );
                     }
                     let thread_changed = change.kind != ChangeKind::MessageUpdated;
                     if let Some(root) = message.thread_root_id.filter(|_| thread_changed)
@@ -311,7 +314,12 @@ impl SyncService {
             .collect();
         let mut roots: Vec<MessageId> = changes
             .iter()
-            .filter(|c| matches!(c.kind, ChangeKind::MessageCreated | ChangeKind::MessageDeleted))
+            .filter(|c| {
+                matches!(
+                    c.kind,
+                    ChangeKind::MessageCreated | ChangeKind::MessageDeleted
+                )
+            })
             .filter_map(|c| c.message_id.and_then(|id| found.get(&id)))
             .filter_map(|m| m.thread_root_id)
             .filter(|root| !found.contains_key(root))

@@ -2,7 +2,6 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use missive_domain::sync::{ChangeKind, NewChange};
 use missive_domain::InfraError;
 use missive_domain::chat::{
     Chat, ChatCursor, ChatDetails, ChatMember, ChatTitle, EMBEDDED_MEMBERS, MemberCursor,
@@ -14,6 +13,7 @@ use missive_domain::ports::{
     AddMemberOutcome, ChatRepository, ChatVersion, InsertChatOutcome, MemberSnapshot, Removal,
     RemoveMemberOutcome,
 };
+use missive_domain::sync::{ChangeKind, NewChange};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -24,8 +24,8 @@ use super::UNREAD_WINDOW;
 use super::convert::{self, micros};
 use crate::Database;
 use crate::db_error::{infra_error, is_unique_violation};
-use crate::repositories::changes::record;
 use crate::entity::{chat_members, chats, messages};
+use crate::repositories::changes::record;
 use crate::sql::{placeholders, statement};
 
 /// [`ChatRepository`] on SeaORM.

@@ -82,6 +82,11 @@ async fn app() -> (AppState, tempfile::TempDir) {
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     )));
+    let migrations = crate::app::connect_for_migrations(&settings)
+        .await
+        .expect("open the database");
+    migrations.migrate_up().await.expect("migrate");
+    migrations.close().await.expect("close");
     let database = Database::connect(&DatabaseOptions {
         url,
         max_connections: 2,
@@ -115,7 +120,7 @@ async fn connect() -> Client {
     let (to_server, inbound) = mpsc::unbounded();
     let (outbound, from_server) = mpsc::unbounded();
     let socket = ChannelSocket { inbound, outbound };
-    let task = tokio::spawn(run(socket, registration, caller, app.clone()));
+    let task = tokio::spawn(run(socket, registration, caller, app.clone(), None));
     Client {
         app,
         user,
@@ -182,12 +187,17 @@ impl Client {
 }
 
 #[tokio::test]
-async fn the_first_frame_is_ready_with_the_users_id() {
+async fn the_first_frame_is_ready_with_the_users_id_and_the_token_it_starts_from() {
     let mut client = connect().await;
     let ready = client.event().await;
+    let now = client.app.sync.now().await.expect("now");
     assert_eq!(
         ready,
-        json!({"type": "ready", "user_id": client.user.as_uuid().to_string()})
+        json!({
+            "type": "ready",
+            "user_id": client.user.as_uuid().to_string(),
+            "token": now.to_string(),
+        })
     );
 }
 
@@ -245,7 +255,7 @@ async fn a_frame_queued_for_the_connection_reaches_the_client() {
         .app
         .realtime
         .registry
-        .deliver([client.user].iter(), &frame, None);
+        .deliver([client.user].iter(), &frame, None, None);
     match client.frame().await {
         Message::Text(text) => assert_eq!(text, frame),
         other => panic!("expected the queued text frame, got {other:?}"),

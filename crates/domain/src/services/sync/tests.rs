@@ -86,13 +86,32 @@ fn three_edits_render_once_as_the_message_is_now_and_a_delete_wins() {
     edited.content = "third".into();
     let mut gone = message(chat, 2);
     gone.deleted_at = Some(NOW);
-    let sync = service(MockChangeLog::new(), vec![edited.clone(), gone.clone()], HashMap::new());
+    let sync = service(
+        MockChangeLog::new(),
+        vec![edited.clone(), gone.clone()],
+        HashMap::new(),
+    );
     let changes = [
-        at(1, NewChange::message(chat, ChangeKind::MessageCreated, edited.id)),
-        at(2, NewChange::message(chat, ChangeKind::MessageUpdated, edited.id)),
-        at(3, NewChange::message(chat, ChangeKind::MessageUpdated, edited.id)),
-        at(4, NewChange::message(chat, ChangeKind::MessageUpdated, gone.id)),
-        at(5, NewChange::message(chat, ChangeKind::MessageDeleted, gone.id)),
+        at(
+            1,
+            NewChange::message(chat, ChangeKind::MessageCreated, edited.id),
+        ),
+        at(
+            2,
+            NewChange::message(chat, ChangeKind::MessageUpdated, edited.id),
+        ),
+        at(
+            3,
+            NewChange::message(chat, ChangeKind::MessageUpdated, edited.id),
+        ),
+        at(
+            4,
+            NewChange::message(chat, ChangeKind::MessageUpdated, gone.id),
+        ),
+        at(
+            5,
+            NewChange::message(chat, ChangeKind::MessageDeleted, gone.id),
+        ),
     ];
     let out = block_on(sync.render(&changes, None)).expect("rendered");
     assert_eq!(out.len(), 2);
@@ -120,9 +139,16 @@ fn a_reply_renders_its_thread_as_it_is_now() {
     });
     let mut reply = message(chat, 3);
     reply.thread_root_id = Some(root.id);
-    let sync = service(MockChangeLog::new(), vec![root.clone(), reply.clone()], HashMap::new());
+    let sync = service(
+        MockChangeLog::new(),
+        vec![root.clone(), reply.clone()],
+        HashMap::new(),
+    );
     let out = block_on(sync.render(
-        &[at(9, NewChange::message(chat, ChangeKind::MessageCreated, reply.id))],
+        &[at(
+            9,
+            NewChange::message(chat, ChangeKind::MessageCreated, reply.id),
+        )],
         None,
     ))
     .expect("rendered");
@@ -152,9 +178,18 @@ fn reactions_carry_their_sign_and_the_count_now_and_removals_reach_the_removed()
     )]);
     let sync = service(MockChangeLog::new(), vec![liked.clone()], summaries);
     let changes = [
-        at(1, NewChange::reaction(chat, liked.id, 1, ann, &thumbs, true)),
-        at(2, NewChange::reaction(chat, liked.id, 1, bob, &thumbs, true)),
-        at(3, NewChange::reaction(chat, liked.id, 1, ann, &thumbs, false)),
+        at(
+            1,
+            NewChange::reaction(chat, liked.id, 1, ann, &thumbs, true),
+        ),
+        at(
+            2,
+            NewChange::reaction(chat, liked.id, 1, bob, &thumbs, true),
+        ),
+        at(
+            3,
+            NewChange::reaction(chat, liked.id, 1, ann, &thumbs, false),
+        ),
         at(4, NewChange::user(chat, ChangeKind::MemberRemoved, bob)),
         at(5, NewChange::read(chat, ann, 1)),
     ];
@@ -166,7 +201,11 @@ fn reactions_carry_their_sign_and_the_count_now_and_removals_reach_the_removed()
             _ => None,
         })
         .collect();
-    assert_eq!(signs, [(true, 1), (true, 1), (false, 1)], "every change, today's count");
+    assert_eq!(
+        signs,
+        [(true, 1), (true, 1), (false, 1)],
+        "every change, today's count"
+    );
     assert_eq!(out[3].audience, Audience::MembersAnd(bob));
     assert_eq!(
         out[4].event,
@@ -184,7 +223,10 @@ fn changes_of_messages_gone_with_their_chat_render_as_nothing_but_the_deletion()
     let ann = UserId::new();
     let sync = service(MockChangeLog::new(), vec![], HashMap::new());
     let changes = [
-        at(1, NewChange::message(chat, ChangeKind::MessageCreated, MessageId::new())),
+        at(
+            1,
+            NewChange::message(chat, ChangeKind::MessageCreated, MessageId::new()),
+        ),
         at(2, NewChange::user(chat, ChangeKind::ChatDeleted, ann)),
     ];
     let out = block_on(sync.render(&changes, Some(ann))).expect("rendered");

@@ -18,8 +18,8 @@ use super::mentions::Notified;
 use super::threads::{ROOT_BUMP, THREADED_PG, participant_values, root_bump_values, thread_bumps};
 use super::{SeaMessageRepository, UNREAD_WINDOW};
 use crate::db_error::{infra_error, is_unique_violation};
-use crate::repositories::changes::record;
 use crate::entity::messages;
+use crate::repositories::changes::record;
 use crate::repositories::convert::{self, micros};
 use crate::sql::statement;
 
@@ -45,10 +45,10 @@ pub(super) static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
                 client_id, reply_to, sent_at, created_at, metadata, search_text, \
                 thread_root_id, mentions, mention_all) \
             SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
-            RETURNING seq, chat_id, id), \
+            RETURNING seq, chat_id AS stored_chat, id AS stored_id), \
         logged AS ( \
             INSERT INTO changes (chat_id, kind, message_id) \
-            SELECT chat_id, {created}, id FROM stored), \
+            SELECT stored_chat, {created}, stored_id FROM stored), \
         caught_up AS ( \
             UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
             WHERE chat_id = ? AND user_id = ? \
