@@ -374,6 +374,14 @@ impl Application {
         let signals = faults.apply(bus.subscribe(), stop.clone());
         let (state, dispatcher) = build_state(settings, database, &bus)?;
         tokio::spawn(dispatcher.run(signals, stop.clone()));
+        tokio::spawn(RealtimeTasks::prune_sync_log(
+            state.sync.clone(),
+            Arc::new(SystemClock),
+            time::Duration::days(i64::from(state.settings.sync.retention_days)),
+            state.settings.sync.prune_batch,
+            Duration::from_secs(state.settings.sync.prune_every_secs),
+            stop.clone(),
+        ));
         tokio::spawn(RealtimeTasks::watch_api_keys(
             Arc::clone(&state.realtime.registry),
             state.api_keys.clone(),

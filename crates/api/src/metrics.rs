@@ -11,6 +11,9 @@
 //! | `missive_credentials_ended_total` | counter | |
 //! | `missive_messages_stored_total` | counter | |
 //! | `missive_db_pool_connections` | gauge | `state` = `open` / `idle` / `max` |
+//! | `missive_sync_changes_pruned_total` | counter | |
+//! | `missive_sync_prune_runs_total` | counter | `outcome` = `ok` / `failed` |
+//! | `missive_sync_oldest_change_age_seconds` | gauge | |
 //! | `missive_build_info` | gauge | `version` |
 
 use std::sync::OnceLock;
@@ -109,6 +112,19 @@ fn describe() {
         "missive_db_pool_connections",
         "Database pool connections by state"
     );
+    describe_counter!(
+        "missive_sync_changes_pruned_total",
+        "Changes deleted from the sync log past sync.retention_days"
+    );
+    describe_counter!(
+        "missive_sync_prune_runs_total",
+        "Runs of the sync log's pruning job by outcome"
+    );
+    describe_gauge!(
+        "missive_sync_oldest_change_age_seconds",
+        Unit::Seconds,
+        "Age of the oldest change kept in the sync log (0 when empty)"
+    );
     describe_gauge!("missive_build_info", "Build information");
 }
 
@@ -149,6 +165,23 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 /// Counts a stored message.
 pub fn message_stored() {
     ::metrics::counter!("missive_messages_stored_total").increment(1);
+}
+
+/// Records a run of the sync log's pruning job.
+pub fn sync_pruned(outcome: Result<u64, ()>, oldest_age_secs: Option<f64>) {
+    match outcome {
+        Ok(pruned) => {
+            ::metrics::counter!("missive_sync_changes_pruned_total").increment(pruned);
+            ::metrics::counter!("missive_sync_prune_runs_total", "outcome" => "ok").increment(1);
+        }
+        Err(()) => {
+            ::metrics::counter!("missive_sync_prune_runs_total", "outcome" => "failed")
+                .increment(1);
+        }
+    }
+    if let Some(age) = oldest_age_secs {
+        ::metrics::gauge!("missive_sync_oldest_change_age_seconds").set(age);
+    }
 }
 
 /// `GET /metrics`: Prometheus text format.

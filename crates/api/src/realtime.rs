@@ -11,7 +11,9 @@ pub mod registry;
 use std::sync::Arc;
 use std::time::Duration;
 
+use missive_domain::ports::Clock;
 use missive_domain::services::api_keys::ApiKeyService;
+use missive_domain::services::sync::SyncService;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -40,6 +42,47 @@ impl Realtime {
 }
 
 impl Realtime {
+    /// Until `stop`: every `every` (and once at start), deletes the
+    /// changes older than `retention` from the sync log, in batches of
+    /// `batch` short transactions, and reports what it did in `/metrics`.
+    /// Every instance runs it; concurrent runs only share the work.
+    pub async fn prune_sync_log(
+        sync: SyncService,
+        clock: Arc<dyn Clock>,
+        retention: time::Duration,
+        batch: u32,
+        every: Duration,
+        stop: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let now = clock.now();
+            let outcome = match sync.prune(now, retention, batch).await {
+                Ok(pruned) => {
+                    if pruned > 0 {
+                        tracing::info!(pruned, "pruned the sync log");
+                    }
+                    Ok(pruned)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot prune the sync log; will retry");
+                    Err(())
+                }
+            };
+            let age = match sync.log().oldest().await {
+                Ok(Some(oldest)) => Some((now - oldest).as_seconds_f64().max(0.0)),
+                Ok(None) => Some(0.0),
+                Err(_) => None,
+            };
+            crate::metrics::sync_pruned(outcome, age);
+        }
+    }
+
     /// Until `stop`: every `every`, asks which API keys of open connections
     /// were revoked (one query, on any instance) and closes their
     /// connections with 4001 — so a revocation ends sessions on every

@@ -16,6 +16,7 @@ mod messages;
 mod ops;
 mod reactions;
 mod resilience;
+mod sync;
 mod threads;
 mod tokens;
 mod users;

@@ -95,6 +95,30 @@ impl SyncService {
         Ok(())
     }
 
+    /// Deletes every change recorded more than `retention` before `now`,
+    /// `batch` at a time (each batch its own short transaction, so writers
+    /// never wait long), and returns how many went.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails (what was pruned stays pruned).
+    pub async fn prune(
+        &self,
+        now: time::OffsetDateTime,
+        retention: time::Duration,
+        batch: u32,
+    ) -> Result<u64, InfraError> {
+        let before = now - retention;
+        let batch = batch.max(1);
+        let mut pruned = 0;
+        loop {
+            let deleted = self.log.prune(before, batch).await?;
+            pruned += deleted;
+            if deleted < u64::from(batch) {
+                return Ok(pruned);
+            }
+        }
+    }
+
     /// Up to `limit` of `viewer`'s changes after `since`, rendered.
     ///
     /// # Errors

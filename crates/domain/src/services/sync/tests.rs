@@ -291,3 +291,17 @@ fn a_page_asks_the_log_for_the_viewers_changes_with_a_bounded_scan() {
     assert!(page.has_more);
     assert_eq!(page.next_token, SyncToken::new(9, 0));
 }
+
+#[test]
+fn pruning_goes_batch_by_batch_until_a_batch_is_short_and_cuts_at_the_retention() {
+    let mut log = MockChangeLog::new();
+    // Popped from the end: two full batches, then a short one.
+    let mut answers = vec![3u64, 10, 10];
+    log.expect_prune()
+        .withf(|before, batch| *before == datetime!(2026-10-31 10:00 UTC) && *batch == 10)
+        .times(3)
+        .returning(move |_, _| Ok(answers.pop().unwrap_or(0)));
+    let sync = service(log, vec![], HashMap::new());
+    let pruned = block_on(sync.prune(NOW, time::Duration::days(30), 10)).expect("pruned");
+    assert_eq!(pruned, 23);
+}
