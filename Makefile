@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PG_ENV := .pg-env
 
-.PHONY: help run test test-pg lint fmt doc fuzz bench bench-sqlite migrate db-up db-down docker compose-up compose-down ci
+.PHONY: help run test test-pg soak lint fmt doc fuzz bench bench-sqlite migrate db-up db-down docker compose-up compose-down ci
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}'
@@ -29,6 +29,14 @@ fmt: ## Format the code
 
 doc: ## Build the API docs (warnings are errors)
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+soak: ## The sync proof with many seeds and long storms, on SQLite then PostgreSQL (SEEDS=1..200 STEPS=400)
+	@set -euo pipefail; \
+	export MISSIVE_SYNC_PROOF_SEEDS="$${SEEDS:-1..200}" MISSIVE_SYNC_PROOF_STEPS="$${STEPS:-400}"; \
+	cargo test -p missive-api --test api -- sync_proof --nocapture; \
+	eval "$$(scripts/pg-throwaway.sh start)"; \
+	trap 'scripts/pg-throwaway.sh stop "$$MISSIVE_PG_DIR"' EXIT; \
+	cargo test -p missive-api --test api -- sync_proof --nocapture
 
 bench: ## Benchmark a release server on a throwaway PostgreSQL (durable settings)
 	bash scripts/bench.sh postgres

@@ -73,12 +73,11 @@ impl FromStr for SyncToken {
 /// What a change is about. Stored as a small number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChangeKind {
-    /// A message was stored (`message_id`); a reply also changed its
-    /// thread's summary.
+    /// A message was stored (`message_id`).
     MessageCreated,
     /// A message's content, rating, metadata or mentions changed.
     MessageUpdated,
-    /// A message became a tombstone; a reply also changed its thread.
+    /// A message became a tombstone.
     MessageDeleted,
     /// `user_id` added (`detail` `+reaction`) or took back (`-reaction`) a
     /// reaction on `message_id` (whose seq is `seq`).
@@ -99,11 +98,14 @@ pub enum ChangeKind {
     /// per former member: they are no longer members of anything to read
     /// it through).
     ChatDeleted,
+    /// The thread of root `message_id` gained or lost a reply (its own
+    /// change, so each event has a position of its own).
+    Thread,
 }
 
 impl ChangeKind {
     /// Every kind, in code order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::MessageCreated,
         Self::MessageUpdated,
         Self::MessageDeleted,
@@ -115,6 +117,7 @@ impl ChangeKind {
         Self::ChatCreated,
         Self::ChatUpdated,
         Self::ChatDeleted,
+        Self::Thread,
     ];
 
     /// The stored code.
@@ -131,6 +134,7 @@ impl ChangeKind {
             Self::ChatCreated => 9,
             Self::ChatUpdated => 10,
             Self::ChatDeleted => 11,
+            Self::Thread => 12,
         }
     }
 

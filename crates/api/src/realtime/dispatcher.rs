@@ -185,6 +185,12 @@ impl Dispatcher {
         let mut delivered = 0;
         loop {
             let page = self.sync.log().read(position, None, PAGE, PAGE).await?;
+            tracing::trace!(
+                from = %position,
+                to = %page.end,
+                changes = page.changes.len(),
+                "dispatcher read the change log"
+            );
             // Membership changes first: their chats' recipients are
             // reloaded as they are now.
             for change in &page.changes {
@@ -223,8 +229,11 @@ impl Dispatcher {
                     idle.insert(change.chat_id);
                 }
             }
-            let rendered = self.sync.render(&wanted, None).await?;
+            // Not compacted: a connection drops what it replayed, up to its
+            // start, and a merged event would carry a later change below it.
+            let rendered = self.sync.render(&wanted, None, false).await?;
             for synced in rendered {
+                tracing::trace!(token = %synced.token, chat = %synced.chat_id, "dispatcher delivers");
                 let frame = ServerEvent::from(synced.event).frame_with_token(synced.token);
                 let token = Some(synced.token);
                 match synced.audience {

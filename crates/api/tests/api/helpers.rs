@@ -46,7 +46,7 @@ fn init_logs() {
         // Quiet unless TEST_LOG is set.
         if std::env::var("TEST_LOG").is_ok() {
             let settings = LogSettings {
-                level: "debug".into(),
+                level: std::env::var("TEST_LOG").unwrap_or_else(|_| "debug".into()),
                 ..LogSettings::default()
             };
             let _ = telemetry::init(&settings);
@@ -122,6 +122,44 @@ impl TestApp {
             database_url,
             stop: Some(stop),
             _dir: dir,
+        }
+    }
+
+    /// Waits until every change committed before the call is readable by
+    /// `GET /sync`: on PostgreSQL the change log's horizon is cluster-wide,
+    /// and the suite's other databases hold it back for moments.
+    pub async fn settle(&self) {
+        use missive_domain::ports::ChangeLog;
+        use sea_orm::ConnectionTrait;
+        if !self.database_url.starts_with("postgres") {
+            return;
+        }
+        let database = missive_infra::Database::connect(&missive_infra::DatabaseOptions {
+            url: self.database_url.clone(),
+            max_connections: 1,
+            acquire_timeout: std::time::Duration::from_secs(5),
+            statement_timeout: None,
+        })
+        .await
+        .expect("database");
+        let row = database
+            .connection()
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT pg_current_xact_id()::text::bigint AS x",
+            ))
+            .await
+            .expect("xid")
+            .expect("row");
+        let fence: i64 = row.try_get("", "x").expect("x");
+        let log = missive_infra::SeaChangeLog::new(&database);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while log.now().await.expect("now").xid <= fence {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the horizon never passed {fence}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 
@@ -338,6 +376,26 @@ impl WsClient {
             fields.remove("token");
         }
         event
+    }
+
+    /// The next JSON event as it came, if one arrives within `millis`;
+    /// `Err` once the connection has ended (closed or dropped).
+    pub async fn next_within(&mut self, millis: u64) -> Result<Option<Value>, ()> {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(millis);
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return Ok(None),
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    return Ok(Some(
+                        serde_json::from_str(text.as_str()).expect("JSON event"),
+                    ));
+                }
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(_) => return Err(()),
+            }
+        }
     }
 
     /// The next JSON event as it came, `token` included.

@@ -17,6 +17,7 @@ mod ops;
 mod reactions;
 mod resilience;
 mod sync;
+mod sync_proof;
 mod threads;
 mod tokens;
 mod users;

@@ -140,7 +140,7 @@ impl SyncService {
             // The log never reached this position.
             return Err(SyncError::Expired);
         }
-        let changes = self.render(&page.changes, Some(viewer)).await?;
+        let changes = self.render(&page.changes, Some(viewer), true).await?;
         Ok(SyncPage {
             changes,
             next_token: page.end,
@@ -150,10 +150,17 @@ impl SyncService {
 
     /// Renders `changes` (in log order) from the state as it is now, as
     /// `viewer` sees it (reactions' `me` is the client's to work out from
-    /// `user_id`; with `None`, as any member sees it). One event per
-    /// message, pin, thread and chat per call: a later change of the same
-    /// thing is already in it. Changes whose subject is gone (a chat
-    /// deleted since) render as nothing; their deletion follows.
+    /// `user_id`; with `None`, as any member sees it). Changes whose
+    /// subject is gone (a chat deleted since) render as nothing; their
+    /// deletion follows.
+    ///
+    /// With `compact`, one event per message, pin, thread and chat: a
+    /// later change of the same thing is already in it, so it is left out.
+    /// Only for a reader that takes the whole batch (a page of `GET /sync`,
+    /// a replay): the merged event sits at the *first* change's position,
+    /// so whoever skips positions up to some token inside the batch — a
+    /// connection dropping live events it replayed — would lose the later
+    /// change. Live delivery renders every change on its own.
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.
@@ -161,11 +168,13 @@ impl SyncService {
         &self,
         changes: &[Change],
         viewer: Option<UserId>,
+        compact: bool,
     ) -> Result<Vec<Synced>, InfraError> {
         let messages = self.messages_of(changes).await?;
         let counts = self.reaction_counts(changes, viewer).await?;
         let chats = self.chats_of(changes, viewer).await?;
         let mut seen: HashSet<Key> = HashSet::new();
+        let mut first = |key: Key| !compact || seen.insert(key);
         let mut out = Vec::with_capacity(changes.len());
         for change in changes {
             let mut push = |event: SyncEvent, audience: Audience| {
@@ -186,17 +195,18 @@ impl SyncService {
                     if message.chat_id != change.chat_id {
                         continue;
                     }
-                    if seen.insert(Key::Message(message.id)) {
+                    if first(Key::Message(message.id)) {
                         push(
                             message_event(change.kind, message.clone()),
                             Audience::Members,
                         );
                     }
-                    let thread_changed = change.kind != ChangeKind::MessageUpdated;
-                    if let Some(root) = message.thread_root_id.filter(|_| thread_changed)
-                        && let Some(root) = messages.get(&root)
-                        && seen.insert(Key::Thread(root.id))
-                    {
+                }
+                ChangeKind::Thread => {
+                    let Some(root) = change.message_id.and_then(|id| messages.get(&id)) else {
+                        continue;
+                    };
+                    if root.chat_id == change.chat_id && first(Key::Thread(root.id)) {
                         let mut root = root.clone();
                         root.reactions = None;
                         push(SyncEvent::ThreadUpdated(root), Audience::Members);
@@ -206,7 +216,7 @@ impl SyncService {
                     let Some(message) = change.message_id.and_then(|id| messages.get(&id)) else {
                         continue;
                     };
-                    if message.chat_id == change.chat_id && seen.insert(Key::Pin(message.id)) {
+                    if message.chat_id == change.chat_id && first(Key::Pin(message.id)) {
                         let mut message = message.clone();
                         message.reactions = None;
                         let event = if message.pinned.is_some() {
@@ -293,7 +303,7 @@ impl SyncService {
                     let Some(details) = chats.get(&change.chat_id) else {
                         continue;
                     };
-                    if seen.insert(Key::Chat(change.chat_id)) {
+                    if first(Key::Chat(change.chat_id)) {
                         let event = if change.kind == ChangeKind::ChatCreated {
                             SyncEvent::ChatCreated(details.clone())
                         } else {
@@ -317,8 +327,7 @@ impl SyncService {
         Ok(out)
     }
 
-    /// The messages the changes name, with the roots of the threads that
-    /// replies created or deleted changed: two reads at most.
+    /// The messages the changes name (thread roots included), in one read.
     async fn messages_of(
         &self,
         changes: &[Change],
@@ -329,37 +338,13 @@ impl SyncService {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut found: HashMap<MessageId, Message> = self
+        Ok(self
             .messages
             .find_many(&ids)
             .await?
             .into_iter()
             .map(|m| (m.id, m))
-            .collect();
-        let mut roots: Vec<MessageId> = changes
-            .iter()
-            .filter(|c| {
-                matches!(
-                    c.kind,
-                    ChangeKind::MessageCreated | ChangeKind::MessageDeleted
-                )
-            })
-            .filter_map(|c| c.message_id.and_then(|id| found.get(&id)))
-            .filter_map(|m| m.thread_root_id)
-            .filter(|root| !found.contains_key(root))
-            .collect();
-        roots.sort_unstable();
-        roots.dedup();
-        if !roots.is_empty() {
-            found.extend(
-                self.messages
-                    .find_many(&roots)
-                    .await?
-                    .into_iter()
-                    .map(|m| (m.id, m)),
-            );
-        }
-        Ok(found)
+            .collect())
     }
 
     /// How many members have each reaction the changes name, now.

@@ -567,16 +567,20 @@ impl ChatRepository for SeaChatRepository {
             .await
             .map_err(infra_error)?;
         count_members(&txn, chat_id, 1).await?;
-        record(
-            &txn,
-            &[NewChange::user(
+        let mut changes = vec![NewChange::user(
+            chat_id,
+            ChangeKind::MemberAdded,
+            member.user_id,
+        )];
+        if member.last_read_seq > 0 {
+            // A newcomer starts with the history read: say so.
+            changes.push(NewChange::read(
                 chat_id,
-                ChangeKind::MemberAdded,
                 member.user_id,
-            )],
-        )
-        .await
-        .map_err(infra_error)?;
+                member.last_read_seq,
+            ));
+        }
+        record(&txn, &changes).await.map_err(infra_error)?;
         txn.commit().await.map_err(infra_error)?;
         Ok(AddMemberOutcome::Added)
     }

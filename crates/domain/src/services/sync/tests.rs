@@ -113,7 +113,7 @@ fn three_edits_render_once_as_the_message_is_now_and_a_delete_wins() {
             NewChange::message(chat, ChangeKind::MessageDeleted, gone.id),
         ),
     ];
-    let out = block_on(sync.render(&changes, None)).expect("rendered");
+    let out = block_on(sync.render(&changes, None, true)).expect("rendered");
     assert_eq!(out.len(), 2);
     match &out[0].event {
         SyncEvent::MessageCreated(m) => {
@@ -128,7 +128,7 @@ fn three_edits_render_once_as_the_message_is_now_and_a_delete_wins() {
 }
 
 #[test]
-fn a_reply_renders_its_thread_as_it_is_now() {
+fn a_thread_change_renders_the_root_as_it_is_now_once_per_page() {
     let chat = ChatId::new();
     let mut root = message(chat, 1);
     root.thread = Some(ThreadSummary {
@@ -145,14 +145,24 @@ fn a_reply_renders_its_thread_as_it_is_now() {
         HashMap::new(),
     );
     let out = block_on(sync.render(
-        &[at(
-            9,
-            NewChange::message(chat, ChangeKind::MessageCreated, reply.id),
-        )],
+        &[
+            at(
+                9,
+                NewChange::message(chat, ChangeKind::MessageCreated, reply.id),
+            ),
+            at(10, NewChange::message(chat, ChangeKind::Thread, root.id)),
+            at(11, NewChange::message(chat, ChangeKind::Thread, root.id)),
+        ],
         None,
+        true,
     ))
     .expect("rendered");
-    assert_eq!(out.len(), 2);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(
+        out[1].token,
+        SyncToken::new(0, 10),
+        "each event its own position"
+    );
     match &out[1].event {
         SyncEvent::ThreadUpdated(m) => {
             assert_eq!(m.id, root.id);
@@ -193,7 +203,7 @@ fn reactions_carry_their_sign_and_the_count_now_and_removals_reach_the_removed()
         at(4, NewChange::user(chat, ChangeKind::MemberRemoved, bob)),
         at(5, NewChange::read(chat, ann, 1)),
     ];
-    let out = block_on(sync.render(&changes, Some(ann))).expect("rendered");
+    let out = block_on(sync.render(&changes, Some(ann), true)).expect("rendered");
     let signs: Vec<(bool, u32)> = out
         .iter()
         .filter_map(|s| match &s.event {
@@ -218,6 +228,28 @@ fn reactions_carry_their_sign_and_the_count_now_and_removals_reach_the_removed()
 }
 
 #[test]
+fn without_compaction_every_change_is_an_event_at_its_own_position() {
+    let chat = ChatId::new();
+    let mut edited = message(chat, 1);
+    edited.content = "last".into();
+    let sync = service(MockChangeLog::new(), vec![edited.clone()], HashMap::new());
+    let changes = [
+        at(
+            1,
+            NewChange::message(chat, ChangeKind::MessageCreated, edited.id),
+        ),
+        at(
+            2,
+            NewChange::message(chat, ChangeKind::MessageUpdated, edited.id),
+        ),
+    ];
+    let out = block_on(sync.render(&changes, None, false)).expect("rendered");
+    let positions: Vec<SyncToken> = out.iter().map(|s| s.token).collect();
+    assert_eq!(positions, [SyncToken::new(0, 1), SyncToken::new(0, 2)]);
+    assert!(matches!(&out[1].event, SyncEvent::MessageUpdated(m) if m.content == "last"));
+}
+
+#[test]
 fn changes_of_messages_gone_with_their_chat_render_as_nothing_but_the_deletion() {
     let chat = ChatId::new();
     let ann = UserId::new();
@@ -229,7 +261,7 @@ fn changes_of_messages_gone_with_their_chat_render_as_nothing_but_the_deletion()
         ),
         at(2, NewChange::user(chat, ChangeKind::ChatDeleted, ann)),
     ];
-    let out = block_on(sync.render(&changes, Some(ann))).expect("rendered");
+    let out = block_on(sync.render(&changes, Some(ann), true)).expect("rendered");
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].event, SyncEvent::ChatDeleted { chat_id: chat });
     assert_eq!(out[0].audience, Audience::User(ann));

@@ -23,6 +23,19 @@ use crate::repositories::changes::record;
 use crate::repositories::convert::{self, micros};
 use crate::sql::statement;
 
+/// PostgreSQL: the chat's advisory lock, taken before the row lock.
+///
+/// Sync delivers changes in transaction-id order, and a transaction gets
+/// its id at its first write — for a send, the chat row's UPDATE, which
+/// assigns the id *before* waiting for the row's lock. Two senders racing
+/// for a chat could so get ids in the opposite order of their seqs, and
+/// seq 6 be delivered before seq 5. The advisory lock needs no transaction
+/// id; as an uncorrelated condition it is taken once, before the UPDATE
+/// writes anything, so senders of a chat get their ids in seq order. One
+/// chat value (`?`); two chats whose hashes collide only share a queue.
+pub(super) const SEND_TURN_PG: &str =
+    "EXISTS (SELECT pg_advisory_xact_lock(hashtextextended(CAST(? AS text), 7295)))";
+
 /// PostgreSQL: one statement, one round trip. The UPDATE takes the chat's
 /// row lock (serialising senders of one chat, on any instance), checks
 /// membership and yields the next seq; the INSERT stores the message; the
@@ -39,6 +52,7 @@ pub(super) static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
                 last_activity_us = GREATEST(last_activity_us, ?) \
             WHERE id = ? AND EXISTS ( \
                 SELECT 1 FROM chat_members WHERE chat_id = ? AND user_id = ?) \
+                AND {SEND_TURN_PG} \
             RETURNING last_seq), \
         stored AS ( \
             INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, \
@@ -48,7 +62,7 @@ pub(super) static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
             RETURNING seq, chat_id AS stored_chat, id AS stored_id), \
         logged AS ( \
             INSERT INTO changes (chat_id, kind, message_id) \
-            SELECT stored_chat, {created}, stored_id FROM stored), \
+            SELECT stored_chat, {created}, stored_id FROM stored RETURNING id), \
         caught_up AS ( \
             UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
             WHERE chat_id = ? AND user_id = ? \
@@ -163,6 +177,7 @@ pub(super) enum Attempt {
 impl SeaMessageRepository {
     pub(super) async fn append_postgres(&self, new: &NewMessage) -> Result<Attempt, DbErr> {
         let mut values = bump_values(new);
+        values.push(new.chat_id.as_uuid().into());
         values.extend(insert_values(new));
         values.extend([new.chat_id.as_uuid().into(), new.sender_id.as_uuid().into()]);
         // Numbered once: this is the hottest statement.
@@ -178,6 +193,7 @@ impl SeaMessageRepository {
                 parts.push_str(&THREADED_PG);
                 values.push(new.created_at.into());
                 values.extend(participant_values(new.sender_id));
+                values.push(root.as_uuid().into());
                 values.push(root.as_uuid().into());
             }
             if notified.anyone() {
@@ -235,15 +251,15 @@ impl SeaMessageRepository {
                     .await?;
                 }
                 Notified::of(new).insert(&txn, seq).await?;
-                record(
-                    &txn,
-                    &[NewChange::message(
-                        new.chat_id,
-                        ChangeKind::MessageCreated,
-                        new.id,
-                    )],
-                )
-                .await?;
+                let mut changes = vec![NewChange::message(
+                    new.chat_id,
+                    ChangeKind::MessageCreated,
+                    new.id,
+                )];
+                if let Some(root) = new.thread_root_id {
+                    changes.push(NewChange::message(new.chat_id, ChangeKind::Thread, root));
+                }
+                record(&txn, &changes).await?;
                 if read_seq < seq - UNREAD_WINDOW {
                     txn.execute_raw(statement(
                         backend,
@@ -282,18 +298,21 @@ impl SeaMessageRepository {
         // The chat's row lock first, as every append takes it: no other
         // append of this chat runs until this one commits, so the client
         // ids looked up below cannot be taken meanwhile.
+        let mut lock_values: Vec<Value> = vec![
+            chat_id.as_uuid().into(),
+            chat_id.as_uuid().into(),
+            sender_id.as_uuid().into(),
+        ];
+        let lock_sql = if backend == DbBackend::Postgres {
+            // Transaction ids in seq order, as for single sends.
+            lock_values.push(chat_id.as_uuid().into());
+            LOCK_FOR_BATCH.replace(" RETURNING", &format!(" AND {SEND_TURN_PG} RETURNING"))
+        } else {
+            LOCK_FOR_BATCH.to_owned()
+        };
+        lock_values.extend([chat_id.as_uuid().into(), sender_id.as_uuid().into()]);
         let Some(locked) = txn
-            .query_one_raw(statement(
-                backend,
-                LOCK_FOR_BATCH,
-                vec![
-                    chat_id.as_uuid().into(),
-                    chat_id.as_uuid().into(),
-                    sender_id.as_uuid().into(),
-                    chat_id.as_uuid().into(),
-                    sender_id.as_uuid().into(),
-                ],
-            ))
+            .query_one_raw(statement(backend, &lock_sql, lock_values))
             .await
             .map_err(infra_error)?
         else {
@@ -359,7 +378,7 @@ impl SeaMessageRepository {
                         .map_err(infra_error)?;
                 }
             }
-            let created: Vec<NewChange> = answer
+            let mut changes: Vec<NewChange> = answer
                 .iter()
                 .filter_map(|a| match a {
                     Appended::Created(m) => Some(NewChange::message(
@@ -370,8 +389,14 @@ impl SeaMessageRepository {
                     Appended::Existing(_) => None,
                 })
                 .collect();
-            record(&txn, &created).await.map_err(infra_error)?;
-            for (root, (replies, seq, at)) in thread_bumps(&answer) {
+            let bumps = thread_bumps(&answer);
+            changes.extend(
+                bumps
+                    .iter()
+                    .map(|(root, _)| NewChange::message(chat_id, ChangeKind::Thread, *root)),
+            );
+            record(&txn, &changes).await.map_err(infra_error)?;
+            for (root, (replies, seq, at)) in bumps {
                 txn.execute_raw(statement(
                     backend,
                     &ROOT_BUMP,

@@ -5,21 +5,27 @@ use std::sync::LazyLock;
 use missive_domain::InfraError;
 use missive_domain::ids::{MessageId, UserId};
 use missive_domain::ports::Appended;
+use missive_domain::sync::ChangeKind;
 use sea_orm::{ConnectionTrait, Value};
 use time::OffsetDateTime;
 
 use crate::db_error::infra_error;
+use crate::repositories::changes::record_about_message;
 use crate::sql::{for_update, statement};
 
 /// The part of [`APPEND_PG`] a reply adds: the root's thread summary,
-/// updated under the root's row lock in the same statement. Values: the
-/// reply's time, the sender as for [`PARTICIPANTS`], the root's id.
+/// updated under the root's row lock in the same statement, and its
+/// change recorded after the reply's (reading `logged` orders the two). Values: the reply's time, the sender as for
+/// [`PARTICIPANTS`], the root's id, the root's id again.
 pub(super) static THREADED_PG: LazyLock<String> = LazyLock::new(|| {
     format!(
         ", threaded AS (UPDATE messages SET reply_count = messages.reply_count + 1, \
             last_reply_seq = stored.seq, last_reply_at = ?, \
             thread_participants = {PARTICIPANTS} \
-        FROM stored WHERE messages.id = ?)"
+        FROM stored WHERE messages.id = ?), \
+        thread_logged AS (INSERT INTO changes (chat_id, kind, message_id) \
+            SELECT stored_chat, {thread}, ? FROM stored, logged)",
+        thread = ChangeKind::Thread.code()
     )
 });
 
@@ -126,6 +132,15 @@ pub(super) async fn recount_root_of(
         txn.execute_raw(statement(backend, ROOT_RECOUNT, vec![root.into()]))
             .await
             .map_err(infra_error)?;
+        record_about_message(
+            txn,
+            ChangeKind::Thread,
+            MessageId::from_uuid(root),
+            None,
+            None,
+        )
+        .await
+        .map_err(infra_error)?;
     }
     Ok(())
 }
