@@ -102,12 +102,14 @@ if [ "$mode" = smoke ]; then
   run connections --quiet connections --count 20
   run import --quiet import --messages 2000 --chats 2 --batch 500 --clients 2
   run export --quiet export --messages 1000 --times 2
+  run sync --quiet sync --changes 2000 --chats 2 --page 500
+  run sync-websocket --quiet sync --changes 2000 --chats 2 --websocket
   run search --quiet search --messages 2000 --chats 4 --foreign 1000 --clients 2 --seconds 1
   python3 - <<'PY'
 import json
 r = json.load(open("target/bench/smoke-fanout.json"))
 assert r["extra"]["every_member_got_every_message_once_in_order"], r
-names = ["send", "history", "history-reactions", "fanout", "connections", "import", "export", "search"]
+names = ["send", "history", "history-reactions", "fanout", "connections", "import", "export", "sync", "sync-websocket", "search"]
 for name in names:
     r = json.load(open(f"target/bench/smoke-{name}.json"))
     assert r["operations"] > 0 and r["errors"] == 0, (name, r)
@@ -148,6 +150,10 @@ else
   # send rows: one per request), then one chat exported whole.
   run import import --messages 100000 --chats 10 --batch 1000 --clients 4
   run export export --messages 100000 --times 5
+  # A client returning after 100 000 changes catches up (REST pages of
+  # 1 000, then a WebSocket with ?since=).
+  run sync sync --changes 100000 --chats 10 --page 1000
+  run sync-websocket sync --changes 100000 --chats 10 --websocket
   # Search over a million messages in the searching user's 100 chats
   # (BENCH_SEARCH_MESSAGES to change; the fill takes a few minutes). On
   # PostgreSQL a VACUUM first lets the full-text index catch up with the

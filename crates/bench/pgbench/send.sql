@@ -1,8 +1,10 @@
 -- Exactly the statement Missive runs for one send on PostgreSQL
--- (crates/infra/src/repositories/messages.rs, APPEND_PG): bump the chat's
--- last_seq under its row lock, check membership, insert the message, and
--- move the sender's read position to it only when more than 1 000 behind
--- (UNREAD_WINDOW; for the bench's senders, never after the first send).
+-- (crates/infra/src/repositories/messages/append.rs, APPEND_PG): take the
+-- chat's advisory lock (so transaction ids follow seq, for sync), bump the
+-- chat's last_seq under its row lock, check membership, insert the message,
+-- record the change for sync, and move the sender's read position to it
+-- only when more than 1 000 behind (UNREAD_WINDOW; for the bench's senders,
+-- never after the first send).
 -- run.sh runs it with -M prepared, -D user=<uuid>, and :chat chosen per client.
 -- Ids are time-ordered like the server's (UUIDv7: milliseconds first), so
 -- the rows sort where the server's would; search_text is what the server
@@ -12,6 +14,7 @@ WITH bumped AS (
         last_activity_us = GREATEST(last_activity_us, 1)
     WHERE id = :chat AND EXISTS (
         SELECT 1 FROM chat_members WHERE chat_id = :chat AND user_id = :user)
+        AND EXISTS (SELECT pg_advisory_xact_lock(hashtextextended(CAST(:chat AS text), 7295)))
     RETURNING last_seq),
 stored AS (
     INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, client_id,
@@ -20,7 +23,10 @@ stored AS (
             || '7' || substr(md5(random()::text), 1, 19))::uuid,
         :chat, bumped.last_seq, :user, 'bench message', 'user', NULL,
         gen_random_uuid()::text, NULL, now(), now(), NULL, 'bench message' FROM bumped
-    RETURNING seq),
+    RETURNING seq, chat_id AS stored_chat, id AS stored_id),
+logged AS (
+    INSERT INTO changes (chat_id, kind, message_id)
+    SELECT stored_chat, 1, stored_id FROM stored RETURNING id),
 caught_up AS (
     UPDATE chat_members SET last_read_seq = stored.seq FROM stored
     WHERE chat_id = :chat AND user_id = :user AND last_read_seq < stored.seq - 1000)

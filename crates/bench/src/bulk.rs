@@ -118,7 +118,7 @@ async fn post_batch(
 /// Fills `chats` chats of `owner` with `per_chat` messages each, in
 /// batches of `batch`, `clients` batches at a time; the time it took and
 /// the batch latencies.
-async fn fill(
+pub(crate) async fn fill(
     ctx: &Context,
     owner: &User,
     chats: &[String],
@@ -180,7 +180,7 @@ async fn fill(
     Ok((started.elapsed(), latencies, errors.load(Ordering::Relaxed)))
 }
 
-async fn chats_of(ctx: &Context, owner: &User, n: usize) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn chats_of(ctx: &Context, owner: &User, n: usize) -> anyhow::Result<Vec<String>> {
     let mut chats = Vec::with_capacity(n);
     for _ in 0..n {
         chats.push(ctx.group(owner, &[]).await?);

@@ -9,6 +9,7 @@ mod client;
 mod cpu;
 mod report;
 mod scenarios;
+mod sync;
 
 use std::time::Duration;
 
@@ -138,6 +139,22 @@ enum Scenario {
         #[arg(long, default_value_t = 15)]
         seconds: u64,
     },
+    /// Stores N changes after taking a sync token, then replays them from
+    /// the token (`GET /sync` pages, or a WebSocket with `?since=`).
+    Sync {
+        /// Changes to replay (messages stored by batch import).
+        #[arg(long, default_value_t = 100_000)]
+        changes: usize,
+        /// Chats they are spread over.
+        #[arg(long, default_value_t = 10)]
+        chats: usize,
+        /// Changes per `GET /sync` page (1–1000).
+        #[arg(long, default_value_t = 1000)]
+        page: usize,
+        /// Replay over a WebSocket opened with `?since=` instead.
+        #[arg(long)]
+        websocket: bool,
+    },
     /// Holds N idle WebSockets and reads the server's memory per connection.
     Connections {
         /// Connections to open.
@@ -208,6 +225,12 @@ async fn main() -> anyhow::Result<()> {
             };
             bulk::search(&ctx, corpus, clients, Duration::from_secs(seconds)).await?
         }
+        Scenario::Sync {
+            changes,
+            chats,
+            page,
+            websocket,
+        } => sync::replay(&ctx, changes, chats, page.clamp(1, 1000), websocket).await?,
         Scenario::Connections { count, pid } => {
             let pid = pid
                 .or(cli.server_pid)
