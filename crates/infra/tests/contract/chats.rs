@@ -479,12 +479,28 @@ async fn unread_counts_skip_own_and_deleted_messages_near_and_far_from_the_read_
             u64::try_from(window).expect("small")
         );
 
-        // A sender that far behind catches up to their own message.
+        // A sender that far behind catches up to their own message, and
+        // the change log says so (sync shows read positions).
+        let log = missive_infra::SeaChangeLog::new(&db);
+        crate::support::settle(&db).await;
+        let before = missive_domain::ports::ChangeLog::now(&log)
+            .await
+            .expect("now");
         send(me, "back".into()).await;
         let (position, unread) = view().await;
+        let caught_up = i64::try_from(window).expect("small") + 4;
+        assert_eq!((position, unread), (Some(caught_up), 0));
+        crate::support::settle(&db).await;
+        let page = missive_domain::ports::ChangeLog::read(&log, before, Some(me), 10, 100)
+            .await
+            .expect("read");
+        let kinds: Vec<_> = page.changes.iter().map(|c| (c.kind, c.seq)).collect();
         assert_eq!(
-            (position, unread),
-            (Some(i64::try_from(window).expect("small") + 4), 0)
+            kinds,
+            [
+                (missive_domain::sync::ChangeKind::MessageCreated, None),
+                (missive_domain::sync::ChangeKind::Read, Some(caught_up)),
+            ]
         );
     })
     .await;

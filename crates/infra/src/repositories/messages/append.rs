@@ -44,7 +44,9 @@ pub(super) const SEND_TURN_PG: &str =
 /// unread counts cheap; for everyone else it writes nothing). A duplicate
 /// `client_id` makes the INSERT — and so the whole statement, bump
 /// included — fail atomically on the unique index. `logged` records the
-/// change for sync in the same statement.
+/// change for sync in the same statement, and `caught_up_logged` the
+/// sender's read position when it moved (after the message's change: it
+/// reads `logged`).
 pub(super) static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH bumped AS ( \
@@ -66,9 +68,14 @@ pub(super) static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
         caught_up AS ( \
             UPDATE chat_members SET last_read_seq = stored.seq FROM stored \
             WHERE chat_id = ? AND user_id = ? \
-                AND last_read_seq < stored.seq - {UNREAD_WINDOW}) \
+                AND last_read_seq < stored.seq - {UNREAD_WINDOW} \
+            RETURNING chat_members.chat_id, chat_members.user_id, chat_members.last_read_seq), \
+        caught_up_logged AS ( \
+            INSERT INTO changes (chat_id, kind, user_id, seq) \
+            SELECT chat_id, {read}, user_id, last_read_seq FROM caught_up, logged) \
         SELECT seq FROM stored",
-        created = ChangeKind::MessageCreated.code()
+        created = ChangeKind::MessageCreated.code(),
+        read = ChangeKind::Read.code()
     )
 });
 
@@ -259,7 +266,6 @@ impl SeaMessageRepository {
                 if let Some(root) = new.thread_root_id {
                     changes.push(NewChange::message(new.chat_id, ChangeKind::Thread, root));
                 }
-                record(&txn, &changes).await?;
                 if read_seq < seq - UNREAD_WINDOW {
                     txn.execute_raw(statement(
                         backend,
@@ -272,7 +278,9 @@ impl SeaMessageRepository {
                         ],
                     ))
                     .await?;
+                    changes.push(NewChange::read(new.chat_id, new.sender_id, seq));
                 }
+                record(&txn, &changes).await?;
                 txn.commit().await?;
                 Ok(Attempt::Stored(seq))
             }
@@ -430,6 +438,9 @@ impl SeaMessageRepository {
                 ))
                 .await
                 .map_err(infra_error)?;
+                record(&txn, &[NewChange::read(chat_id, sender_id, next)])
+                    .await
+                    .map_err(infra_error)?;
             }
         }
         txn.commit().await.map_err(infra_error)?;
