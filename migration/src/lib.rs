@@ -17,6 +17,7 @@ mod m20261130_000006_reactions_and_pins;
 mod m20261130_000007_threads;
 mod m20261130_000008_mentions;
 mod m20261130_000009_change_log;
+mod m20261130_000010_changes_by_chat;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_threads::Migration),
             Box::new(m20261130_000008_mentions::Migration),
             Box::new(m20261130_000009_change_log::Migration),
+            Box::new(m20261130_000010_changes_by_chat::Migration),
         ]
     }
 }

@@ -97,7 +97,7 @@ pub async fn run<S, E>(
         .await;
         return;
     };
-    realtime.registry.note_start(now);
+    registration.note_start(now);
     let ready = ServerEvent::Ready {
         user_id: user.as_uuid(),
         token: since.is_none().then(|| now.to_string()),

@@ -177,11 +177,13 @@ impl Dispatcher {
             self.members.clear();
             return Ok(None);
         }
-        let noted = self.registry.take_start();
-        let Some(mut position) = self.position.or(noted) else {
-            // Connections are still reading their starting position.
+        let Some(mut position) = self.position.or_else(|| self.registry.start()) else {
+            // A connection is still reading its starting position.
             return Ok(None);
         };
+        // Kept even if the first read fails: the start is where the open
+        // connections need changes from, whatever happens next.
+        self.position = Some(position);
         let mut delivered = 0;
         loop {
             let page = self.sync.log().read(position, None, PAGE, PAGE).await?;
@@ -232,17 +234,27 @@ impl Dispatcher {
             // Not compacted: a connection drops what it replayed, up to its
             // start, and a merged event would carry a later change below it.
             let rendered = self.sync.render(&wanted, None, false).await?;
+            // Every recipient list first: a read failing half-way must not
+            // leave half a page delivered (the page is read again).
+            let mut recipients: HashMap<ChatId, Arc<Vec<UserId>>> = HashMap::new();
+            for synced in &rendered {
+                if !matches!(synced.audience, Audience::User(_))
+                    && !recipients.contains_key(&synced.chat_id)
+                {
+                    let members = self.members_of(synced.chat_id).await?;
+                    recipients.insert(synced.chat_id, members);
+                }
+            }
             for synced in rendered {
                 tracing::trace!(token = %synced.token, chat = %synced.chat_id, "dispatcher delivers");
                 let frame = ServerEvent::from(synced.event).frame_with_token(synced.token);
                 let token = Some(synced.token);
+                let members = recipients.get(&synced.chat_id).cloned().unwrap_or_default();
                 match synced.audience {
                     Audience::Members => {
-                        let members = self.members_of(synced.chat_id).await?;
                         self.registry.deliver(members.iter(), &frame, token, None);
                     }
                     Audience::MembersAnd(user) => {
-                        let members = self.members_of(synced.chat_id).await?;
                         let others = members.iter().filter(|m| **m != user);
                         self.registry
                             .deliver(others.chain([user].iter()), &frame, token, None);

@@ -46,6 +46,9 @@ struct Entry {
     close: Arc<AtomicU16>,
     /// The API key the connection authenticated with, if any.
     api_key: Option<ApiKeyId>,
+    /// The position after which the connection needs every change, once
+    /// it has read it (`None` before).
+    start: Option<SyncToken>,
 }
 
 /// The open connections of this instance.
@@ -53,9 +56,6 @@ pub struct Registry {
     connections: RwLock<HashMap<UserId, Vec<Entry>>>,
     next_id: AtomicU64,
     queue_capacity: usize,
-    /// The lowest position a connection registered since the dispatcher
-    /// last looked needs changes from.
-    starts: std::sync::Mutex<Option<SyncToken>>,
     /// Delivery counters.
     pub stats: Stats,
 }
@@ -74,6 +74,11 @@ pub struct Registration {
 }
 
 impl Registration {
+    /// This connection needs every change after `start`.
+    pub fn note_start(&self, start: SyncToken) {
+        self.registry.note_start(self.user, self.id, start);
+    }
+
     /// The close code the registry ended this connection with (4008: its
     /// queue overflowed; 4001: its credentials ended), if it did.
     pub fn ended_with(&self) -> Option<u16> {
@@ -102,7 +107,6 @@ impl Registry {
             connections: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             queue_capacity: queue_capacity.max(1),
-            starts: std::sync::Mutex::new(None),
             stats: Stats::default(),
         }
     }
@@ -127,6 +131,7 @@ impl Registry {
             queue: sender,
             close: Arc::clone(&close),
             api_key,
+            start: None,
         };
         {
             let mut connections = self.write();
@@ -214,23 +219,31 @@ impl Registry {
         ended
     }
 
-    /// A registered connection needs every change after `start` (it
-    /// read the position after registering): the dispatcher, when it
-    /// has no position of its own, starts from the lowest such.
-    pub fn note_start(&self, start: SyncToken) {
-        let mut starts = self
-            .starts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *starts = Some(starts.map_or(start, |s| s.min(start)));
+    /// Connection `id` of `user` needs every change after `start` (it
+    /// read the position after registering).
+    pub fn note_start(&self, user: UserId, id: u64, start: SyncToken) {
+        if let Some(entry) = self
+            .write()
+            .get_mut(&user)
+            .and_then(|entries| entries.iter_mut().find(|e| e.id == id))
+        {
+            entry.start = Some(start);
+        }
     }
 
-    /// Takes the lowest start noted since the last call.
-    pub fn take_start(&self) -> Option<SyncToken> {
-        self.starts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
+    /// Where a dispatcher without a position must start so that no open
+    /// connection misses a change: the lowest start of them all, once every
+    /// one has noted its own (`None` while one has not, or none is open).
+    /// Connections opened later need nothing before it: they read their
+    /// start after registering, when the dispatcher is already reading.
+    pub fn start(&self) -> Option<SyncToken> {
+        let connections = self.read();
+        let mut lowest: Option<SyncToken> = None;
+        for entry in connections.values().flatten() {
+            let start = entry.start?;
+            lowest = Some(lowest.map_or(start, |l| l.min(start)));
+        }
+        lowest
     }
 
     /// Whether any connection is open here.
@@ -372,14 +385,22 @@ mod tests {
     }
 
     #[test]
-    fn the_lowest_start_noted_is_taken_once() {
+    fn the_start_is_the_lowest_of_the_open_connections_once_all_have_one() {
         let registry = registry(1);
-        assert_eq!(registry.take_start(), None);
-        registry.note_start(SyncToken::new(9, 0));
-        registry.note_start(SyncToken::new(7, 3));
-        registry.note_start(SyncToken::new(8, 0));
-        assert_eq!(registry.take_start(), Some(SyncToken::new(7, 3)));
-        assert_eq!(registry.take_start(), None);
+        assert_eq!(registry.start(), None, "nobody connected");
+        let (ada, bob) = (UserId::new(), UserId::new());
+        let first = registry.register(ada, None, 16).expect("room");
+        let second = registry.register(bob, None, 16).expect("room");
+        registry.note_start(bob, second.id, SyncToken::new(7, 3));
+        assert_eq!(registry.start(), None, "ada's connection has no start yet");
+        registry.note_start(ada, first.id, SyncToken::new(9, 0));
+        assert_eq!(registry.start(), Some(SyncToken::new(7, 3)));
+        drop(second);
+        assert_eq!(
+            registry.start(),
+            Some(SyncToken::new(9, 0)),
+            "a closed connection's start is gone with it"
+        );
     }
 
     #[test]

@@ -130,12 +130,14 @@ impl SyncService {
         since: SyncToken,
         limit: SyncLimit,
     ) -> Result<SyncPage, SyncError> {
-        self.check(since).await?;
         let scan = limit.get().saturating_mul(SCAN_PER_CHANGE).max(MIN_SCAN);
         let page = self
             .log
             .read(since, Some(viewer), limit.get(), scan)
             .await?;
+        // After the read: changes pruned before it are missing from it, and
+        // the floor has moved past `since` by then.
+        self.check(since).await?;
         if page.end < since {
             // The log never reached this position.
             return Err(SyncError::Expired);

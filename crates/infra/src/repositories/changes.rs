@@ -169,11 +169,14 @@ impl ChangeLog for SeaChangeLog {
         let visible = match viewer {
             Some(viewer) => {
                 values.extend([viewer.as_uuid().into(), viewer.as_uuid().into()]);
+                // A chat's deletion is addressed to each former member alone
+                // (a chat created again with the id has other members).
                 format!(
-                    "WHERE w.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = ?) \
-                     OR (w.user_id = ? AND w.kind IN ({}, {}))",
-                    ChangeKind::MemberRemoved.code(),
-                    ChangeKind::ChatDeleted.code()
+                    "WHERE (w.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = ?) \
+                        AND w.kind <> {deleted}) \
+                     OR (w.user_id = ? AND w.kind IN ({removed}, {deleted}))",
+                    removed = ChangeKind::MemberRemoved.code(),
+                    deleted = ChangeKind::ChatDeleted.code()
                 )
             }
             None => String::new(),
@@ -264,12 +267,15 @@ impl ChangeLog for SeaChangeLog {
         };
         let _turn = self.write_gate.turn().await;
         let txn = self.conn.begin().await.map_err(infra_error)?;
-        // The oldest positions first, so the floor is a clean cut.
+        // Of the `batch` oldest positions (an index range, however large
+        // the log), those recorded before `before`: the floor is a clean cut,
+        // and a log with nothing to prune costs one short range read.
         let rows = PositionRow::find_by_statement(statement(
             backend,
             &format!(
-                "DELETE FROM changes WHERE id IN (SELECT id FROM changes WHERE created_us < ? \
-                 ORDER BY {order} LIMIT {batch}) RETURNING xid, id"
+                "DELETE FROM changes WHERE id IN (SELECT id FROM ( \
+                    SELECT id, created_us FROM changes ORDER BY {order} LIMIT {batch}) oldest \
+                 WHERE created_us < ?) RETURNING xid, id"
             ),
             vec![micros(before).into()],
         ))

@@ -507,6 +507,16 @@ impl ChatRepository for SeaChatRepository {
                 )
             })
             .collect();
+        // The chat's own changes go with it: nobody can read them any more
+        // (no member is left), and a chat created again with this id must
+        // not show its members the old one's.
+        txn.execute_raw(statement(
+            txn.get_database_backend(),
+            "DELETE FROM changes WHERE chat_id = ?",
+            vec![chat_id.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?;
         record(&txn, &former).await.map_err(infra_error)?;
         chats::Entity::delete_by_id(chat_id.as_uuid())
             .exec(&txn)

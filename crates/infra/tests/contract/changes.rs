@@ -170,3 +170,73 @@ async fn pruning_deletes_the_oldest_in_batches_and_raises_the_floor() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_send_waits_for_its_chats_turn_before_writing_anything() {
+    on_each_backend(|db| async move {
+        if db.backend() != Backend::Postgres {
+            return;
+        }
+        let people = users(&db, 1).await;
+        let chat = group(&db, &people).await;
+        // Someone holds the chat's turn (the advisory lock sends take).
+        let holder = db.connection().begin().await.expect("begin");
+        holder
+            .execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock(hashtextextended('{}', 7295))",
+                chat.as_uuid()
+            ))
+            .await
+            .expect("lock");
+        let messages = SeaMessageRepository::new(&db);
+        let send = tokio::spawn({
+            let new = message(chat, people[0], "waits", None);
+            async move { messages.append(&new).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!send.is_finished(), "the send went ahead without its turn");
+        holder.commit().await.expect("release");
+        send.await.expect("task").expect("send");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_chat_created_again_with_a_deleted_ones_id_shows_none_of_its_changes() {
+    on_each_backend(|db| async move {
+        let people = users(&db, 2).await;
+        let (ada, bob) = (people[0], people[1]);
+        let log = SeaChangeLog::new(&db);
+        let chats = SeaChatRepository::new(&db);
+        let start = log.now().await.expect("now");
+        let chat = group(&db, &[ada, bob]).await;
+        SeaMessageRepository::new(&db)
+            .append(&message(chat, ada, "old", None))
+            .await
+            .expect("send");
+        chats.delete(chat).await.expect("delete");
+        // The same id again, with ada alone.
+        let mut again = crate::support::new_chat(missive_domain::chat::ChatKind::Group, ada);
+        again.id = chat;
+        chats
+            .insert_group(
+                &again,
+                &[crate::support::member(
+                    ada,
+                    missive_domain::chat::MemberRole::Owner,
+                )],
+            )
+            .await
+            .expect("create again");
+        settle(&db).await;
+        let seen = log.read(start, Some(ada), 100, 1000).await.expect("read");
+        assert_eq!(
+            kinds(&seen.changes),
+            [ChangeKind::ChatDeleted, ChangeKind::ChatCreated],
+            "the old chat's deletion, then the new chat: nothing of the old one's life"
+        );
+        let bobs = log.read(start, Some(bob), 100, 1000).await.expect("read");
+        assert_eq!(kinds(&bobs.changes), [ChangeKind::ChatDeleted]);
+    })
+    .await;
+}

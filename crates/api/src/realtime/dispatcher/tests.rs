@@ -177,7 +177,7 @@ async fn it_starts_where_a_connection_needs_it_and_each_frame_carries_its_token(
         None,
         "no position until a connection notes one"
     );
-    registry.note_start(SyncToken::new(0, 7));
+    ann_phone.note_start(SyncToken::new(0, 7));
 
     assert_eq!(dispatcher.tail().await.expect("tail"), Some(1));
     let got = frames(&mut ann_phone);
@@ -240,7 +240,8 @@ async fn a_removal_in_the_page_reloads_the_members_so_nothing_after_it_reaches_t
     let mut dispatcher = dispatcher(&registry, log, messages, &rosters);
     let mut ann_phone = connect(&registry, ann);
     let mut bob_phone = connect(&registry, bob);
-    registry.note_start(SyncToken::default());
+    ann_phone.note_start(SyncToken::new(0, 9));
+    bob_phone.note_start(SyncToken::default());
 
     dispatcher.tail().await.expect("first page");
     assert_eq!(frames(&mut bob_phone).len(), 1, "bob was a member");
@@ -291,7 +292,7 @@ async fn changes_of_chats_nobody_here_is_in_are_not_rendered() {
     // here is in.
     let mut dispatcher = dispatcher(&registry, log, MockMessageRepository::new(), &rosters);
     let mut ann_phone = connect(&registry, ann);
-    registry.note_start(SyncToken::default());
+    ann_phone.note_start(SyncToken::default());
 
     assert_eq!(dispatcher.tail().await.expect("tail"), Some(1));
     let got = frames(&mut ann_phone);

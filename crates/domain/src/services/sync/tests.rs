@@ -271,6 +271,14 @@ fn changes_of_messages_gone_with_their_chat_render_as_nothing_but_the_deletion()
 fn a_token_behind_the_floor_or_ahead_of_the_log_has_expired() {
     let limit = SyncLimit::new(10).expect("limit");
     let mut log = MockChangeLog::new();
+    log.expect_read().returning(|after, _, _, _| {
+        Ok(ChangePage {
+            changes: vec![],
+            end: after,
+            has_more: false,
+        })
+    });
+    // Pruned while the page was read: the floor checked after it.
     log.expect_floor().returning(|| Ok(SyncToken::new(0, 50)));
     let sync = service(log, vec![], HashMap::new());
     assert!(matches!(

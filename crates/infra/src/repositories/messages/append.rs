@@ -31,10 +31,12 @@ use crate::sql::statement;
 /// for a chat could so get ids in the opposite order of their seqs, and
 /// seq 6 be delivered before seq 5. The advisory lock needs no transaction
 /// id; as an uncorrelated condition it is taken once, before the UPDATE
-/// writes anything, so senders of a chat get their ids in seq order. One
-/// chat value (`?`); two chats whose hashes collide only share a queue.
-pub(super) const SEND_TURN_PG: &str =
-    "EXISTS (SELECT pg_advisory_xact_lock(hashtextextended(CAST(? AS text), 7295)))";
+/// writes anything, so senders of a chat get their ids in seq order. The
+/// function is in the subquery's FROM: PostgreSQL drops the select list
+/// of an `EXISTS`, so `EXISTS (SELECT f())` would never call it. One chat
+/// value (`?`); two chats whose hashes collide only share a queue.
+pub(super) const SEND_TURN_PG: &str = "EXISTS (SELECT 1 FROM \
+    pg_advisory_xact_lock(hashtextextended(CAST(? AS text), 7295)))";
 
 /// PostgreSQL: one statement, one round trip. The UPDATE takes the chat's
 /// row lock (serialising senders of one chat, on any instance), checks
@@ -267,18 +269,22 @@ impl SeaMessageRepository {
                     changes.push(NewChange::message(new.chat_id, ChangeKind::Thread, root));
                 }
                 if read_seq < seq - UNREAD_WINDOW {
-                    txn.execute_raw(statement(
-                        backend,
-                        &CATCH_UP_SQLITE,
-                        vec![
-                            seq.into(),
-                            new.chat_id.as_uuid().into(),
-                            new.sender_id.as_uuid().into(),
-                            seq.into(),
-                        ],
-                    ))
-                    .await?;
-                    changes.push(NewChange::read(new.chat_id, new.sender_id, seq));
+                    let moved = txn
+                        .execute_raw(statement(
+                            backend,
+                            &CATCH_UP_SQLITE,
+                            vec![
+                                seq.into(),
+                                new.chat_id.as_uuid().into(),
+                                new.sender_id.as_uuid().into(),
+                                seq.into(),
+                            ],
+                        ))
+                        .await?
+                        .rows_affected();
+                    if moved > 0 {
+                        changes.push(NewChange::read(new.chat_id, new.sender_id, seq));
+                    }
                 }
                 record(&txn, &changes).await?;
                 txn.commit().await?;
@@ -426,21 +432,27 @@ impl SeaMessageRepository {
             .await
             .map_err(infra_error)?;
             if read_seq < next - UNREAD_WINDOW {
-                txn.execute_raw(statement(
-                    backend,
-                    &CATCH_UP_SQLITE,
-                    vec![
-                        next.into(),
-                        chat_id.as_uuid().into(),
-                        sender_id.as_uuid().into(),
-                        next.into(),
-                    ],
-                ))
-                .await
-                .map_err(infra_error)?;
-                record(&txn, &[NewChange::read(chat_id, sender_id, next)])
+                let moved = txn
+                    .execute_raw(statement(
+                        backend,
+                        &CATCH_UP_SQLITE,
+                        vec![
+                            next.into(),
+                            chat_id.as_uuid().into(),
+                            sender_id.as_uuid().into(),
+                            next.into(),
+                        ],
+                    ))
                     .await
-                    .map_err(infra_error)?;
+                    .map_err(infra_error)?
+                    .rows_affected();
+                // `read_seq` was read before: a read since may have moved
+                // the position already, and then there is no change.
+                if moved > 0 {
+                    record(&txn, &[NewChange::read(chat_id, sender_id, next)])
+                        .await
+                        .map_err(infra_error)?;
+                }
             }
         }
         txn.commit().await.map_err(infra_error)?;
