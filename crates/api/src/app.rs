@@ -257,6 +257,7 @@ pub fn router(state: AppState) -> Router {
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(routes::docs::router())
+        .merge(routes::web::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         // Innermost first: everything below sees the matched route.

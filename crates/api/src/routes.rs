@@ -17,6 +17,7 @@ pub mod reactions;
 pub mod sync;
 pub mod threads;
 pub mod users;
+pub mod web;
 pub mod ws;
 
 use utoipa_axum::router::OpenApiRouter;

@@ -14,7 +14,7 @@ WITH bumped AS (
         last_activity_us = GREATEST(last_activity_us, 1)
     WHERE id = :chat AND EXISTS (
         SELECT 1 FROM chat_members WHERE chat_id = :chat AND user_id = :user)
-        AND EXISTS (SELECT 1 FROM pg_advisory_xact_lock(hashtextextended(CAST(:chat AS text), 7295)))
+        AND EXISTS (SELECT 1 FROM pg_advisory_xact_lock(('x' || right(replace(CAST(:chat AS text), '-', ''), 16))::bit(64)::bigint))
     RETURNING last_seq),
 stored AS (
     INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, client_id,

@@ -25,4 +25,5 @@ pub use realtime::{Signal, SignalBus, SignalPublisher};
 pub use repositories::{
     SeaApiKeyRepository, SeaChangeLog, SeaChatRepository, SeaMessageRepository, SeaPinRepository,
     SeaReactionRepository, SeaUserRepository, SearchPlan, SearchTuning, UNREAD_WINDOW,
+    send_turn_key,
 };

@@ -21,4 +21,5 @@ mod sync_proof;
 mod threads;
 mod tokens;
 mod users;
+mod web;
 mod ws;

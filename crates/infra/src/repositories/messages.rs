@@ -25,6 +25,7 @@ use crate::entity::{chat_members, messages};
 use crate::sql::statement;
 
 mod append;
+pub use append::send_turn_key;
 mod mentions;
 mod threads;
 

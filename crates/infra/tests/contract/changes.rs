@@ -183,8 +183,8 @@ async fn a_send_waits_for_its_chats_turn_before_writing_anything() {
         let holder = db.connection().begin().await.expect("begin");
         holder
             .execute_unprepared(&format!(
-                "SELECT pg_advisory_xact_lock(hashtextextended('{}', 7295))",
-                chat.as_uuid()
+                "SELECT pg_advisory_xact_lock({})",
+                missive_infra::send_turn_key(chat)
             ))
             .await
             .expect("lock");

@@ -33,10 +33,18 @@ use crate::sql::statement;
 /// id; as an uncorrelated condition it is taken once, before the UPDATE
 /// writes anything, so senders of a chat get their ids in seq order. The
 /// function is in the subquery's FROM: PostgreSQL drops the select list
-/// of an `EXISTS`, so `EXISTS (SELECT f())` would never call it. One chat
-/// value (`?`); two chats whose hashes collide only share a queue.
-pub(super) const SEND_TURN_PG: &str = "EXISTS (SELECT 1 FROM \
-    pg_advisory_xact_lock(hashtextextended(CAST(? AS text), 7295)))";
+/// of an `EXISTS`, so `EXISTS (SELECT f())` would never call it. One value:
+/// [`send_turn_key`]; two chats whose keys collide only share a queue.
+pub(super) const SEND_TURN_PG: &str = "EXISTS (SELECT 1 FROM pg_advisory_xact_lock(?))";
+
+/// The advisory lock key of a chat's sends: the low 64 bits of its id
+/// (random in a UUIDv7), computed here rather than hashed in SQL.
+pub fn send_turn_key(chat: missive_domain::ids::ChatId) -> i64 {
+    let bytes = chat.as_uuid().into_bytes();
+    let mut low = [0u8; 8];
+    low.copy_from_slice(&bytes[8..]);
+    i64::from_be_bytes(low)
+}
 
 /// PostgreSQL: one statement, one round trip. The UPDATE takes the chat's
 /// row lock (serialising senders of one chat, on any instance), checks
@@ -186,7 +194,7 @@ pub(super) enum Attempt {
 impl SeaMessageRepository {
     pub(super) async fn append_postgres(&self, new: &NewMessage) -> Result<Attempt, DbErr> {
         let mut values = bump_values(new);
-        values.push(new.chat_id.as_uuid().into());
+        values.push(send_turn_key(new.chat_id).into());
         values.extend(insert_values(new));
         values.extend([new.chat_id.as_uuid().into(), new.sender_id.as_uuid().into()]);
         // Numbered once: this is the hottest statement.
@@ -319,7 +327,7 @@ impl SeaMessageRepository {
         ];
         let lock_sql = if backend == DbBackend::Postgres {
             // Transaction ids in seq order, as for single sends.
-            lock_values.push(chat_id.as_uuid().into());
+            lock_values.push(send_turn_key(chat_id).into());
             LOCK_FOR_BATCH.replace(" RETURNING", &format!(" AND {SEND_TURN_PG} RETURNING"))
         } else {
             LOCK_FOR_BATCH.to_owned()
