@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""The web client in a real Chromium (SPEC §10), against a real server.
+
+    python3 tests/browser/chat.py PATH/TO/missive
+
+Starts the server on a random port with a fresh SQLite database, then:
+
+- two users register in two browser contexts, start a direct chat, and
+  exchange messages that appear live on both sides, in order, with the
+  unread badge rising on the other side;
+- an XSS corpus sent as messages, a group title and a user's name renders
+  as text: no dialog, no element injected, no request to elsewhere;
+- the server restarts mid-conversation: both clients reconnect by
+  themselves (the sync token) and show what was sent after.
+
+Prints one PASS/FAIL line per test; exits non-zero if any failed. Needs
+Debian's `chromium` and Playwright for Python (scripts/browser-tests.sh
+installs both when missing).
+"""
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from playwright.async_api import async_playwright
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+PASSWORD = "correct horse battery"
+XSS = [
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(2)</script>",
+    '"><svg onload=alert(3)>',
+    "javascript:alert(4)",
+    "<a href=\"javascript:alert(5)\">click</a>",
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, binary):
+        self.binary = binary
+        self.dir = tempfile.mkdtemp(prefix="missive-browser-")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = None
+
+    def start(self):
+        env = dict(os.environ)
+        env.update({
+            "MISSIVE__SERVER__BIND": f"127.0.0.1:{self.port}",
+            "MISSIVE__DATABASE__URL": f"sqlite://{self.dir}/missive.db?mode=rwc",
+            "MISSIVE__AUTH__JWT_SECRET": "browser-tests-" + "k" * 40,
+            "MISSIVE__RATE_LIMIT__ENABLED": "false",
+            "RUST_LOG": "warn",
+        })
+        log = open(os.path.join(self.dir, "server.log"), "a")
+        self.process = subprocess.Popen([self.binary], env=env, stdout=log, stderr=log)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.base + "/health/ready", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not become ready")
+
+    def stop(self):
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+
+async def register(page, base, email, name):
+    await page.goto(base + "/")
+    await page.fill("#email", email)
+    await page.fill("#password", PASSWORD)
+    await page.fill("#full-name", name)
+    await page.click("button:has-text('Register')")
+    await page.wait_for_selector("#chat-list")
+
+
+async def send(page, text):
+    await page.fill("#composer-input", text)
+    await page.keyboard.press("Enter")
+
+
+def watch(page, problems):
+    """Collects what must never happen on a page: dialogs, errors, and
+    requests to anywhere but the server."""
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), asyncio.ensure_future(d.dismiss())))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("request", lambda r: problems.append(f"request elsewhere: {r.url}")
+            if not r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:")) else None)
+
+
+async def live_chat_and_xss(browser, server):
+    problems = []
+    ada_ctx, bob_ctx = await browser.new_context(), await browser.new_context()
+    ada, bob = await ada_ctx.new_page(), await bob_ctx.new_page()
+    watch(ada, problems)
+    watch(bob, problems)
+    await register(ada, server.base, "ada@example.org", "Ada")
+    await register(bob, server.base, "bob@example.org", XSS[2])
+    await ada.fill("#new-chat-emails", "bob@example.org")
+    await ada.click("button:has-text('Start chat')")
+    await ada.wait_for_selector("#composer-input")
+    for n in range(1, 4):
+        await send(ada, f"message {n}")
+    # Bob's list shows the chat live, with its unread count.
+    await bob.wait_for_selector("nav.chats .badge", timeout=10_000)
+    await bob.click("nav.chats li button")
+    await bob.wait_for_selector("text=message 3", timeout=10_000)
+    texts = await bob.locator("article.message").all_inner_texts()
+    order = [t.split("\n")[0] for t in texts]
+    assert order == ["message 1", "message 2", "message 3"], order
+    await send(bob, "hello ada")
+    await ada.wait_for_selector("text=hello ada", timeout=10_000)
+    # The XSS corpus, as messages and as a group title.
+    for payload in XSS:
+        await send(ada, payload)
+    await bob.wait_for_selector(f"text={XSS[-1]}", timeout=10_000)
+    await ada.fill("#new-chat-emails", "bob@example.org, ada@example.org")
+    await ada.fill("#new-chat-title", XSS[0])
+    await ada.click("button:has-text('Start chat')")
+    await bob.wait_for_timeout(1000)
+    for page in (ada, bob):
+        injected = await page.locator("article.message img, article.message svg, article.message script, "
+                                      "article.message a, nav.chats img, nav.chats svg").count()
+        assert injected == 0, f"{injected} elements injected"
+    shown = await bob.locator("article.message").all_inner_texts()
+    for payload in XSS:
+        assert any(payload in t for t in shown), f"{payload!r} not shown as text"
+    titles = await bob.locator("nav.chats .title").all_inner_texts()
+    assert any(XSS[0] in t for t in titles), titles
+    assert not problems, problems
+    await ada_ctx.close()
+    await bob_ctx.close()
+
+
+async def restart_and_catch_up(browser, server):
+    problems = []
+    ada_ctx, bob_ctx = await browser.new_context(), await browser.new_context()
+    ada, bob = await ada_ctx.new_page(), await bob_ctx.new_page()
+    await register(ada, server.base, "cy@example.org", "Cy")
+    await register(bob, server.base, "dee@example.org", "Dee")
+    watch(ada, problems)
+    watch(bob, problems)
+    await ada.fill("#new-chat-emails", "dee@example.org")
+    await ada.click("button:has-text('Start chat')")
+    await ada.wait_for_selector("#composer-input")
+    await send(ada, "before the restart")
+    await bob.wait_for_selector("nav.chats li button", timeout=10_000)
+    await bob.click("nav.chats li button")
+    await bob.wait_for_selector("text=before the restart", timeout=10_000)
+
+    server.stop()
+    await bob.wait_for_selector("#live-status:has-text('Offline')", timeout=10_000)
+    server.start()
+    for page in (ada, bob):
+        await page.wait_for_selector("#live-status:has-text('Live')", timeout=20_000)
+    await send(ada, "after the restart")
+    await bob.wait_for_selector("text=after the restart", timeout=10_000)
+    await send(bob, "welcome back")
+    await ada.wait_for_selector("text=welcome back", timeout=10_000)
+    # The connection drops while the server is away: those errors are
+    # expected; nothing else is.
+    unexpected = [p for p in problems if "WebSocket" not in p and "ERR_CONNECTION_REFUSED" not in p
+                  and "Failed to load resource" not in p]
+    assert not unexpected, unexpected
+    await ada_ctx.close()
+    await bob_ctx.close()
+
+
+async def main(binary):
+    server = Server(binary)
+    server.start()
+    failed = 0
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            for test in (live_chat_and_xss, restart_and_catch_up):
+                try:
+                    await test(browser, server)
+                    print(f"PASS {test.__name__}")
+                except Exception as error:  # noqa: BLE001 - report every failure
+                    failed += 1
+                    print(f"FAIL {test.__name__}: {error!r}")
+            await browser.close()
+    finally:
+        server.stop()
+    if failed:
+        print(f"server log: {os.path.join(server.dir, 'server.log')}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1])))
