@@ -10,6 +10,8 @@ Starts the server on a random port with a fresh SQLite database, then:
   unread badge rising on the other side;
 - an XSS corpus sent as messages, a group title and a user's name renders
   as text: no dialog, no element injected, no request to elsewhere;
+- a sender edits and deletes their own messages (with the keyboard) and
+  the other side sees it; typing shows on the other side;
 - the server restarts mid-conversation: both clients reconnect by
   themselves (the sync token) and show what was sent after.
 
@@ -149,6 +151,41 @@ async def live_chat_and_xss(browser, server):
     await bob_ctx.close()
 
 
+async def edit_delete_and_typing(browser, server):
+    problems = []
+    ada_ctx, bob_ctx = await browser.new_context(), await browser.new_context()
+    ada, bob = await ada_ctx.new_page(), await bob_ctx.new_page()
+    watch(ada, problems)
+    watch(bob, problems)
+    await register(ada, server.base, "eve@example.org", "Eve")
+    await register(bob, server.base, "fay@example.org", "Fay")
+    await ada.fill("#new-chat-emails", "fay@example.org")
+    await ada.click("button:has-text('Start chat')")
+    await ada.wait_for_selector("#composer-input")
+    await send(ada, "first draft")
+    await send(ada, "to be deleted")
+    await bob.wait_for_selector("nav.chats li button", timeout=10_000)
+    await bob.click("nav.chats li button")
+    await bob.wait_for_selector("text=to be deleted", timeout=10_000)
+    # Typing shows on the other side.
+    await bob.type("#composer-input", "hm")
+    await ada.wait_for_selector("#typing:has-text('Fay is typing')", timeout=10_000)
+    # Edit with the keyboard: Edit, type, Enter.
+    first = ada.locator("article.message", has_text="first draft")
+    await first.get_by_role("button", name="Edit this message").click()
+    await ada.fill("#edit-input", "final words")
+    await ada.press("#edit-input", "Enter")
+    await bob.wait_for_selector("text=final words", timeout=10_000)
+    doomed = ada.locator("article.message", has_text="to be deleted")
+    await doomed.get_by_role("button", name="Delete this message").click()
+    await bob.wait_for_selector("text=This message was deleted.", timeout=10_000)
+    shown = await bob.locator("article.message").all_inner_texts()
+    assert not any("to be deleted" in t or "first draft" in t for t in shown), shown
+    assert not problems, problems
+    await ada_ctx.close()
+    await bob_ctx.close()
+
+
 async def restart_and_catch_up(browser, server):
     problems = []
     ada_ctx, bob_ctx = await browser.new_context(), await browser.new_context()
@@ -190,7 +227,7 @@ async def main(binary):
     try:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            for test in (live_chat_and_xss, restart_and_catch_up):
+            for test in (live_chat_and_xss, edit_delete_and_typing, restart_and_catch_up):
                 try:
                     await test(browser, server)
                     print(f"PASS {test.__name__}")

@@ -20,6 +20,9 @@ const state = {
   socket: null,
   retry: 0,
   live: "offline",
+  editing: null, // {id, draft} of the own message being edited
+  typing: new Map(), // chat id → {user, until}
+  typedAt: 0,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -304,6 +307,14 @@ function apply(event) {
     case "member.removed":
       if (event.user_id === state.me.id) forget(event.chat_id);
       break;
+    case "typing":
+      if (event.user_id !== state.me.id) {
+        state.typing.set(event.chat_id, { user: event.user_id, until: Date.now() + 5000 });
+        nameOf(event.user_id);
+        setTimeout(renderTyping, 5100);
+        renderTyping();
+      }
+      return;
     case "chat.read":
       if (event.user_id === state.me.id) {
         const chat = state.chats.get(event.chat_id);
@@ -448,6 +459,7 @@ function renderConversation() {
     }
   });
   const input = el("textarea", { id: "composer-input", rows: "1", placeholder: "Write a message", "aria-label": "Message", maxlength: "4000" });
+  input.addEventListener("input", () => announceTyping(chat.id));
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();
@@ -455,6 +467,7 @@ function renderConversation() {
     }
   });
   const hadFocus = document.activeElement?.id === "composer-input";
+  const editFocus = document.activeElement?.id === "edit-input";
   const draft = document.getElementById("composer-input")?.value || "";
   input.value = draft;
   main.replaceChildren(
@@ -462,12 +475,30 @@ function renderConversation() {
       el("button", { type: "button", class: "back", "aria-label": "Back to chats", onclick: () => { state.current = null; document.getElementById("shell")?.classList.remove("open"); render(); }, text: "←" }),
       " ", chatTitle(chat)),
     list,
+    el("p", { class: "typing", id: "typing", role: "status", "aria-live": "polite" }),
     el("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); send(chat.id, input); } },
       input, el("button", { type: "submit", class: "primary", text: "Send" })));
   if (hadFocus) input.focus();
+  if (editFocus) document.getElementById("edit-input")?.focus();
   if (atBottom) list.scrollTop = list.scrollHeight;
   else if (oldTop !== undefined) list.scrollTop = oldTop;
+  renderTyping();
   if (chat.unread_count > 0) markRead(chat.id);
+}
+
+function renderTyping() {
+  const line = document.getElementById("typing");
+  if (!line) return;
+  const typing = state.current && state.typing.get(state.current);
+  const active = typing && typing.until > Date.now();
+  line.textContent = active ? `${state.names.get(typing.user) || "Someone"} is typing…` : "";
+}
+
+function announceTyping(chatId) {
+  // The server relays at most one a second per chat; every 3 s is plenty.
+  if (Date.now() - state.typedAt < 3000 || state.socket?.readyState !== WebSocket.OPEN) return;
+  state.typedAt = Date.now();
+  state.socket.send(JSON.stringify({ type: "typing", chat_id: chatId }));
 }
 
 function messageNode(message) {
@@ -479,11 +510,58 @@ function messageNode(message) {
   const who = state.names.get(message.sender_id) || (mine ? state.me.full_name : "");
   if (!state.names.has(message.sender_id)) nameOf(message.sender_id).then(() => renderConversation());
   const reactions = (message.reactions || []).map((r) => `${r.reaction} ${r.count}`).join("  ");
+  const editing = state.editing?.id === message.id;
+  const actions = mine && !message.deleted && !message.pending && !editing
+    ? el("span", { class: "actions" },
+      el("button", { type: "button", class: "link", "aria-label": "Edit this message", text: "Edit",
+        onclick: () => { state.editing = { id: message.id, draft: message.content }; renderConversation(); document.getElementById("edit-input")?.focus(); } }),
+      el("button", { type: "button", class: "link", "aria-label": "Delete this message", text: "Delete",
+        onclick: () => removeMessage(message) }))
+    : null;
+  const body = editing ? editor(message) : (message.deleted ? "This message was deleted." : message.content);
   return el("article", { class: classes.join(" "), "data-seq": message.seq ?? "" },
-    message.deleted ? "This message was deleted." : message.content,
+    body,
     el("span", { class: "meta" },
       [who, message.role !== "user" ? message.role : null, message.edited_at && !message.deleted ? "edited" : null, reactions || null,
-        message.failed ? "not sent — press Send again" : null].filter(Boolean).join(" · ")));
+        message.failed ? "not sent — press Send again" : null].filter(Boolean).join(" · ")),
+    actions);
+}
+
+function editor(message) {
+  const input = el("textarea", { id: "edit-input", "aria-label": "Edit the message", rows: "2", maxlength: "4000" });
+  input.value = state.editing.draft;
+  input.addEventListener("input", () => { state.editing.draft = input.value; });
+  const cancel = () => { state.editing = null; renderConversation(); document.getElementById("composer-input")?.focus(); };
+  const save = async () => {
+    const content = input.value.trim();
+    if (!content) return;
+    try {
+      const stored = await api("PATCH", `/messages/${message.id}`, { content });
+      stored.reactions = message.reactions;
+      messagesOf(message.chat_id).set(stored.id, stored);
+      cancel();
+    } catch (e) {
+      input.setAttribute("aria-invalid", "true");
+    }
+  };
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") cancel();
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); save(); }
+  });
+  return el("span", { class: "editor" }, input,
+    el("button", { type: "button", class: "primary", text: "Save", onclick: save }),
+    el("button", { type: "button", text: "Cancel", onclick: cancel }));
+}
+
+async function removeMessage(message) {
+  try {
+    await api("DELETE", `/messages/${message.id}`);
+    // A tombstone keeps its place; its own event follows.
+    Object.assign(message, { deleted: true, content: "", reactions: [], pinned: null });
+  } catch {
+    // Already gone, or not allowed: the next event shows the truth.
+  }
+  renderConversation();
 }
 
 async function send(chatId, input) {
