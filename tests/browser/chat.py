@@ -11,7 +11,8 @@ Starts the server on a random port with a fresh SQLite database, then:
 - an XSS corpus sent as messages, a group title and a user's name renders
   as text: no dialog, no element injected, no request to elsewhere;
 - a sender edits and deletes their own messages (with the keyboard) and
-  the other side sees it; typing shows on the other side;
+  the other side sees it; reactions from both sides count up on both;
+  typing shows on the other side;
 - the server restarts mid-conversation: both clients reconnect by
   themselves (the sync token) and show what was sent after.
 
@@ -151,7 +152,7 @@ async def live_chat_and_xss(browser, server):
     await bob_ctx.close()
 
 
-async def edit_delete_and_typing(browser, server):
+async def edit_delete_react_and_typing(browser, server):
     problems = []
     ada_ctx, bob_ctx = await browser.new_context(), await browser.new_context()
     ada, bob = await ada_ctx.new_page(), await bob_ctx.new_page()
@@ -176,6 +177,13 @@ async def edit_delete_and_typing(browser, server):
     await ada.fill("#edit-input", "final words")
     await ada.press("#edit-input", "Enter")
     await bob.wait_for_selector("text=final words", timeout=10_000)
+    # A reaction, seen with its count on the other side; taken back.
+    final = ada.locator("article.message", has_text="final words")
+    await final.get_by_role("button", name="👍 0 — react").click()
+    await bob.wait_for_selector("article.message button.reaction:has-text('👍 1')", timeout=10_000)
+    await ada.wait_for_selector("article.message button.reaction[aria-pressed='true']", timeout=10_000)
+    await bob.locator("article.message", has_text="final words").get_by_role("button", name="👍 1 — react").click()
+    await ada.wait_for_selector("article.message button.reaction:has-text('👍 2')", timeout=10_000)
     doomed = ada.locator("article.message", has_text="to be deleted")
     await doomed.get_by_role("button", name="Delete this message").click()
     await bob.wait_for_selector("text=This message was deleted.", timeout=10_000)
@@ -227,7 +235,7 @@ async def main(binary):
     try:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            for test in (live_chat_and_xss, edit_delete_and_typing, restart_and_catch_up):
+            for test in (live_chat_and_xss, edit_delete_react_and_typing, restart_and_catch_up):
                 try:
                     await test(browser, server)
                     print(f"PASS {test.__name__}")

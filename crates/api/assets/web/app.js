@@ -509,7 +509,6 @@ function messageNode(message) {
   if (message.pending) classes.push("pending");
   const who = state.names.get(message.sender_id) || (mine ? state.me.full_name : "");
   if (!state.names.has(message.sender_id)) nameOf(message.sender_id).then(() => renderConversation());
-  const reactions = (message.reactions || []).map((r) => `${r.reaction} ${r.count}`).join("  ");
   const editing = state.editing?.id === message.id;
   const actions = mine && !message.deleted && !message.pending && !editing
     ? el("span", { class: "actions" },
@@ -522,9 +521,38 @@ function messageNode(message) {
   return el("article", { class: classes.join(" "), "data-seq": message.seq ?? "" },
     body,
     el("span", { class: "meta" },
-      [who, message.role !== "user" ? message.role : null, message.edited_at && !message.deleted ? "edited" : null, reactions || null,
+      [who, message.role !== "user" ? message.role : null, message.edited_at && !message.deleted ? "edited" : null,
         message.failed ? "not sent — press Send again" : null].filter(Boolean).join(" · ")),
+    message.deleted || message.pending ? null : reactionBar(message),
     actions);
+}
+
+const QUICK_REACTIONS = ["👍", "❤️", "🎉"];
+
+/** The message's reactions as toggles (pressed: yours), and quick ones. */
+function reactionBar(message) {
+  const known = message.reactions || [];
+  const shown = [...known.map((r) => r.reaction), ...QUICK_REACTIONS.filter((q) => !known.some((r) => r.reaction === q))];
+  return el("span", { class: "reactions", role: "group", "aria-label": "Reactions" },
+    ...shown.map((reaction) => {
+      const summary = known.find((r) => r.reaction === reaction);
+      const count = summary?.count || 0;
+      return el("button", {
+        type: "button",
+        class: count ? "reaction" : "reaction quick",
+        "aria-pressed": summary?.me ? "true" : "false",
+        "aria-label": `${reaction} ${count} — ${summary?.me ? "take back" : "react"}`,
+        onclick: () => toggleReaction(message, reaction, !summary?.me),
+      }, count ? `${reaction} ${count}` : reaction);
+    }));
+}
+
+async function toggleReaction(message, reaction, add) {
+  try {
+    await api(add ? "PUT" : "DELETE", `/messages/${message.id}/reactions/${encodeURIComponent(reaction)}`);
+  } catch {
+    // The server's answer (an event) is the truth either way.
+  }
 }
 
 function editor(message) {
