@@ -7,7 +7,7 @@ Starts the server on a random port with a fresh SQLite database, then:
 
 - two users register in two browser contexts, start a direct chat, and
   exchange messages that appear live on both sides, in order, with the
-  unread badge rising on the other side;
+  unread badge rising on the other side and "seen by" on the sender's;
 - an XSS corpus sent as messages, a group title and a user's name renders
   as text: no dialog, no element injected, no request to elsewhere;
 - a sender edits and deletes their own messages (with the keyboard) and
@@ -128,6 +128,8 @@ async def live_chat_and_xss(browser, server):
     texts = await bob.locator("article.message").all_inner_texts()
     order = [t.split("\n")[0] for t in texts]
     assert order == ["message 1", "message 2", "message 3"], order
+    # Bob has read Ada's messages: her newest shows it.
+    await ada.wait_for_selector("#seen:has-text('Seen by')", timeout=10_000)
     await send(bob, "hello ada")
     await ada.wait_for_selector("text=hello ada", timeout=10_000)
     # The XSS corpus, as messages and as a group title.

@@ -315,12 +315,14 @@ function apply(event) {
         renderTyping();
       }
       return;
-    case "chat.read":
-      if (event.user_id === state.me.id) {
-        const chat = state.chats.get(event.chat_id);
-        if (chat && event.last_read_seq >= chat.last_seq) chat.unread_count = 0;
-      }
+    case "chat.read": {
+      const chat = state.chats.get(event.chat_id);
+      if (!chat) break;
+      const member = (chat.members || []).find((m) => m.user_id === event.user_id);
+      if (member) member.last_read_seq = Math.max(member.last_read_seq || 0, event.last_read_seq);
+      if (event.user_id === state.me.id && event.last_read_seq >= chat.last_seq) chat.unread_count = 0;
       break;
+    }
     default:
       return;
   }
@@ -446,6 +448,10 @@ function renderConversation() {
   const messages = [...messagesOf(chat.id).values()].sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity));
   const list = el("div", { class: "messages", id: "message-list", role: "log", "aria-label": `Messages of ${chatTitle(chat)}`, tabindex: "0" },
     ...messages.map(messageNode));
+  list.addEventListener("scroll", () => {
+    const jump = document.getElementById("jump");
+    if (jump) jump.hidden = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  });
   list.addEventListener("scroll", async () => {
     if (list.scrollTop < 40) {
       const height = list.scrollHeight;
@@ -475,6 +481,9 @@ function renderConversation() {
       el("button", { type: "button", class: "back", "aria-label": "Back to chats", onclick: () => { state.current = null; document.getElementById("shell")?.classList.remove("open"); render(); }, text: "←" }),
       " ", chatTitle(chat)),
     list,
+    el("button", { type: "button", id: "jump", class: "jump", hidden: atBottom, text: "Jump to newest ↓",
+      onclick: () => { const l = document.getElementById("message-list"); if (l) l.scrollTop = l.scrollHeight; } }),
+    el("p", { class: "seen", id: "seen", text: seenBy(chat, messages) }),
     el("p", { class: "typing", id: "typing", role: "status", "aria-live": "polite" }),
     el("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); send(chat.id, input); } },
       input, el("button", { type: "submit", class: "primary", text: "Send" })));
@@ -484,6 +493,17 @@ function renderConversation() {
   else if (oldTop !== undefined) list.scrollTop = oldTop;
   renderTyping();
   if (chat.unread_count > 0) markRead(chat.id);
+}
+
+/** "Seen by …" for your newest message: the members whose read position
+ *  reached it (from the chat's members and `chat.read` events). */
+function seenBy(chat, messages) {
+  const mine = [...messages].reverse().find((m) => m.sender_id === state.me.id && !m.pending && m.seq);
+  if (!mine) return "";
+  const readers = (chat.members || [])
+    .filter((m) => m.user_id !== state.me.id && (m.last_read_seq || 0) >= mine.seq)
+    .map((m) => state.names.get(m.user_id) || "someone");
+  return readers.length ? `Seen by ${readers.join(", ")}` : "";
 }
 
 function renderTyping() {
