@@ -83,6 +83,42 @@ fn with_database_name(url: &str, name: &str) -> String {
     out
 }
 
+/// Waits until every transaction that committed before the call is below
+/// the change log's horizon, so `GET /sync` and live delivery can see it.
+/// On PostgreSQL the horizon is cluster-wide: a suite's other databases
+/// hold it back for moments. Immediate on SQLite.
+///
+/// # Errors
+/// When the database cannot be read, or the horizon does not pass within
+/// 30 seconds.
+pub async fn settle(db: &Database) -> Result<(), DbErr> {
+    use missive_domain::ports::ChangeLog;
+    if db.backend() != crate::Backend::Postgres {
+        return Ok(());
+    }
+    let row = db
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_current_xact_id()::text::bigint AS x",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("no transaction id".into()))?;
+    let fence: i64 = row.try_get("", "x")?;
+    let log = crate::SeaChangeLog::new(db);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = log.now().await.map_err(|e| DbErr::Custom(e.to_string()))?;
+        if now.xid > fence {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(DbErr::Custom(format!("the horizon never passed {fence}")));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database_name;

@@ -129,8 +129,6 @@ impl TestApp {
     /// `GET /sync`: on PostgreSQL the change log's horizon is cluster-wide,
     /// and the suite's other databases hold it back for moments.
     pub async fn settle(&self) {
-        use missive_domain::ports::ChangeLog;
-        use sea_orm::ConnectionTrait;
         if !self.database_url.starts_with("postgres") {
             return;
         }
@@ -142,25 +140,9 @@ impl TestApp {
         })
         .await
         .expect("database");
-        let row = database
-            .connection()
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT pg_current_xact_id()::text::bigint AS x",
-            ))
+        missive_infra::scratch::settle(&database)
             .await
-            .expect("xid")
-            .expect("row");
-        let fence: i64 = row.try_get("", "x").expect("x");
-        let log = missive_infra::SeaChangeLog::new(&database);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while log.now().await.expect("now").xid <= fence {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the horizon never passed {fence}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+            .expect("settle");
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -131,32 +131,8 @@ pub fn message(
     }
 }
 
-/// Waits until every transaction that committed before the call is below
-/// the change log's horizon. On PostgreSQL the horizon is cluster-wide:
-/// another test's open transaction holds it back for a moment.
+/// Waits until every change committed so far is readable from the log
+/// (see [`missive_infra::scratch::settle`]).
 pub async fn settle(db: &Database) {
-    use missive_domain::ports::ChangeLog;
-    use sea_orm::ConnectionTrait;
-    if db.backend() != missive_infra::Backend::Postgres {
-        return;
-    }
-    let row = db
-        .connection()
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT pg_current_xact_id()::text::bigint AS x",
-        ))
-        .await
-        .expect("xid")
-        .expect("row");
-    let fence: i64 = row.try_get("", "x").expect("x");
-    let log = missive_infra::SeaChangeLog::new(db);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while log.now().await.expect("now").xid <= fence {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the horizon never passed {fence}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    missive_infra::scratch::settle(db).await.expect("settle");
 }
