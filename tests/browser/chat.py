@@ -125,8 +125,7 @@ async def live_chat_and_xss(browser, server):
     await bob.wait_for_selector("nav.chats .badge", timeout=10_000)
     await bob.click("nav.chats li button")
     await bob.wait_for_selector("text=message 3", timeout=10_000)
-    texts = await bob.locator("article.message").all_inner_texts()
-    order = [t.split("\n")[0] for t in texts]
+    order = await bob.locator("article.message .content").all_inner_texts()
     assert order == ["message 1", "message 2", "message 3"], order
     # Bob has read Ada's messages: her newest shows it.
     await ada.wait_for_selector("#seen:has-text('Seen by')", timeout=10_000)

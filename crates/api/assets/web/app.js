@@ -6,7 +6,8 @@
 // `?since=` the last token applied.
 
 import { newChatForm, renderChats } from "./chats.js";
-import { markRead, openChat, renderConversation, renderTyping } from "./conversation.js";
+import { closeChat, markRead, openChat, renderConversation, renderTyping, scrollToNewest } from "./conversation.js";
+import { closePanel, renderPanel } from "./panels.js";
 import { el } from "./dom.js";
 import { apply, client, dropToken, loadChats, onChange, state, storeToken } from "./store.js";
 
@@ -88,13 +89,18 @@ function renderShell() {
     el("nav", { class: "chats", "aria-label": "Chats" },
       newChatForm(openChat),
       el("ul", { id: "chat-list", role: "list" })),
-    el("main", { class: "conversation", id: "conversation", "aria-live": "off" }));
+    el("main", { class: "conversation", id: "conversation", "aria-live": "off" }),
+    el("aside", { id: "panel", class: "side", "aria-label": "Details", hidden: true }));
   app.replaceChildren(
     el("header", { class: "top" },
       el("strong", { text: "Missive" }),
       el("span", { id: "live-status", class: "status", role: "status", text: "" }),
+      el("p", { id: "notice", class: "status", role: "status" }),
       el("span", { class: "who", text: state.me.full_name }),
+      el("button", { type: "button", "aria-label": "Keyboard shortcuts", "aria-expanded": "false", "aria-controls": "shortcuts",
+        onclick: toggleHelp, text: "⌨" }),
       el("button", { type: "button", onclick: signOut, text: "Sign out" })),
+    help(),
     shell);
   setLive(state.live);
   render("all");
@@ -102,10 +108,72 @@ function renderShell() {
 
 function render(what) {
   if (what === "typing") return renderTyping();
+  if (what === "panel") {
+    renderConversation();
+    return renderPanel();
+  }
   if (what !== "messages") renderChats(openChat);
-  if (what !== "chats") renderConversation();
+  if (what !== "chats") {
+    renderConversation();
+    renderPanel();
+  }
 }
 onChange(render);
+
+const SHORTCUTS = [
+  ["Enter", "send (Shift+Enter: a new line)"],
+  ["↑ in an empty composer", "edit your last message"],
+  ["Escape", "cancel the edit, close the panel or the menu"],
+  ["Ctrl+K or /", "search messages"],
+  ["Alt+↑ / Alt+↓", "previous / next chat"],
+  ["End (in the history)", "jump to the newest message"],
+  ["@", "mention a member (arrows and Enter to pick)"],
+];
+
+function help() {
+  return el("section", { id: "shortcuts", class: "shortcuts", hidden: true, "aria-label": "Keyboard shortcuts" },
+    el("h2", { text: "Keyboard shortcuts" }),
+    el("dl", {}, ...SHORTCUTS.flatMap(([keys, what]) => [el("dt", { text: keys }), el("dd", { text: what })])));
+}
+
+function toggleHelp(event) {
+  const box = document.getElementById("shortcuts");
+  box.hidden = !box.hidden;
+  event.currentTarget.setAttribute("aria-expanded", String(!box.hidden));
+}
+
+/** The chats in the list's order, to move through with Alt+arrows. */
+function chatOrder() {
+  return [...document.querySelectorAll("#chat-list button[data-chat]")].map((b) => b.dataset.chat);
+}
+
+document.addEventListener("keydown", (e) => {
+  if (!state.me || !document.getElementById("shell")) return;
+  const typing = e.target.closest?.("input, textarea, select");
+  if ((e.key === "k" && (e.ctrlKey || e.metaKey)) || (e.key === "/" && !typing)) {
+    e.preventDefault();
+    state.panel = { kind: "search", chatId: state.current };
+    render("panel");
+    document.getElementById("search-input")?.focus();
+  } else if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
+    const order = chatOrder();
+    if (!order.length) return;
+    e.preventDefault();
+    const at = order.indexOf(state.current);
+    const next = e.key === "ArrowDown" ? Math.min(at + 1, order.length - 1) : Math.max(at - 1, 0);
+    openChat(order[at === -1 ? 0 : next]);
+  } else if (e.key === "End" && e.target.id === "message-list") {
+    e.preventDefault();
+    scrollToNewest();
+  } else if (e.key === "Escape") {
+    if (state.picker) {
+      state.picker = null;
+      render("messages");
+    } else if (state.panel) closePanel();
+    else if (!document.getElementById("shortcuts").hidden) document.getElementById("shortcuts").hidden = true;
+    else if (window.matchMedia("(max-width: 640px)").matches && state.current) closeChat();
+  }
+});
 
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && state.current) markRead(state.current);

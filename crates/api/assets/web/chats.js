@@ -10,14 +10,17 @@ export function renderChats(open) {
   const chats = [...state.chats.values()].sort((a, b) =>
     (b.last_message?.created_at || b.created_at).localeCompare(a.last_message?.created_at || a.created_at));
   list.replaceChildren(...chats.map((chat) => {
-    const preview = chat.last_message ? (chat.last_message.deleted ? "(deleted)" : chat.last_message.content) : "";
+    const last = chat.last_message;
+    const preview = last ? (last.deleted ? "(deleted)" : `${last.sender_id === state.me.id ? "You: " : ""}${last.content}`) : "";
     return el("li", {},
       el("button", {
         type: "button",
         "aria-current": state.current === chat.id ? "true" : "false",
+        "data-chat": chat.id,
         onclick: () => open(chat.id),
       },
       el("span", { class: "title" }, chatTitle(chat), el("span", { class: "preview", text: preview })),
+      chat.mention_count > 0 ? el("span", { class: "badge mention", "aria-label": `${chat.mention_count} mentioning you`, text: "@" }) : null,
       chat.unread_count > 0 ? el("span", { class: "badge", "aria-label": `${chat.unread_count} unread`, text: String(chat.unread_count) }) : null));
   }));
   if (!chats.length) list.replaceChildren(el("li", { class: "empty", text: "No chats yet: start one above." }));

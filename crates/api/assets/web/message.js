@@ -1,33 +1,104 @@
-// One message as an <article>: its text, who and when, reactions and, for
-// your own, edit and delete.
+// One message as an <article>: its text, who and when, its role and
+// rating (LLM transcripts), metadata, reactions, thread summary, pin, and
+// actions. Every string goes in as text.
 
 import { el } from "./dom.js";
-import { changed, client, messagesOf, nameOf, state } from "./store.js";
+import { changed, client, mentionsMe, messagesOf, nameOf, state } from "./store.js";
 
-export function messageNode(message) {
+const PICKER = ["👍", "❤️", "🎉", "😂", "😮", "😢", "🙏", "👀", "🚀", "✅", "🔥", "👎"];
+const QUICK_REACTIONS = PICKER.slice(0, 3);
+
+/** `options.inThread`: shown in the thread panel (no thread summary or
+ *  "Reply in thread" there). */
+export function messageNode(message, options = {}) {
   const mine = message.sender_id === state.me.id;
   const classes = ["message"];
   if (mine) classes.push("mine");
   if (message.deleted) classes.push("deleted");
   if (message.pending) classes.push("pending");
+  if (message.role && message.role !== "user") classes.push("transcript", `role-${message.role}`);
+  if (!message.deleted && mentionsMe(message)) classes.push("mentions-me");
   const who = state.names.get(message.sender_id) || (mine ? state.me.full_name : "");
   if (!state.names.has(message.sender_id)) nameOf(message.sender_id).then(() => changed("messages"));
   const editing = state.editing?.id === message.id;
-  const actions = mine && !message.deleted && !message.pending && !editing
-    ? el("span", { class: "actions" },
-      el("button", { type: "button", class: "link", "aria-label": "Edit this message", text: "Edit",
-        onclick: () => startEditing(message) }),
-      el("button", { type: "button", class: "link", "aria-label": "Delete this message", text: "Delete",
-        onclick: () => removeMessage(message) }))
-    : null;
-  const body = editing ? editor(message) : (message.deleted ? "This message was deleted." : message.content);
-  return el("article", { class: classes.join(" "), "data-seq": message.seq ?? "" },
-    body,
-    el("span", { class: "meta" },
-      [who, message.role !== "user" ? message.role : null, message.edited_at && !message.deleted ? "edited" : null,
-        message.failed ? "not sent — press Send again" : null].filter(Boolean).join(" · ")),
-    message.deleted || message.pending ? null : reactionBar(message),
-    actions);
+  const live = !message.deleted && !message.pending;
+  const body = editing ? editor(message) : el("div", { class: "content", text: message.deleted ? "This message was deleted." : message.content });
+  return el("article", {
+    class: classes.join(" "),
+    "data-seq": message.seq ?? "",
+    "data-id": message.id,
+    "aria-label": `${who || "Someone"}${message.role && message.role !== "user" ? ` (${message.role})` : ""}`,
+  },
+  el("header", { class: "meta" },
+    el("span", { class: "who", text: who }),
+    message.role && message.role !== "user" ? el("span", { class: "role", text: message.role }) : null,
+    message.created_at ? el("time", { datetime: message.created_at, text: clock(message.created_at) }) : null,
+    message.edited_at && !message.deleted ? el("span", { text: "edited" }) : null,
+    message.pinned ? el("span", { class: "pin", text: "📌 pinned" }) : null,
+    message.failed ? el("span", { class: "failed", text: "not sent — press Send again" }) : null),
+  body,
+  live && message.role && message.role !== "user" ? ratingBar(message) : null,
+  live && hasMetadata(message) ? metadataNode(message) : null,
+  live ? reactionBar(message) : null,
+  live && !options.inThread && message.thread?.reply_count
+    ? el("button", { type: "button", class: "link thread-summary", onclick: () => openThread(message),
+      text: `💬 ${message.thread.reply_count} ${message.thread.reply_count === 1 ? "reply" : "replies"}` })
+    : null,
+  live && !editing ? actions(message, mine, options) : null);
+}
+
+function clock(timestamp) {
+  const date = new Date(timestamp);
+  return Number.isNaN(date.getTime()) ? "" : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function hasMetadata(message) {
+  return message.metadata && typeof message.metadata === "object" && Object.keys(message.metadata).length > 0;
+}
+
+/** The sender's metadata, folded: a key–value list (values as JSON text). */
+function metadataNode(message) {
+  return el("details", { class: "metadata" },
+    el("summary", { text: "Metadata" }),
+    el("dl", {}, ...Object.entries(message.metadata).flatMap(([key, value]) => [
+      el("dt", { text: key }),
+      el("dd", { text: typeof value === "string" ? value : JSON.stringify(value) }),
+    ])));
+}
+
+/** Thumbs up / down for an LLM turn; pressing the pressed one clears it. */
+function ratingBar(message) {
+  const rate = async (value) => {
+    const rating = message.rating === value ? null : value;
+    try {
+      const stored = await client.request("PATCH", `/messages/${message.id}`, { rating });
+      keep(stored, message);
+    } catch {
+      // The next event shows the truth.
+    }
+  };
+  return el("span", { class: "rating", role: "group", "aria-label": "Rating" },
+    el("button", { type: "button", class: "reaction", "aria-pressed": message.rating === true ? "true" : "false",
+      "aria-label": "Good answer", onclick: () => rate(true), text: "👍" }),
+    el("button", { type: "button", class: "reaction", "aria-pressed": message.rating === false ? "true" : "false",
+      "aria-label": "Bad answer", onclick: () => rate(false), text: "👎" }));
+}
+
+function actions(message, mine, options) {
+  return el("span", { class: "actions" },
+    options.inThread ? null : el("button", { type: "button", class: "link", "aria-label": "Reply in thread", text: "Reply",
+      onclick: () => openThread(message) }),
+    el("button", { type: "button", class: "link", "aria-label": message.pinned ? "Unpin this message" : "Pin this message",
+      text: message.pinned ? "Unpin" : "Pin", onclick: () => togglePin(message) }),
+    mine ? el("button", { type: "button", class: "link", "aria-label": "Edit this message", text: "Edit",
+      onclick: () => startEditing(message) }) : null,
+    mine ? el("button", { type: "button", class: "link", "aria-label": "Delete this message", text: "Delete",
+      onclick: () => removeMessage(message) }) : null);
+}
+
+export function openThread(message) {
+  state.panel = { kind: "thread", rootId: message.id, chatId: message.chat_id };
+  changed("panel");
 }
 
 export function startEditing(message) {
@@ -36,12 +107,12 @@ export function startEditing(message) {
   document.getElementById("edit-input")?.focus();
 }
 
-const QUICK_REACTIONS = ["👍", "❤️", "🎉"];
-
-/** The message's reactions as toggles (pressed: yours), and quick ones. */
+/** The message's reactions as toggles (pressed: yours), quick ones, and a
+ *  picker with more. */
 function reactionBar(message) {
   const known = message.reactions || [];
   const shown = [...known.map((r) => r.reaction), ...QUICK_REACTIONS.filter((q) => !known.some((r) => r.reaction === q))];
+  const open = state.picker === message.id;
   return el("span", { class: "reactions", role: "group", "aria-label": "Reactions" },
     ...shown.map((reaction) => {
       const summary = known.find((r) => r.reaction === reaction);
@@ -53,7 +124,19 @@ function reactionBar(message) {
         "aria-label": `${reaction} ${count} — ${summary?.me ? "take back" : "react"}`,
         onclick: () => toggleReaction(message, reaction, !summary?.me),
       }, count ? `${reaction} ${count}` : reaction);
-    }));
+    }),
+    el("button", { type: "button", class: "reaction quick", "aria-label": "More reactions", "aria-expanded": open ? "true" : "false",
+      onclick: () => { state.picker = open ? null : message.id; changed("messages"); document.querySelector(".picker button")?.focus(); },
+      text: "＋" }),
+    open ? el("span", { class: "picker", role: "group", "aria-label": "Pick a reaction",
+      onkeydown: (e) => { if (e.key === "Escape") { state.picker = null; changed("messages"); } } },
+    ...PICKER.map((reaction) => el("button", { type: "button", class: "reaction", "aria-label": `React with ${reaction}`,
+      onclick: () => {
+        state.picker = null;
+        const summary = known.find((r) => r.reaction === reaction);
+        toggleReaction(message, reaction, !summary?.me);
+        changed("messages");
+      }, text: reaction }))) : null);
 }
 
 async function toggleReaction(message, reaction, add) {
@@ -62,6 +145,31 @@ async function toggleReaction(message, reaction, add) {
   } catch {
     // The server's answer (an event) is the truth either way.
   }
+}
+
+async function togglePin(message) {
+  try {
+    const stored = await client.request(message.pinned ? "DELETE" : "PUT", `/chats/${message.chat_id}/pins/${message.id}`);
+    if (stored) keep(stored, message);
+    else message.pinned = null;
+    changed("messages");
+  } catch (e) {
+    if (e.status === 403) announce("Only the group's owner and admins pin messages.");
+  }
+}
+
+/** A stored message from an answer, keeping what answers may lack. */
+function keep(stored, previous) {
+  if (!Array.isArray(stored.reactions)) stored.reactions = previous.reactions;
+  if (stored.thread === undefined) stored.thread = previous.thread;
+  messagesOf(stored.chat_id).set(stored.id, stored);
+  changed("messages");
+}
+
+/** A short message for screen readers and everyone (the status line). */
+export function announce(text) {
+  const line = document.getElementById("notice");
+  if (line) line.textContent = text;
 }
 
 function editor(message) {
@@ -74,18 +182,17 @@ function editor(message) {
     if (!content) return;
     try {
       const stored = await client.request("PATCH", `/messages/${message.id}`, { content });
-      stored.reactions = message.reactions;
-      messagesOf(message.chat_id).set(stored.id, stored);
+      keep(stored, message);
       cancel();
     } catch {
       input.setAttribute("aria-invalid", "true");
     }
   };
   input.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") cancel();
+    if (e.key === "Escape") { e.stopPropagation(); cancel(); }
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); save(); }
   });
-  return el("span", { class: "editor" }, input,
+  return el("div", { class: "editor" }, input,
     el("button", { type: "button", class: "primary", text: "Save", onclick: save }),
     el("button", { type: "button", text: "Cancel", onclick: cancel }));
 }
@@ -94,7 +201,7 @@ async function removeMessage(message) {
   try {
     await client.request("DELETE", `/messages/${message.id}`);
     // A tombstone keeps its place; its own event follows.
-    Object.assign(message, { deleted: true, content: "", reactions: [], pinned: null });
+    Object.assign(message, { deleted: true, content: "", reactions: [], pinned: null, metadata: {} });
   } catch {
     // Already gone, or not allowed: the next event shows the truth.
   }

@@ -16,6 +16,7 @@ export const state = {
   editing: null, // {id, draft} of the own message being edited
   typing: new Map(), // chat id → {user, until}
   typedAt: 0,
+  panel: null, // the side panel: {kind: "thread"|"members"|"pins"|"search", …}
 };
 
 export const client = new Missive({ token: sessionStorage.getItem("missive.access_token") });
@@ -113,7 +114,10 @@ export function apply(event) {
       if (chat && event.type === "message.created") {
         chat.last_seq = Math.max(chat.last_seq, message.seq);
         chat.last_message = message;
-        if (message.sender_id !== state.me.id && state.current !== chat.id) chat.unread_count += 1;
+        if (message.sender_id !== state.me.id && state.current !== chat.id) {
+          chat.unread_count += 1;
+          if (mentionsMe(message)) chat.mention_count = (chat.mention_count || 0) + 1;
+        }
       }
       if (chat && chat.last_message?.id === message.id) chat.last_message = message;
       break;
@@ -127,6 +131,11 @@ export function apply(event) {
       const me = event.user_id === state.me.id ? event.type === "reaction.added" : before?.me || false;
       if (event.count > 0) list.push({ reaction: event.reaction, count: event.count, me });
       message.reactions = list;
+      break;
+    }
+    case "thread.updated": {
+      const root = messagesOf(event.chat_id).get(event.root_id);
+      if (root) root.thread = event.thread;
       break;
     }
     case "chat.created":
@@ -145,7 +154,15 @@ export function apply(event) {
       forget(event.chat_id);
       break;
     case "member.added":
-      if (event.user_id === state.me.id && !state.chats.has(event.chat_id)) {
+    case "member.removed":
+      if (event.user_id === state.me.id && event.type === "member.removed") {
+        forget(event.chat_id);
+        break;
+      }
+      if (state.chats.has(event.chat_id)) {
+        // Roles and members as the server has them now.
+        refreshChat(event.chat_id);
+      } else if (event.type === "member.added" && event.user_id === state.me.id) {
         client.request("GET", `/chats/${event.chat_id}`)
           .then((chat) => {
             state.chats.set(chat.id, chat);
@@ -154,9 +171,6 @@ export function apply(event) {
           .then(() => changed())
           .catch(() => {});
       }
-      break;
-    case "member.removed":
-      if (event.user_id === state.me.id) forget(event.chat_id);
       break;
     case "typing":
       if (event.user_id !== state.me.id) {
@@ -171,7 +185,10 @@ export function apply(event) {
       if (!chat) break;
       const member = (chat.members || []).find((m) => m.user_id === event.user_id);
       if (member) member.last_read_seq = Math.max(member.last_read_seq || 0, event.last_read_seq);
-      if (event.user_id === state.me.id && event.last_read_seq >= chat.last_seq) chat.unread_count = 0;
+      if (event.user_id === state.me.id && event.last_read_seq >= chat.last_seq) {
+        chat.unread_count = 0;
+        chat.mention_count = 0;
+      }
       break;
     }
     default:
@@ -180,9 +197,36 @@ export function apply(event) {
   changed();
 }
 
+/** Whether a message mentions the signed-in user (by id or everyone). */
+export function mentionsMe(message) {
+  return message.sender_id !== state.me.id && (message.mention_all || (message.mentions || []).includes(state.me.id));
+}
+
+/** The chat (members and roles) reloaded from the server. */
+export async function refreshChat(chatId) {
+  try {
+    const chat = await client.request("GET", `/chats/${chatId}`);
+    const known = state.chats.get(chatId);
+    if (known) Object.assign(known, { ...chat, unread_count: known.unread_count, mention_count: known.mention_count });
+    else state.chats.set(chat.id, chat);
+    await Promise.all((chat.members || []).map((m) => nameOf(m.user_id)));
+    changed();
+  } catch {
+    // Gone or no longer ours: its own event says so.
+  }
+}
+
+/** The signed-in user's role in a chat: "owner", "admin", "member". */
+export function myRole(chat) {
+  return (chat.members || []).find((m) => m.user_id === state.me.id)?.role || "member";
+}
+
 export function forget(chatId) {
   state.chats.delete(chatId);
   state.messages.delete(chatId);
   state.history.delete(chatId);
-  if (state.current === chatId) state.current = null;
+  if (state.current === chatId) {
+    state.current = null;
+    state.panel = null;
+  }
 }

@@ -25,22 +25,25 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
     style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
     manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+const HTML: &str = "text/html; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// The client's files: name under `/app/`, type, contents.
 const FILES: &[(&str, &str, &str)] = &[
     (
         "index.html",
-        "text/html; charset=utf-8",
+        HTML,
         include_str!("../../assets/web/index.html"),
     ),
-    (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_str!("../../assets/web/style.css"),
-    ),
+    ("style.css", CSS, include_str!("../../assets/web/style.css")),
     ("app.js", JS, include_str!("../../assets/web/app.js")),
     ("chats.js", JS, include_str!("../../assets/web/chats.js")),
+    (
+        "composer.js",
+        JS,
+        include_str!("../../assets/web/composer.js"),
+    ),
     (
         "conversation.js",
         JS,
@@ -52,8 +55,14 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../../assets/web/message.js"),
     ),
+    ("panels.js", JS, include_str!("../../assets/web/panels.js")),
     ("sdk.js", JS, include_str!("../../assets/web/sdk.js")),
     ("store.js", JS, include_str!("../../assets/web/store.js")),
+    (
+        "timeline.js",
+        JS,
+        include_str!("../../assets/web/timeline.js"),
+    ),
 ];
 
 /// A file ready to serve: its bytes, gzipped bytes and entity tag.

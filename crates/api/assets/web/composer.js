@@ -1,0 +1,166 @@
+// A message composer (the conversation's and the thread panel's): Enter
+// sends, Shift+Enter breaks the line, ArrowUp in an empty composer edits
+// your last message, `@` offers the chat's members (arrows, Enter or Tab
+// to pick). Sends are optimistic and safe to retry: each carries a
+// client_id, so a retry after a lost answer never stores twice.
+
+import { el } from "./dom.js";
+import { startEditing } from "./message.js";
+import { changed, client, messagesOf, myRole, state } from "./store.js";
+
+/** `{id, chatId, replyTo?, label}` → the form. */
+export function composer({ id, chatId, replyTo = null, label = "Message" }) {
+  const listId = `${id}-mentions`;
+  const input = el("textarea", {
+    id, rows: "1", placeholder: replyTo ? "Reply in thread" : "Write a message — @ to mention",
+    "aria-label": label, maxlength: "4000", "aria-autocomplete": "list", "aria-controls": listId,
+    "aria-keyshortcuts": "Enter ArrowUp",
+  });
+  const list = el("ul", { id: listId, class: "mentions-list", role: "listbox", "aria-label": "Members to mention", hidden: true });
+  const picked = new Map(); // "@Name" → user id (or "all")
+  let options = [];
+  let active = 0;
+
+  function query() {
+    const before = input.value.slice(0, input.selectionStart);
+    const match = /(^|\s)@([\p{L}\p{N}_.-]{0,30})$/u.exec(before);
+    return match ? match[2] : null;
+  }
+
+  function candidates(text) {
+    const chat = state.chats.get(chatId);
+    if (!chat) return [];
+    const needle = text.toLowerCase();
+    const people = (chat.members || [])
+      .filter((m) => m.user_id !== state.me.id)
+      .map((m) => ({ id: m.user_id, name: state.names.get(m.user_id) || "" }))
+      .filter((p) => p.name && p.name.toLowerCase().split(/\s+/).some((w) => w.startsWith(needle)));
+    if (chat.kind === "group" && myRole(chat) !== "member" && "all".startsWith(needle)) people.push({ id: "all", name: "all" });
+    return people.slice(0, 6);
+  }
+
+  function show() {
+    const text = query();
+    options = text === null ? [] : candidates(text);
+    active = Math.min(active, Math.max(options.length - 1, 0));
+    list.hidden = options.length === 0;
+    input.setAttribute("aria-expanded", options.length ? "true" : "false");
+    list.replaceChildren(...options.map((option, index) => el("li", {
+      id: `${listId}-${index}`, role: "option", "aria-selected": index === active ? "true" : "false",
+      onmousedown: (e) => { e.preventDefault(); pick(index); },
+    }, option.id === "all" ? "@all — everyone in the group" : `@${option.name}`)));
+    if (options.length) input.setAttribute("aria-activedescendant", `${listId}-${active}`);
+    else input.removeAttribute("aria-activedescendant");
+  }
+
+  function pick(index) {
+    const option = options[index];
+    const text = query();
+    if (!option || text === null) return;
+    const caret = input.selectionStart;
+    const start = caret - text.length - 1;
+    const insert = `@${option.name} `;
+    input.value = input.value.slice(0, start) + insert + input.value.slice(caret);
+    input.selectionStart = input.selectionEnd = start + insert.length;
+    picked.set(`@${option.name}`, option.id);
+    options = [];
+    show();
+  }
+
+  input.addEventListener("input", () => {
+    active = 0;
+    show();
+    announceTyping(chatId);
+  });
+  input.addEventListener("blur", () => { list.hidden = true; });
+  input.addEventListener("keydown", (e) => {
+    if (options.length && !list.hidden) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        active = (active + (e.key === "ArrowDown" ? 1 : options.length - 1)) % options.length;
+        show();
+        return;
+      }
+      if (e.key === "Enter" || e.key === "Tab") {
+        e.preventDefault();
+        pick(active);
+        return;
+      }
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        options = [];
+        list.hidden = true;
+        return;
+      }
+    }
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      form.requestSubmit();
+    } else if (e.key === "ArrowUp" && !input.value) {
+      const last = [...messagesOf(chatId).values()]
+        .filter((m) => m.sender_id === state.me.id && !m.deleted && !m.pending && (m.thread_root_id || null) === replyTo)
+        .sort((a, b) => b.seq - a.seq)[0];
+      if (last) {
+        e.preventDefault();
+        startEditing(last);
+      }
+    }
+  });
+
+  const form = el("form", { class: "composer", "aria-label": replyTo ? "Reply in thread" : "Send a message",
+    onsubmit: (e) => {
+      e.preventDefault();
+      send(chatId, input, replyTo, picked);
+    } },
+  el("div", { class: "field" }, input, list),
+  el("button", { type: "submit", class: "primary", text: "Send" }));
+  return form;
+}
+
+function announceTyping(chatId) {
+  // The server relays at most one a second per chat; every 3 s is plenty.
+  if (Date.now() - state.typedAt < 3000) return;
+  if (client.command({ type: "typing", chat_id: chatId })) state.typedAt = Date.now();
+}
+
+async function send(chatId, input, replyTo, picked) {
+  const content = input.value.trim();
+  if (!content) return;
+  const mentions = [...new Set([...picked].filter(([name, id]) => id !== "all" && content.includes(name)).map(([, id]) => id))];
+  const mentionAll = [...picked].some(([name, id]) => id === "all" && content.includes(name));
+  // Sending the text of a failed message again retries it under the same
+  // client_id: if the first attempt did reach the server, it is not
+  // stored twice.
+  const map = messagesOf(chatId);
+  const failed = [...map.values()].find((m) => m.pending && m.failed && m.content === content && (m.thread_root_id || null) === replyTo);
+  if (failed) map.delete(failed.id);
+  const clientId = failed?.client_id || crypto.randomUUID();
+  const body = { content, client_id: clientId };
+  if (replyTo) body.reply_to = replyTo;
+  if (mentions.length) body.mentions = mentions;
+  if (mentionAll) body.mention_all = true;
+  const pending = {
+    id: `pending-${clientId}`, chat_id: chatId, sender_id: state.me.id, content, role: "user",
+    client_id: clientId, pending: true, reactions: [], thread_root_id: replyTo, mentions,
+  };
+  map.set(pending.id, pending);
+  input.value = "";
+  picked.clear();
+  changed("messages");
+  await deliver(chatId, pending, body, input);
+}
+
+/** Posts a pending message; on failure it stays, marked, and the text
+ *  returns to the composer — sending again reuses its client_id. */
+async function deliver(chatId, pending, body, input) {
+  try {
+    const stored = await client.request("POST", `/chats/${chatId}/messages`, body);
+    const map = messagesOf(chatId);
+    map.delete(pending.id);
+    if (!map.has(stored.id)) map.set(stored.id, stored);
+  } catch (e) {
+    pending.failed = e.problem?.detail || true;
+    if (!input.value) input.value = body.content;
+  }
+  changed();
+}
