@@ -22,6 +22,7 @@ installs both when missing).
 """
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -82,6 +83,25 @@ class Server:
             self.process.terminate()
             self.process.wait(timeout=30)
             self.process = None
+
+
+def rest(base, method, path, body=None, token=None):
+    """One call to the REST API (for seeding and for checking the server's
+    state); the parsed JSON answer."""
+    request = urllib.request.Request(base + "/api/v1" + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode())
+    request.add_header("content-type", "application/json")
+    if token:
+        request.add_header("authorization", "Bearer " + token)
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        text = answer.read()
+        return json.loads(text) if text else None
+
+
+def rest_user(base, email, name):
+    """A user registered over REST: (token, id)."""
+    token = rest(base, "POST", "/auth/register", {"email": email, "password": PASSWORD, "full_name": name})["access_token"]
+    return token, rest(base, "GET", "/users/me", token=token)["id"]
 
 
 async def register(page, base, email, name):
@@ -229,6 +249,183 @@ async def restart_and_catch_up(browser, server):
     await bob_ctx.close()
 
 
+async def group_threads_mentions_pins_search_members(browser, server):
+    """A group: unread badges rise and clear, a mention by autocomplete
+    badges the other side, a thread reply shows on both sides, a pin and
+    a member added as admin show on the other side, search highlights."""
+    problems = []
+    ada_ctx, bob_ctx = await browser.new_context(), await browser.new_context()
+    ada, bob = await ada_ctx.new_page(), await bob_ctx.new_page()
+    watch(ada, problems)
+    watch(bob, problems)
+    await register(ada, server.base, "gia@example.org", "Gia")
+    await register(bob, server.base, "hal@example.org", "Hal Jordan")
+    rest_user(server.base, "ivy@example.org", "Ivy")
+    await ada.fill("#new-chat-emails", "hal@example.org")
+    await ada.fill("#new-chat-title", "Launch plan")
+    await ada.click("button:has-text('Start chat')")
+    await ada.wait_for_selector("#composer-input")
+    await send(ada, "the rocket is ready")
+    await send(ada, "fuel check at noon")
+    # Unread on Bob's side rises to 2, and clears once he opens the chat.
+    await bob.wait_for_selector("nav.chats .badge:has-text('2')", timeout=10_000)
+    await bob.click("nav.chats li button:has-text('Launch plan')")
+    await bob.wait_for_selector("text=fuel check at noon", timeout=10_000)
+    await bob.wait_for_selector("nav.chats .badge", state="detached", timeout=10_000)
+    # Bob goes to another chat; Ada mentions him with the autocomplete.
+    await bob.fill("#new-chat-emails", "ivy@example.org")
+    await bob.click("button:has-text('Start chat')")
+    await bob.wait_for_selector("h2:has-text('Ivy')")
+    await ada.fill("#new-chat-emails", "ivy@example.org")
+    await ada.click("button:has-text('Start chat')")
+    await ada.click("nav.chats li button:has-text('Launch plan')")
+    await ada.click("#composer-input")
+    await ada.keyboard.type("ping @Ha")
+    await ada.wait_for_selector("#composer-input-mentions li:has-text('@Hal Jordan')")
+    await ada.keyboard.press("Enter")
+    await ada.keyboard.type("please confirm")
+    assert await ada.input_value("#composer-input") == "ping @Hal Jordan please confirm"
+    await ada.keyboard.press("Enter")
+    stored = await ada.wait_for_selector("article.message:has-text('please confirm'):not(.pending)", timeout=10_000)
+    assert stored
+    await bob.wait_for_selector("nav.chats li:has-text('Launch plan') .badge.mention", timeout=10_000)
+    await bob.click("nav.chats li button:has-text('Launch plan')")
+    await bob.wait_for_selector("text=please confirm", timeout=10_000)
+    await bob.wait_for_selector("nav.chats li:has-text('Launch plan') .badge", state="detached", timeout=10_000)
+    mentioned = bob.locator("article.message.mentions-me", has_text="please confirm")
+    await mentioned.wait_for(timeout=10_000)
+
+    # A thread: Bob replies to Ada's first message in the side panel.
+    root = bob.locator("article.message", has_text="the rocket is ready")
+    await root.get_by_role("button", name="Reply in thread").click()
+    await bob.wait_for_selector("#thread-input")
+    await bob.fill("#thread-input", "countdown from ten")
+    await bob.press("#thread-input", "Enter")
+    await bob.wait_for_selector(".thread article.message:has-text('countdown from ten'):not(.pending)", timeout=10_000)
+    # Not in the main timeline; the root sums it up on both sides.
+    assert await bob.locator("#message-list article.message", has_text="countdown from ten").count() == 0
+    await ada.wait_for_selector("#message-list button.thread-summary:has-text('1 reply')", timeout=10_000)
+    await ada.click("#message-list button.thread-summary")
+    await ada.wait_for_selector(".thread article.message:has-text('countdown from ten')", timeout=10_000)
+    await ada.keyboard.press("Escape")
+    await ada.wait_for_selector("#panel", state="hidden")
+
+    # A pin by the owner shows in Bob's pinned panel, live.
+    await bob.click("button[aria-label='Pinned messages']")
+    await bob.wait_for_selector(".panel:has-text('Nothing pinned yet')")
+    fuel = ada.locator("article.message", has_text="fuel check at noon")
+    await fuel.get_by_role("button", name="Pin this message").click()
+    await bob.wait_for_selector(".panel .results button:has-text('fuel check at noon')", timeout=10_000)
+    await bob.wait_for_selector("#message-list article.message:has-text('fuel check') .pin", timeout=10_000)
+
+    # Members: Ada adds Ivy as an admin; Bob's members panel shows it.
+    await ada.click("button[aria-label='Members']")
+    await ada.fill("#add-member-email", "ivy@example.org")
+    await ada.select_option("#add-member-role", "admin")
+    await ada.click(".panel button:has-text('Add')")
+    await ada.wait_for_selector(".member-list li:has-text('Ivy') .role:has-text('admin')", timeout=10_000)
+    await bob.click("button[aria-label='Members']")
+    await bob.wait_for_selector(".member-list li:has-text('Ivy') .role:has-text('admin')", timeout=10_000)
+    # Bob is a member: no forms to manage the group.
+    assert await bob.locator("#add-member-email").count() == 0
+
+    # Search (Ctrl+K) finds and highlights; the result jumps to the message.
+    await bob.click("#composer-input")
+    await bob.keyboard.press("Control+k")
+    await bob.wait_for_selector("#search-input:focus")
+    await bob.keyboard.type("rocket")
+    await bob.keyboard.press("Enter")
+    mark = await bob.wait_for_selector(".results mark", timeout=10_000)
+    assert (await mark.inner_text()).lower() == "rocket"
+    await bob.click(".results button.result")
+    await bob.wait_for_selector("article.message.flash:has-text('the rocket is ready')", timeout=10_000)
+    assert not problems, problems
+    await ada_ctx.close()
+    await bob_ctx.close()
+
+
+async def transcript_view(browser, server):
+    """An LLM transcript: role labels, the rating as thumbs (pressing one
+    rates on the server), metadata folded, all as text."""
+    problems = []
+    token, _ = rest_user(server.base, "lia@example.org", "Lia")
+    chat = rest(server.base, "POST", "/chats", {"kind": "group", "title": "Support bot"}, token=token)
+    rest(server.base, "POST", f"/chats/{chat['id']}/messages", {"content": "How do I reset it?"}, token=token)
+    answer = rest(server.base, "POST", f"/chats/{chat['id']}/messages", {
+        "content": "Hold the button for ten seconds.", "role": "assistant", "rating": True,
+        "metadata": {"model": "<img src=x onerror=alert(9)>", "tokens": 42}}, token=token)
+    context = await browser.new_context()
+    page = await context.new_page()
+    watch(page, problems)
+    await page.goto(server.base + "/")
+    await page.fill("#email", "lia@example.org")
+    await page.fill("#password", PASSWORD)
+    await page.click("button:has-text('Sign in')")
+    await page.click("nav.chats li button:has-text('Support bot')")
+    turn = page.locator("article.message.role-assistant")
+    await turn.wait_for(timeout=10_000)
+    assert await turn.locator(".role").inner_text() in ("assistant", "ASSISTANT")
+    assert await turn.get_by_role("button", name="Good answer").get_attribute("aria-pressed") == "true"
+    await turn.locator("summary").click()
+    assert "<img src=x onerror=alert(9)>" in await turn.locator(".metadata").inner_text()
+    assert await turn.locator(".metadata img").count() == 0
+    await turn.get_by_role("button", name="Bad answer").click()
+    await page.wait_for_selector("article.role-assistant button[aria-label='Bad answer'][aria-pressed='true']", timeout=10_000)
+    assert rest(server.base, "GET", f"/messages/{answer['id']}", token=token)["rating"] is False
+    assert not problems, problems
+    await context.close()
+
+
+async def ten_thousand_messages(browser, server):
+    """A chat of 10 000 messages: the DOM holds only the rows near the
+    view while scrolling back to the very first message, and no scroll
+    step blocks the page for long."""
+    problems = []
+    token, _ = rest_user(server.base, "max@example.org", "Max")
+    chat = rest(server.base, "POST", "/chats", {"kind": "group", "title": "Archive"}, token=token)
+    for batch in range(10):
+        items = [{"content": f"archived message {batch * 1000 + n + 1}" + (" with a longer line of text" * (n % 4)),
+                  "client_id": f"seed-{batch}-{n}"} for n in range(1000)]
+        rest(server.base, "POST", f"/chats/{chat['id']}/messages/batch", {"items": items}, token=token)
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    watch(page, problems)
+    await page.goto(server.base + "/")
+    await page.fill("#email", "max@example.org")
+    await page.fill("#password", PASSWORD)
+    await page.click("button:has-text('Sign in')")
+    await page.click("nav.chats li button:has-text('Archive')")
+    await page.wait_for_selector("text=archived message 10000", timeout=10_000)
+    await page.evaluate("""() => {
+        window.longTasks = [];
+        new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration)))
+            .observe({ entryTypes: ["longtask"] });
+    }""")
+    most = 0
+    started = time.time()
+    while time.time() - started < 120:
+        state = await page.evaluate("""async () => {
+            const list = document.getElementById("message-list");
+            list.scrollTop = Math.max(0, list.scrollTop - 2500);
+            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+            const seqs = [...document.querySelectorAll("#message-list article.message")].map((a) => Number(a.dataset.seq));
+            return { rows: seqs.length, first: Math.min(...seqs), top: list.scrollTop };
+        }""")
+        most = max(most, state["rows"])
+        if state["first"] == 1 and state["top"] == 0:
+            break
+        await page.wait_for_timeout(20)
+    assert state["first"] == 1, f"did not reach the first message: {state}"
+    assert most < 150, f"{most} rows in the DOM at once"
+    long_tasks = await page.evaluate("window.longTasks")
+    slow = [t for t in long_tasks if t > 200]
+    assert not slow, f"tasks over 200 ms while scrolling: {slow}"
+    print(f"  10 000 messages: at most {most} rows in the DOM; "
+          f"{len(long_tasks)} tasks over 50 ms (longest {max(long_tasks, default=0):.0f} ms) while scrolling back")
+    assert not problems, problems
+    await context.close()
+
+
 async def main(binary):
     server = Server(binary)
     server.start()
@@ -236,7 +433,12 @@ async def main(binary):
     try:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            for test in (live_chat_and_xss, edit_delete_react_and_typing, restart_and_catch_up):
+            tests = (live_chat_and_xss, edit_delete_react_and_typing, group_threads_mentions_pins_search_members,
+                     transcript_view, ten_thousand_messages, restart_and_catch_up)
+            only = os.environ.get("BROWSER_TESTS")
+            for test in tests:
+                if only and test.__name__ not in only.split(","):
+                    continue
                 try:
                     await test(browser, server)
                     print(f"PASS {test.__name__}")

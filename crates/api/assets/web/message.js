@@ -127,7 +127,7 @@ function reactionBar(message) {
     }),
     el("button", { type: "button", class: "reaction quick", "aria-label": "More reactions", "aria-expanded": open ? "true" : "false",
       onclick: () => { state.picker = open ? null : message.id; changed("messages"); document.querySelector(".picker button")?.focus(); },
-      text: "＋" }),
+      text: "+" }),
     open ? el("span", { class: "picker", role: "group", "aria-label": "Pick a reaction",
       onkeydown: (e) => { if (e.key === "Escape") { state.picker = null; changed("messages"); } } },
     ...PICKER.map((reaction) => el("button", { type: "button", class: "reaction", "aria-label": `React with ${reaction}`,

@@ -82,7 +82,7 @@ export async function loadHistory(chatId, older = false) {
   const known = state.history.get(chatId) || { oldest: null, complete: false };
   if (older && (known.complete || known.oldest === null)) return;
   const before = older ? `&before_seq=${known.oldest}` : "";
-  const page = await client.request("GET", `/chats/${chatId}/messages?limit=50${before}`);
+  const page = await client.request("GET", `/chats/${chatId}/messages?limit=${older ? 200 : 50}${before}`);
   const map = messagesOf(chatId);
   for (const message of page.items) if (!map.has(message.id)) map.set(message.id, message);
   const oldest = page.items.length ? page.items[0].seq : known.oldest;

@@ -96,9 +96,14 @@ export class Timeline {
 
   render(force = false) {
     const list = this.element;
-    const items = this.items();
-    const ids = items.map((item) => item.id);
-    let offsets = this.measure(items);
+    // The rows and their offsets are worked out again only after a
+    // change (refresh), not on every scroll frame.
+    if (this.cached?.version !== this.version) {
+      const items = this.items();
+      this.cached = { version: this.version, items, ids: items.map((item) => item.id), offsets: this.measure(items) };
+    }
+    const { items, ids } = this.cached;
+    let offsets = this.cached.offsets;
     let top = this.targetTop(offsets, ids);
     const view = list.clientHeight || 600;
     const first = Math.max(0, upperBound(offsets, top - OVERSCAN) - 1);
@@ -130,6 +135,7 @@ export class Timeline {
     });
     if (changed) {
       offsets = this.measure(items);
+      this.cached.offsets = offsets;
       this.offsets = offsets;
       top = this.targetTop(offsets, ids);
     }
