@@ -104,6 +104,60 @@ def rest_user(base, email, name):
     return token, rest(base, "GET", "/users/me", token=token)["id"]
 
 
+class Cable:
+    """A TCP proxy in front of the server for one browser: `cut()` drops
+    every connection through it and refuses new ones (the network goes
+    away, the server stays up); `mend()` lets them through again."""
+
+    def __init__(self, server):
+        self.server = server
+        self.down = False
+        self.open = set()
+        self.listener = None
+        self.base = None
+
+    async def start(self):
+        self.listener = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        self.base = f"http://127.0.0.1:{self.listener.sockets[0].getsockname()[1]}"
+
+    async def handle(self, reader, writer):
+        if self.down:
+            writer.close()
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.server.port)
+        except OSError:
+            writer.close()
+            return
+        self.open.update({writer, upstream_writer})
+
+        async def pipe(source, sink):
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                sink.close()
+                self.open.discard(sink)
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    def cut(self):
+        self.down = True
+        for writer in list(self.open):
+            writer.close()
+        self.open.clear()
+
+    def mend(self):
+        self.down = False
+
+    async def stop(self):
+        self.cut()
+        self.listener.close()
+
+
 async def register(page, base, email, name):
     await page.goto(base + "/")
     await page.fill("#email", email)
@@ -219,8 +273,10 @@ async def restart_and_catch_up(browser, server):
     problems = []
     ada_ctx, bob_ctx = await browser.new_context(), await browser.new_context()
     ada, bob = await ada_ctx.new_page(), await bob_ctx.new_page()
+    cable = Cable(server)
+    await cable.start()
     await register(ada, server.base, "cy@example.org", "Cy")
-    await register(bob, server.base, "dee@example.org", "Dee")
+    await register(bob, cable.base, "dee@example.org", "Dee")
     watch(ada, problems)
     watch(bob, problems)
     await ada.fill("#new-chat-emails", "dee@example.org")
@@ -240,6 +296,29 @@ async def restart_and_catch_up(browser, server):
     await bob.wait_for_selector("text=after the restart", timeout=10_000)
     await send(bob, "welcome back")
     await ada.wait_for_selector("text=welcome back", timeout=10_000)
+
+    # Bob's network goes away; Ada sends, edits and deletes meanwhile.
+    cable.cut()
+    await bob.wait_for_selector("#live-status:has-text('Offline')", timeout=20_000)
+    first = ada.locator("article.message", has_text="before the restart")
+    await first.get_by_role("button", name="Edit this message").click()
+    await ada.fill("#edit-input", "edited while Dee was away")
+    await ada.press("#edit-input", "Enter")
+    await ada.locator("article.message", has_text="after the restart").get_by_role("button", name="Delete this message").click()
+    await send(ada, "sent while Dee was away")
+    await ada.wait_for_selector("article.message:has-text('sent while Dee was away'):not(.pending)", timeout=10_000)
+    cable.mend()
+    await bob.wait_for_selector("text=sent while Dee was away", timeout=30_000)
+    await bob.wait_for_selector("#live-status:has-text('Live')", timeout=20_000)
+    # Bob shows exactly the server's state: every message, edit and tombstone.
+    token = await bob.evaluate("sessionStorage.getItem('missive.access_token')")
+    chat_id = rest(server.base, "GET", "/chats", token=token)["items"][0]["id"]
+    history = rest(server.base, "GET", f"/chats/{chat_id}/messages?limit=50", token=token)["items"]
+    expected = [(m["id"], "This message was deleted." if m["deleted"] else m["content"]) for m in history]
+    shown = await bob.evaluate("""() => [...document.querySelectorAll('#message-list article.message')]
+        .map((a) => [a.dataset.id, a.querySelector('.content').textContent])""")
+    assert [tuple(x) for x in shown] == expected, (shown, expected)
+    await cable.stop()
     # The connection drops while the server is away: those errors are
     # expected; nothing else is.
     unexpected = [p for p in problems if "WebSocket" not in p and "ERR_CONNECTION_REFUSED" not in p
