@@ -8,13 +8,18 @@ Starts the server on a random port with a fresh SQLite database (the
 then:
 
 - axe: runs axe-core on each screen — the sign-in form, the signed-in shell
-  with no chat open, a direct chat with messages open, and each side panel
+  with no chat open, a direct chat with messages open, each side panel
   opened by a button named "Members", "Pinned messages" or "Search
-  messages" (a screen whose button is absent is skipped) — in the light and
-  dark colour schemes at 1280x800 and 360x740. A violation of impact
+  messages", and a thread opened by its "N replies" button (a screen whose
+  button is absent is skipped) — in the light and dark colour schemes at
+  1280x800 and 360x740. A violation of impact
   "serious" or "critical" fails the screen; each is printed with its id,
-  impact and first target selectors. Moderate and minor ones are listed at
-  the end as notes and fail nothing.
+  impact and first target selectors (a panel's scan names only what the
+  chat behind it did not have). The pointer rests outside the page for
+  each scan; at 1280 px the chat is also scanned with the pointer over a
+  message of the other person's and over one of yours (tools shown on
+  hover), and at 360 px the context is a touch screen (no hover). Moderate and minor ones are listed at the
+  end as notes and fail nothing.
 - phone layout: at 360 px wide no screen scrolls sideways, the chat list
   and the composer can be reached (the phone layout shows the list or the
   conversation, and "Back to chats" returns to the list), and a long
@@ -36,6 +41,7 @@ Prints one PASS/FAIL line per test; exits non-zero if any failed.
 
 import asyncio
 import json
+import re
 import os
 import shutil
 import sys
@@ -51,10 +57,20 @@ from chat import CHROMIUM, PASSWORD, Server, register, send, watch
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = Path(os.environ.get("AXE_JS", ROOT / "target/browser-node/node_modules/axe-core/axe.min.js"))
 SCHEMES = ("light", "dark")
-VIEWPORTS = ({"width": 1280, "height": 800}, {"width": 360, "height": 740})
+DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
-PANELS = ("Members", "Pinned messages", "Search messages")
+VIEWPORTS = (DESKTOP, PHONE)
+
+
+def device(viewport):
+    """Context options for a viewport: below the client's phone breakpoint,
+    a touch screen (no hover: what a phone shows)."""
+    return {"viewport": viewport, "has_touch": viewport["width"] <= 640}
+# Side panels: (screen name, the accessible name of the button that opens it).
+PANELS = (("members", "Members"), ("pinned-messages", "Pinned messages"),
+          ("search-messages", "Search messages"), ("thread", re.compile(r"\d+ repl(y|ies)")))
 BLOCKING = ("serious", "critical")
+TIMEOUT = 10_000  # ms: a client that never shows a screen fails in seconds
 LONG_WORD = "https://example.org/" + "a-very-long-path-segment-without-spaces" * 4
 
 
@@ -133,7 +149,8 @@ async def open_chat(page, title):
 
 
 async def panel_button(page, name):
-    button = page.get_by_role("button", name=name, exact=True)
+    button = page.get_by_role("button", name=name, exact=True) if isinstance(name, str) \
+        else page.get_by_role("button", name=name)
     return button.first if await button.count() else None
 
 
@@ -144,15 +161,12 @@ async def open_panel(page, name):
         return False
     await button.click()
     await settle(page)
-    if name == "Search messages":
-        # A search box that took the focus gets a query, so the scan sees results.
-        focused = await page.evaluate(
-            "(() => { const e = document.activeElement; return !!e && e.id !== 'composer-input' &&"
-            " e.matches('input[type=search], input[type=text], input:not([type])'); })()")
-        if focused:
-            await page.keyboard.type("release")
-            await page.keyboard.press("Enter")
-            await settle(page)
+    box = page.locator("input[type=search]:visible")
+    if name == "Search messages" and await box.count():
+        # A query, so the scan sees results (with their highlighted words).
+        await box.first.fill("release")
+        await box.first.press("Enter")
+        await settle(page)
     return True
 
 
@@ -193,19 +207,32 @@ class Scanner:
         self.source = AXE_JS.read_text(encoding="utf-8")
         self.notes = {}  # (id, impact) -> set of screens
 
-    async def scan(self, page, label):
-        """Runs axe on the page; answers the blocking violations."""
+    async def scan(self, page, label, known=None):
+        """Runs axe on the page; answers the blocking violations. With known
+        (what an earlier scan answered), only the kinds of node (markup and
+        failure) it did not list: a panel's scan names what the panel adds,
+        not the page behind it."""
         if not await page.evaluate("typeof window.axe !== 'undefined'"):
             await page.evaluate(self.source + "\n;true")
         violations = await page.evaluate("""async () => {
             const result = await axe.run(document, {resultTypes: ["violations"]});
+            const why = (n) => [...n.any, ...n.all, ...n.none].map((c) => c.message).filter(Boolean)[0] || "";
             return result.violations.map((v) => ({
-                id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
-                targets: v.nodes.slice(0, 3).map((n) => n.target.map(String).join(" >>> ")),
-                why: v.nodes.length ? [...v.nodes[0].any, ...v.nodes[0].all, ...v.nodes[0].none]
-                    .map((c) => c.message).filter(Boolean)[0] || "" : "",
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map((n) => ({
+                    target: n.target.map(String).join(" >>> "),
+                    // What the node is, not where: the same kind of element
+                    // failing the same way in a panel as in the chat matches.
+                    kind: `${n.html.replace(/\s(id|data-[\w-]+)="[^"]*"/g, "")} ${why(n)}`,
+                    why: why(n),
+                })),
             }));
         }""")
+        if known is not None:
+            seen = {(v["id"], n["kind"]) for v in known for n in v["nodes"]}
+            for v in violations:
+                v["nodes"] = [n for n in v["nodes"] if (v["id"], n["kind"]) not in seen]
+            violations = [v for v in violations if v["nodes"]]
         blocking = [v for v in violations if v["impact"] in BLOCKING]
         for v in violations:
             if v["impact"] not in BLOCKING:
@@ -216,11 +243,12 @@ class Scanner:
 def describe(violations):
     lines = []
     for v in violations:
-        lines.append(f"    {v['id']} ({v['impact']}, {v['count']} node{'s' if v['count'] != 1 else ''}): {v['help']}")
-        for target in v["targets"]:
-            lines.append(f"      {target}")
-        if v["why"]:
-            lines.append(f"      first: {v['why']}")
+        count = len(v["nodes"])
+        lines.append(f"    {v['id']} ({v['impact']}, {count} node{'s' if count != 1 else ''}): {v['help']}")
+        for node in v["nodes"][:3]:
+            lines.append(f"      {node['target']}")
+        if v["nodes"][0]["why"]:
+            lines.append(f"      first: {v['nodes'][0]['why']}")
     return "\n".join(lines)
 
 
@@ -228,16 +256,23 @@ async def axe_screens(browser, server, scanner, scheme, viewport, report):
     """Scans every screen in one colour scheme and viewport; reports each."""
     size = f"{viewport['width']}x{viewport['height']}"
     viewer, peer = seed(server.base)
-    context = await browser.new_context(color_scheme=scheme, viewport=viewport)
+    context = await browser.new_context(color_scheme=scheme, **device(viewport))
+    context.set_default_timeout(TIMEOUT)
     page = await context.new_page()
+    problems = []
+    watch(page, problems)
     try:
-        async def check(screen):
-            blocking = await scanner.scan(page, f"{screen} {scheme} {size}")
+        async def check(screen, known=None, rest=True):
+            if rest:  # no hover state where the pointer happened to stop
+                await page.mouse.move(0, 0)
+            blocking = await scanner.scan(page, f"{screen} {scheme} {size}", known)
             name = f"axe {screen} {scheme} {size}"
             if blocking:
-                report(name, False, f"{len(blocking)} serious/critical violation(s)\n{describe(blocking)}")
+                more = " more than the chat behind it" if known is not None else ""
+                report(name, False, f"{len(blocking)} serious/critical violation(s){more}\n{describe(blocking)}")
             else:
                 report(name, True)
+            return blocking
 
         await page.goto(server.base + "/")
         await page.wait_for_selector("#email")
@@ -246,17 +281,27 @@ async def axe_screens(browser, server, scanner, scheme, viewport, report):
         await sign_in(page, server.base, viewer)
         await check("shell")
         await open_chat(page, peer["name"])
-        await check("chat")
-        for panel in PANELS:
-            if await panel_button(page, panel) is None:
+        chat = await check("chat")
+        if await page.evaluate("matchMedia('(hover: hover)').matches"):
+            # What a pointer over a message shows (tools revealed on hover).
+            for whose, selector in (("theirs", "article.message:not(.mine)"), ("mine", "article.message.mine")):
+                message = page.locator(selector)
+                if await message.count():
+                    await message.last.hover()
+                    await page.wait_for_timeout(400)  # past any fade-in
+                    await check(f"chat:hover-{whose}", known=chat, rest=False)
+        for screen, button_name in PANELS:
+            if await panel_button(page, button_name) is None:
                 continue
-            if await open_panel(page, panel):
-                await check("panel:" + panel.lower().replace(" ", "-"))
+            if await open_panel(page, button_name):
+                await check("panel:" + screen, known=chat)
             # Back to the chat with no panel, whatever closing a panel takes.
             await page.reload()
             await page.wait_for_selector("#chat-list")
             await settle(page)
             await open_chat(page, peer["name"])
+    except Exception as error:
+        raise RuntimeError(f"{error!r}; the page said: {problems}") from None
     finally:
         await context.close()
 
@@ -291,7 +336,8 @@ async def reachable(page, selector):
 async def phone_layout(browser, server):
     problems = []
     viewer, peer = seed(server.base)
-    context = await browser.new_context(viewport=PHONE)
+    context = await browser.new_context(**device(PHONE))
+    context.set_default_timeout(TIMEOUT)
     page = await context.new_page()
     watch(page, problems)
 
@@ -319,9 +365,9 @@ async def phone_layout(browser, server):
             problems.append("chat: the chat list still shows beside the conversation at 360 px")
         if why := await reachable(page, "#composer-input"):
             problems.append(f"chat: composer not reachable: {why}")
-        for panel in PANELS:
-            if await open_panel(page, panel):
-                await no_overflow("panel " + panel)
+        for screen, button_name in PANELS:
+            if await open_panel(page, button_name):
+                await no_overflow("panel " + screen)
                 await page.reload()
                 await page.wait_for_selector("#chat-list")
                 await open_chat(page, peer["name"])
@@ -423,7 +469,8 @@ def by_id(element_id):
 async def keyboard_walkthrough(browser, server):
     problems = []
     peer = api_user(server.base, "kim.keys@example.org", "Kim Keys")
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    context = await browser.new_context(**device(DESKTOP))
+    context.set_default_timeout(TIMEOUT)
     page = await context.new_page()
     watch(page, problems)
     walk = Walk(page)
@@ -481,7 +528,8 @@ async def keyboard_walkthrough(browser, server):
 async def focus_survives_live_updates(browser, server):
     """A keyboard user's focus stays where it is when a message arrives."""
     viewer, peer = seed(server.base)
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    context = await browser.new_context(**device(DESKTOP))
+    context.set_default_timeout(TIMEOUT)
     page = await context.new_page()
     try:
         await sign_in(page, server.base, viewer)

