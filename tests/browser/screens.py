@@ -16,7 +16,8 @@ saves:
     phone.png       "Launch plan" open at 360x740, a touch screen
 
 Every run starts from nothing and sends the same data in the same order,
-so the pictures differ between runs only where the client shows times.
+so the pictures differ between runs only where the client shows times
+(in UTC, en-US).
 scripts/screenshots.sh (`make screenshots`) installs what this needs.
 """
 
@@ -37,6 +38,7 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 THUMBS_UP, HEART, PARTY = "%F0%9F%91%8D", "%E2%9D%A4%EF%B8%8F", "%F0%9F%8E%89"
 GROUP = "Launch plan"
+PLACE = {"locale": "en-US", "timezone_id": "UTC"}  # the same clock format wherever it runs
 
 
 def seed(base):
@@ -129,7 +131,7 @@ async def main(binary, out):
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
 
-            context = await browser.new_context(viewport=DESKTOP, color_scheme="light")
+            context = await browser.new_context(viewport=DESKTOP, color_scheme="light", **PLACE)
             page = await context.new_page()
             watch(page, problems)
             await page.goto(server.base + "/")
@@ -143,7 +145,7 @@ async def main(binary, out):
                                            ("chat-dark.png", DESKTOP, "dark"),
                                            ("phone.png", PHONE, "light")):
                 context = await browser.new_context(viewport=viewport, color_scheme=scheme,
-                                                    has_touch=viewport is PHONE)
+                                                    has_touch=viewport is PHONE, **PLACE)
                 page = await context.new_page()
                 watch(page, problems)
                 await sign_in(page, server.base, ada)
