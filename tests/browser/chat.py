@@ -172,6 +172,12 @@ async def send(page, text):
     await page.keyboard.press("Enter")
 
 
+async def use_tool(message, name):
+    """Clicks a message's tool (they show on hover, as for a mouse user)."""
+    await message.hover()
+    await message.get_by_role("button", name=name).click()
+
+
 def watch(page, problems):
     """Collects what must never happen on a page: dialogs, errors, and
     requests to anywhere but the server."""
@@ -246,21 +252,25 @@ async def edit_delete_react_and_typing(browser, server):
     # Typing shows on the other side.
     await bob.type("#composer-input", "hm")
     await ada.wait_for_selector("#typing:has-text('Fay is typing')", timeout=10_000)
+    # … and clears when their message arrives.
+    await bob.press("#composer-input", "Enter")
+    await ada.wait_for_selector("article.message:has-text('hm')", timeout=10_000)
+    assert await ada.inner_text("#typing") == ""
     # Edit with the keyboard: Edit, type, Enter.
     first = ada.locator("article.message", has_text="first draft")
-    await first.get_by_role("button", name="Edit this message").click()
+    await use_tool(first, "Edit this message")
     await ada.fill("#edit-input", "final words")
     await ada.press("#edit-input", "Enter")
     await bob.wait_for_selector("text=final words", timeout=10_000)
     # A reaction, seen with its count on the other side; taken back.
     final = ada.locator("article.message", has_text="final words")
-    await final.get_by_role("button", name="👍 0 — react").click()
+    await use_tool(final, "👍 0 — react")
     await bob.wait_for_selector("article.message button.reaction:has-text('👍 1')", timeout=10_000)
     await ada.wait_for_selector("article.message button.reaction[aria-pressed='true']", timeout=10_000)
     await bob.locator("article.message", has_text="final words").get_by_role("button", name="👍 1 — react").click()
     await ada.wait_for_selector("article.message button.reaction:has-text('👍 2')", timeout=10_000)
     doomed = ada.locator("article.message", has_text="to be deleted")
-    await doomed.get_by_role("button", name="Delete this message").click()
+    await use_tool(doomed, "Delete this message")
     await bob.wait_for_selector("text=This message was deleted.", timeout=10_000)
     shown = await bob.locator("article.message").all_inner_texts()
     assert not any("to be deleted" in t or "first draft" in t for t in shown), shown
@@ -301,10 +311,10 @@ async def restart_and_catch_up(browser, server):
     cable.cut()
     await bob.wait_for_selector("#live-status:has-text('Offline')", timeout=20_000)
     first = ada.locator("article.message", has_text="before the restart")
-    await first.get_by_role("button", name="Edit this message").click()
+    await use_tool(first, "Edit this message")
     await ada.fill("#edit-input", "edited while Dee was away")
     await ada.press("#edit-input", "Enter")
-    await ada.locator("article.message", has_text="after the restart").get_by_role("button", name="Delete this message").click()
+    await use_tool(ada.locator("article.message", has_text="after the restart"), "Delete this message")
     await send(ada, "sent while Dee was away")
     await ada.wait_for_selector("article.message:has-text('sent while Dee was away'):not(.pending)", timeout=10_000)
     cable.mend()
@@ -376,7 +386,7 @@ async def group_threads_mentions_pins_search_members(browser, server):
 
     # A thread: Bob replies to Ada's first message in the side panel.
     root = bob.locator("article.message", has_text="the rocket is ready")
-    await root.get_by_role("button", name="Reply in thread").click()
+    await use_tool(root, "Reply in thread")
     await bob.wait_for_selector("#thread-input")
     await bob.fill("#thread-input", "countdown from ten")
     await bob.press("#thread-input", "Enter")
@@ -393,7 +403,7 @@ async def group_threads_mentions_pins_search_members(browser, server):
     await bob.click("button[aria-label='Pinned messages']")
     await bob.wait_for_selector(".panel:has-text('Nothing pinned yet')")
     fuel = ada.locator("article.message", has_text="fuel check at noon")
-    await fuel.get_by_role("button", name="Pin this message").click()
+    await use_tool(fuel, "Pin this message")
     await bob.wait_for_selector(".panel .results button:has-text('fuel check at noon')", timeout=10_000)
     await bob.wait_for_selector("#message-list article.message:has-text('fuel check') .pin", timeout=10_000)
 

@@ -11,8 +11,8 @@ pin; direct chats (one with an unread message); an LLM transcript with
 saves:
 
     signin.png      the sign-in form, 1280x800
-    chat-light.png  "Launch plan" open, 1280x800, light scheme
-    chat-dark.png   the same in the dark scheme
+    chat-light.png  "Launch plan" open with a thread beside it, 1280x800, light scheme
+    chat-dark.png   the LLM transcript chat (roles, rating, metadata), dark scheme
     phone.png       "Launch plan" open at 360x740, a touch screen
 
 Every run starts from nothing and sends the same data in the same order,
@@ -149,7 +149,17 @@ async def main(binary, out):
                 page = await context.new_page()
                 watch(page, problems)
                 await sign_in(page, server.base, ada)
-                await open_chat(page, GROUP)
+                if name == "chat-dark.png":
+                    # The transcript view: role labels, the rating, metadata.
+                    await page.click("nav.chats li button:has-text('Release notes assistant')")
+                    await page.wait_for_selector("article.message.role-assistant")
+                    await page.locator("article.message.role-assistant summary").last.click()
+                else:
+                    await open_chat(page, GROUP)
+                if name == "chat-light.png":
+                    # A thread open beside the conversation.
+                    await page.click("#message-list button.thread-summary")
+                    await page.wait_for_selector(".thread article.message >> nth=1")
                 await quiet(page)
                 await shoot(page, out / name)
                 await context.close()

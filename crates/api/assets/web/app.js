@@ -85,15 +85,15 @@ function setLive(status) {
 }
 
 function renderShell() {
-  const shell = el("div", { class: "shell", id: "shell" },
+  const shell = el("main", { class: "shell", id: "shell" },
     el("nav", { class: "chats", "aria-label": "Chats" },
       newChatForm(openChat),
       el("ul", { id: "chat-list", role: "list" })),
-    el("main", { class: "conversation", id: "conversation", "aria-live": "off" }),
+    el("section", { class: "conversation", id: "conversation", "aria-label": "Conversation" }),
     el("aside", { id: "panel", class: "side", "aria-label": "Details", hidden: true }));
   app.replaceChildren(
     el("header", { class: "top" },
-      el("strong", { text: "Missive" }),
+      el("h1", { class: "brand", text: "Missive" }),
       el("span", { id: "live-status", class: "status", role: "status", text: "" }),
       el("p", { id: "notice", class: "status", role: "status" }),
       el("span", { class: "who", text: state.me.full_name }),

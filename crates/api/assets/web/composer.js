@@ -12,7 +12,7 @@ import { changed, client, messagesOf, myRole, state } from "./store.js";
 export function composer({ id, chatId, replyTo = null, label = "Message" }) {
   const listId = `${id}-mentions`;
   const input = el("textarea", {
-    id, rows: "1", placeholder: replyTo ? "Reply in thread" : "Write a message — @ to mention",
+    id, rows: "1", placeholder: replyTo ? "Reply in thread" : "Write a message",
     "aria-label": label, maxlength: "4000", "aria-autocomplete": "list", "aria-controls": listId,
     "aria-keyshortcuts": "Enter ArrowUp",
   });

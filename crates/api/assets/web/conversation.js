@@ -67,7 +67,8 @@ export function renderConversation() {
   }
   if (!frame || frame.chatId !== chat.id || !main.contains(frame.timeline.element)) frame = build(main, chat);
   frame.title.textContent = chatTitle(chat);
-  frame.count.textContent = chat.kind === "group" ? `${(chat.members || []).length} members` : "";
+  const members = (chat.members || []).length;
+  frame.count.textContent = chat.kind === "group" ? `${members} ${members === 1 ? "member" : "members"}` : "";
   frame.timeline.element.setAttribute("aria-label", `Messages of ${chatTitle(chat)}`);
   for (const [kind, button] of frame.tools) button.setAttribute("aria-pressed", state.panel?.kind === kind ? "true" : "false");
   frame.timeline.refresh();

@@ -13,7 +13,9 @@ const QUICK_REACTIONS = PICKER.slice(0, 3);
 export function messageNode(message, options = {}) {
   const mine = message.sender_id === state.me.id;
   const classes = ["message"];
-  if (mine) classes.push("mine");
+  // Your own turns on the right; an assistant's (even stored under your
+  // account, as transcript stores do) on the left.
+  if (mine && (!message.role || message.role === "user")) classes.push("mine");
   if (message.deleted) classes.push("deleted");
   if (message.pending) classes.push("pending");
   if (message.role && message.role !== "user") classes.push("transcript", `role-${message.role}`);
@@ -39,12 +41,14 @@ export function messageNode(message, options = {}) {
   body,
   live && message.role && message.role !== "user" ? ratingBar(message) : null,
   live && hasMetadata(message) ? metadataNode(message) : null,
-  live ? reactionBar(message) : null,
   live && !options.inThread && message.thread?.reply_count
     ? el("button", { type: "button", class: "link thread-summary", onclick: () => openThread(message),
       text: `💬 ${message.thread.reply_count} ${message.thread.reply_count === 1 ? "reply" : "replies"}` })
     : null,
-  live && !editing ? actions(message, mine, options) : null);
+  live ? reactionBar(message) : null,
+  live && state.picker === message.id ? picker(message) : null,
+  live && !editing ? el("div", { class: "toolbar", role: "group", "aria-label": "Message tools" },
+    ...quickReactions(message), actions(message, mine, options)) : null);
 }
 
 function clock(timestamp) {
@@ -58,7 +62,8 @@ function hasMetadata(message) {
 
 /** The sender's metadata, folded: a key–value list (values as JSON text). */
 function metadataNode(message) {
-  return el("details", { class: "metadata" },
+  return el("details", { class: "metadata", open: state.unfolded.has(message.id),
+    ontoggle: (e) => { if (e.currentTarget.open) state.unfolded.add(message.id); else state.unfolded.delete(message.id); } },
     el("summary", { text: "Metadata" }),
     el("dl", {}, ...Object.entries(message.metadata).flatMap(([key, value]) => [
       el("dt", { text: key }),
@@ -107,36 +112,48 @@ export function startEditing(message) {
   document.getElementById("edit-input")?.focus();
 }
 
-/** The message's reactions as toggles (pressed: yours), quick ones, and a
- *  picker with more. */
+/** The message's reactions as toggles (pressed: yours). */
 function reactionBar(message) {
   const known = message.reactions || [];
-  const shown = [...known.map((r) => r.reaction), ...QUICK_REACTIONS.filter((q) => !known.some((r) => r.reaction === q))];
-  const open = state.picker === message.id;
+  if (!known.length) return null;
   return el("span", { class: "reactions", role: "group", "aria-label": "Reactions" },
-    ...shown.map((reaction) => {
-      const summary = known.find((r) => r.reaction === reaction);
-      const count = summary?.count || 0;
-      return el("button", {
-        type: "button",
-        class: count ? "reaction" : "reaction quick",
-        "aria-pressed": summary?.me ? "true" : "false",
-        "aria-label": `${reaction} ${count} — ${summary?.me ? "take back" : "react"}`,
-        onclick: () => toggleReaction(message, reaction, !summary?.me),
-      }, count ? `${reaction} ${count}` : reaction);
-    }),
+    ...known.map((summary) => reactionButton(message, summary.reaction, summary)));
+}
+
+function reactionButton(message, reaction, summary) {
+  const count = summary?.count || 0;
+  return el("button", {
+    type: "button",
+    class: count ? "reaction" : "reaction quick",
+    "aria-pressed": summary?.me ? "true" : "false",
+    "aria-label": `${reaction} ${count} — ${summary?.me ? "take back" : "react"}`,
+    onclick: () => toggleReaction(message, reaction, !summary?.me),
+  }, count ? `${reaction} ${count}` : reaction);
+}
+
+/** Quick reactions not given yet, and the button that opens the picker. */
+function quickReactions(message) {
+  const known = message.reactions || [];
+  const open = state.picker === message.id;
+  return [
+    ...QUICK_REACTIONS.filter((q) => !known.some((r) => r.reaction === q)).map((q) => reactionButton(message, q, null)),
     el("button", { type: "button", class: "reaction quick", "aria-label": "More reactions", "aria-expanded": open ? "true" : "false",
       onclick: () => { state.picker = open ? null : message.id; changed("messages"); document.querySelector(".picker button")?.focus(); },
       text: "+" }),
-    open ? el("span", { class: "picker", role: "group", "aria-label": "Pick a reaction",
-      onkeydown: (e) => { if (e.key === "Escape") { state.picker = null; changed("messages"); } } },
-    ...PICKER.map((reaction) => el("button", { type: "button", class: "reaction", "aria-label": `React with ${reaction}`,
-      onclick: () => {
-        state.picker = null;
-        const summary = known.find((r) => r.reaction === reaction);
-        toggleReaction(message, reaction, !summary?.me);
-        changed("messages");
-      }, text: reaction }))) : null);
+  ];
+}
+
+function picker(message) {
+  const known = message.reactions || [];
+  return el("div", { class: "picker", role: "group", "aria-label": "Pick a reaction",
+    onkeydown: (e) => { if (e.key === "Escape") { state.picker = null; changed("messages"); } } },
+  ...PICKER.map((reaction) => el("button", { type: "button", class: "reaction", "aria-label": `React with ${reaction}`,
+    onclick: () => {
+      state.picker = null;
+      const summary = known.find((r) => r.reaction === reaction);
+      toggleReaction(message, reaction, !summary?.me);
+      changed("messages");
+    }, text: reaction })));
 }
 
 async function toggleReaction(message, reaction, add) {

@@ -16,6 +16,8 @@ export const state = {
   editing: null, // {id, draft} of the own message being edited
   typing: new Map(), // chat id → {user, until}
   typedAt: 0,
+  picker: null, // the message whose reaction picker is open
+  unfolded: new Set(), // messages whose metadata is unfolded
   panel: null, // the side panel: {kind: "thread"|"members"|"pins"|"search", …}
 };
 
@@ -111,6 +113,10 @@ export function apply(event) {
       }
       map.set(message.id, message);
       const chat = state.chats.get(message.chat_id);
+      if (event.type === "message.created" && state.typing.get(message.chat_id)?.user === message.sender_id) {
+        // Their message is what they were typing.
+        state.typing.delete(message.chat_id);
+      }
       if (chat && event.type === "message.created") {
         chat.last_seq = Math.max(chat.last_seq, message.seq);
         chat.last_message = message;
@@ -195,6 +201,7 @@ export function apply(event) {
       return;
   }
   changed();
+  if (event.type === "message.created") changed("typing");
 }
 
 /** Whether a message mentions the signed-in user (by id or everyone). */
