@@ -428,6 +428,10 @@ async def group_threads_mentions_pins_search_members(browser, server):
     assert (await mark.inner_text()).lower() == "rocket"
     await bob.click(".results button.result")
     await bob.wait_for_selector("article.message.flash:has-text('the rocket is ready')", timeout=10_000)
+    # Bob mentions Gia, who made the group (her name is learnt for him).
+    await bob.click("#composer-input")
+    await bob.keyboard.type("thanks @Gi")
+    await bob.wait_for_selector("#composer-input-mentions li:has-text('@Gia')", timeout=10_000)
     assert not problems, problems
     await ada_ctx.close()
     await bob_ctx.close()
@@ -461,6 +465,16 @@ async def transcript_view(browser, server):
     await turn.get_by_role("button", name="Bad answer").click()
     await page.wait_for_selector("article.role-assistant button[aria-label='Bad answer'][aria-pressed='true']", timeout=10_000)
     assert rest(server.base, "GET", f"/messages/{answer['id']}", token=token)["rating"] is False
+    # Signing out leaves nothing of this user for the next one in the tab.
+    await page.click("button:has-text('Sign out')")
+    await page.wait_for_selector("#email")
+    await page.fill("#email", "zed@example.org")
+    await page.fill("#password", PASSWORD)
+    await page.fill("#full-name", "Zed")
+    await page.click("button:has-text('Register')")
+    await page.wait_for_selector("#chat-list li.empty")
+    assert await page.locator("text=Support bot").count() == 0
+    assert await page.locator("article.message").count() == 0
     assert not problems, problems
     await context.close()
 

@@ -13,13 +13,15 @@ import { apply, client, dropToken, loadChats, onChange, state, storeToken } from
 
 const app = document.getElementById("app");
 
-function signOut() {
-  client.token = null;
-  sessionStorage.removeItem("missive.access_token");
+/** Ends the session and starts from a clean page, so nothing of this
+ *  user stays in memory or on screen for the next one. */
+function signOut(notice = "") {
   client.close();
-  renderAuth();
+  sessionStorage.removeItem("missive.access_token");
+  if (notice) sessionStorage.setItem("missive.notice", notice);
+  location.reload();
 }
-client.onUnauthorized = signOut;
+client.onUnauthorized = () => signOut("Your session ended: sign in again.");
 
 function renderAuth(message = "") {
   const error = el("p", { class: "error", role: "alert", text: message });
@@ -99,7 +101,7 @@ function renderShell() {
       el("span", { class: "who", text: state.me.full_name }),
       el("button", { type: "button", "aria-label": "Keyboard shortcuts", "aria-expanded": "false", "aria-controls": "shortcuts",
         onclick: toggleHelp, text: "⌨" }),
-      el("button", { type: "button", onclick: signOut, text: "Sign out" })),
+      el("button", { type: "button", onclick: () => signOut(), text: "Sign out" })),
     help(),
     shell);
   setLive(state.live);
@@ -180,7 +182,9 @@ document.addEventListener("visibilitychange", () => {
 });
 
 if (client.token) {
-  start().catch(() => signOut());
+  start().catch(() => signOut("Missive could not load your chats: sign in again."));
 } else {
-  renderAuth();
+  const notice = sessionStorage.getItem("missive.notice") || "";
+  sessionStorage.removeItem("missive.notice");
+  renderAuth(notice);
 }

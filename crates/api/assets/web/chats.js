@@ -38,6 +38,11 @@ export function newChatForm(open) {
       error.textContent = "";
       try {
         const addresses = emails.value.split(",").map((a) => a.trim()).filter(Boolean);
+        if (!addresses.length) {
+          error.textContent = "Give the e-mail of someone to chat with (several, comma-separated, for a group).";
+          emails.focus();
+          return;
+        }
         const people = [];
         for (const address of addresses) people.push(await client.request("GET", `/users?email=${encodeURIComponent(address)}`));
         const group = people.length !== 1 || title.value.trim();

@@ -6,7 +6,7 @@
 
 import { el } from "./dom.js";
 import { startEditing } from "./message.js";
-import { changed, client, messagesOf, myRole, state } from "./store.js";
+import { changed, client, messagesOf, myRole, nameOf, state } from "./store.js";
 
 /** `{id, chatId, replyTo?, label}` → the form. */
 export function composer({ id, chatId, replyTo = null, label = "Message" }) {
@@ -31,6 +31,9 @@ export function composer({ id, chatId, replyTo = null, label = "Message" }) {
     const chat = state.chats.get(chatId);
     if (!chat) return [];
     const needle = text.toLowerCase();
+    // Names not known yet are fetched; the list updates when they come.
+    const unknown = (chat.members || []).filter((m) => !state.names.has(m.user_id));
+    if (unknown.length) Promise.all(unknown.map((m) => nameOf(m.user_id))).then(() => { if (document.activeElement === input) show(); });
     const people = (chat.members || [])
       .filter((m) => m.user_id !== state.me.id)
       .map((m) => ({ id: m.user_id, name: state.names.get(m.user_id) || "" }))

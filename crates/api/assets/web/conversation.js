@@ -6,8 +6,8 @@
 
 import { composer } from "./composer.js";
 import { el } from "./dom.js";
-import { messageNode } from "./message.js";
-import { changed, chatTitle, client, loadHistory, messagesOf, state } from "./store.js";
+import { announce, messageNode, openThread } from "./message.js";
+import { changed, chatTitle, client, loadHistory, loadMembers, messagesOf, state } from "./store.js";
 import { Timeline } from "./timeline.js";
 
 let frame = null; // {chatId, timeline, title, seen, jump}
@@ -18,8 +18,15 @@ export async function openChat(chatId) {
   state.picker = null;
   if (state.panel && state.panel.kind !== "search") state.panel = null;
   document.getElementById("shell")?.classList.add("open");
-  if (!state.history.has(chatId)) await loadHistory(chatId);
+  try {
+    if (!state.history.has(chatId)) await loadHistory(chatId);
+    announce("");
+  } catch (e) {
+    announce(`Could not load the messages (${e.message}); pick the chat again to retry.`);
+  }
   changed();
+  const chat = state.chats.get(chatId);
+  if (chat) loadMembers(chat).then(() => changed("messages")).catch(() => {});
   document.getElementById("composer-input")?.focus();
   markRead(chatId);
 }
@@ -67,7 +74,7 @@ export function renderConversation() {
   }
   if (!frame || frame.chatId !== chat.id || !main.contains(frame.timeline.element)) frame = build(main, chat);
   frame.title.textContent = chatTitle(chat);
-  const members = (chat.members || []).length;
+  const members = chat.member_count ?? (chat.members || []).length;
   frame.count.textContent = chat.kind === "group" ? `${members} ${members === 1 ? "member" : "members"}` : "";
   frame.timeline.element.setAttribute("aria-label", `Messages of ${chatTitle(chat)}`);
   for (const [kind, button] of frame.tools) button.setAttribute("aria-pressed", state.panel?.kind === kind ? "true" : "false");
@@ -94,6 +101,8 @@ function build(main, chat) {
       try {
         await loadHistory(chatId, true);
         timeline.refresh();
+      } catch (e) {
+        announce(`Could not load older messages (${e.message}).`);
       } finally {
         loading = false;
       }
@@ -132,6 +141,7 @@ export async function revealMessage(message) {
   }
   renderConversation();
   const target = message.thread_root_id || message.id;
+  if (message.thread_root_id) openThread({ id: message.thread_root_id, chat_id: message.chat_id });
   if (frame?.timeline.reveal(target)) {
     const node = document.querySelector(`article[data-id="${CSS.escape(target)}"]`);
     node?.classList.add("flash");

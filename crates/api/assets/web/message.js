@@ -42,7 +42,7 @@ export function messageNode(message, options = {}) {
   live && message.role && message.role !== "user" ? ratingBar(message) : null,
   live && hasMetadata(message) ? metadataNode(message) : null,
   live && !options.inThread && message.thread?.reply_count
-    ? el("button", { type: "button", class: "link thread-summary", onclick: () => openThread(message),
+    ? el("button", { type: "button", class: "link thread-summary", "data-action": "thread", onclick: () => openThread(message),
       text: `💬 ${message.thread.reply_count} ${message.thread.reply_count === 1 ? "reply" : "replies"}` })
     : null,
   live ? reactionBar(message) : null,
@@ -84,20 +84,20 @@ function ratingBar(message) {
   };
   return el("span", { class: "rating", role: "group", "aria-label": "Rating" },
     el("button", { type: "button", class: "reaction", "aria-pressed": message.rating === true ? "true" : "false",
-      "aria-label": "Good answer", onclick: () => rate(true), text: "👍" }),
+      "aria-label": "Good answer", "data-action": "rate-up", onclick: () => rate(true), text: "👍" }),
     el("button", { type: "button", class: "reaction", "aria-pressed": message.rating === false ? "true" : "false",
-      "aria-label": "Bad answer", onclick: () => rate(false), text: "👎" }));
+      "aria-label": "Bad answer", "data-action": "rate-down", onclick: () => rate(false), text: "👎" }));
 }
 
 function actions(message, mine, options) {
   return el("span", { class: "actions" },
-    options.inThread ? null : el("button", { type: "button", class: "link", "aria-label": "Reply in thread", text: "Reply",
+    options.inThread ? null : el("button", { type: "button", class: "link", "aria-label": "Reply in thread", text: "Reply", "data-action": "reply",
       onclick: () => openThread(message) }),
     el("button", { type: "button", class: "link", "aria-label": message.pinned ? "Unpin this message" : "Pin this message",
-      text: message.pinned ? "Unpin" : "Pin", onclick: () => togglePin(message) }),
-    mine ? el("button", { type: "button", class: "link", "aria-label": "Edit this message", text: "Edit",
+      text: message.pinned ? "Unpin" : "Pin", "data-action": "pin", onclick: () => togglePin(message) }),
+    mine ? el("button", { type: "button", class: "link", "aria-label": "Edit this message", text: "Edit", "data-action": "edit",
       onclick: () => startEditing(message) }) : null,
-    mine ? el("button", { type: "button", class: "link", "aria-label": "Delete this message", text: "Delete",
+    mine ? el("button", { type: "button", class: "link", "aria-label": "Delete this message", text: "Delete", "data-action": "delete",
       onclick: () => removeMessage(message) }) : null);
 }
 
@@ -127,6 +127,7 @@ function reactionButton(message, reaction, summary) {
     class: count ? "reaction" : "reaction quick",
     "aria-pressed": summary?.me ? "true" : "false",
     "aria-label": `${reaction} ${count} — ${summary?.me ? "take back" : "react"}`,
+    "data-action": `react:${reaction}`,
     onclick: () => toggleReaction(message, reaction, !summary?.me),
   }, count ? `${reaction} ${count}` : reaction);
 }
@@ -137,7 +138,7 @@ function quickReactions(message) {
   const open = state.picker === message.id;
   return [
     ...QUICK_REACTIONS.filter((q) => !known.some((r) => r.reaction === q)).map((q) => reactionButton(message, q, null)),
-    el("button", { type: "button", class: "reaction quick", "aria-label": "More reactions", "aria-expanded": open ? "true" : "false",
+    el("button", { type: "button", class: "reaction quick", "aria-label": "More reactions", "data-action": "more", "aria-expanded": open ? "true" : "false",
       onclick: () => { state.picker = open ? null : message.id; changed("messages"); document.querySelector(".picker button")?.focus(); },
       text: "+" }),
   ];

@@ -6,6 +6,7 @@ import { composer } from "./composer.js";
 import { el, highlight } from "./dom.js";
 import { messageNode } from "./message.js";
 import { revealMessage } from "./conversation.js";
+import { restoreFocus } from "./timeline.js";
 import { changed, chatTitle, client, messagesOf, myRole, nameOf, refreshChat, state } from "./store.js";
 
 let shown = null; // {key, node, body} of the panel on screen
@@ -112,13 +113,16 @@ function renderThread(panel, body) {
   }
   const list = shown.parts.list;
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  const focusId = document.activeElement?.id;
+  const focus = document.activeElement;
+  const focusRow = focus && list.contains(focus) ? focus.closest("[data-id]")?.dataset.id : null;
+  const focusAction = focus?.dataset?.action;
+  const focusId = focus?.id;
   list.replaceChildren(
     messageNode(root, { inThread: true }),
     el("p", { class: "divider", text: thread.length ? `${thread.length} ${thread.length === 1 ? "reply" : "replies"}` : "No replies yet" }),
     ...thread.map((m) => messageNode(m, { inThread: true })));
   if (atBottom) list.scrollTop = list.scrollHeight;
-  if (focusId === "edit-input") document.getElementById("edit-input")?.focus();
+  if (focusRow) restoreFocus(list, focusRow, focusAction, focusId);
 }
 
 // ---------------------------------------------------------------- members
@@ -239,7 +243,9 @@ function renderSearch(body) {
         search.items = page.items;
       } catch (err) {
         search.items = [];
-        search.error = err.message;
+        search.error = err.status === 422
+          ? "Nothing to search for in that: search for words (letters or digits)."
+          : `Search failed: ${err.message}`;
       }
       changed("panel");
     } }, input, el("button", { type: "submit", class: "primary", text: "Search" }),

@@ -32,6 +32,20 @@ export function changed(what = "all") {
   for (const fn of listeners) fn(what);
 }
 
+// Events re-render once per frame, however many arrive in it (a replay
+// after a long disconnect brings hundreds at once).
+let dirty = new Set();
+function soon(what = "all") {
+  if (!dirty.size) requestAnimationFrame(flush);
+  dirty.add(what);
+}
+function flush() {
+  const what = dirty;
+  dirty = new Set();
+  if (what.has("all") || (what.has("chats") && what.has("messages"))) changed("all");
+  else for (const part of what) changed(part);
+}
+
 export function messagesOf(chatId) {
   if (!state.messages.has(chatId)) state.messages.set(chatId, new Map());
   return state.messages.get(chatId);
@@ -74,10 +88,20 @@ export async function loadChats() {
   await Promise.all([...state.chats.values()].map(learnNames));
 }
 
+/** The names a chat's title needs (a direct chat's other member). */
 export async function learnNames(chat) {
   if (chat.kind !== "direct") return;
   const other = (chat.members || []).find((m) => m.user_id !== state.me.id);
   if (other) await nameOf(other.user_id);
+}
+
+/** Every member of a chat with their names: a chat's view embeds only the
+ *  first 50 members, so a bigger group's are paged in. */
+export async function loadMembers(chat) {
+  if ((chat.member_count ?? 0) > (chat.members || []).length) {
+    chat.members = await client.all(`/chats/${chat.id}/members`, 200);
+  }
+  await Promise.all((chat.members || []).map((m) => nameOf(m.user_id)));
 }
 
 export async function loadHistory(chatId, older = false) {
@@ -117,8 +141,10 @@ export function apply(event) {
         // Their message is what they were typing.
         state.typing.delete(message.chat_id);
       }
-      if (chat && event.type === "message.created") {
-        chat.last_seq = Math.max(chat.last_seq, message.seq);
+      // Only a message past the chat's last seq is new: one counted in
+      // the chat's view already (or replayed) is not counted again.
+      if (chat && event.type === "message.created" && message.seq > chat.last_seq) {
+        chat.last_seq = message.seq;
         chat.last_message = message;
         if (message.sender_id !== state.me.id && state.current !== chat.id) {
           chat.unread_count += 1;
@@ -153,7 +179,7 @@ export function apply(event) {
         chat.mention_count = known.mention_count;
       }
       state.chats.set(chat.id, chat);
-      learnNames(chat).then(() => changed("chats"));
+      learnNames(chat).then(() => soon("chats"));
       break;
     }
     case "chat.deleted":
@@ -174,7 +200,7 @@ export function apply(event) {
             state.chats.set(chat.id, chat);
             return learnNames(chat);
           })
-          .then(() => changed())
+          .then(() => soon())
           .catch(() => {});
       }
       break;
@@ -182,8 +208,8 @@ export function apply(event) {
       if (event.user_id !== state.me.id) {
         state.typing.set(event.chat_id, { user: event.user_id, until: Date.now() + 5000 });
         nameOf(event.user_id);
-        setTimeout(() => changed("typing"), 5100);
-        changed("typing");
+        setTimeout(() => soon("typing"), 5100);
+        soon("typing");
       }
       return;
     case "chat.read": {
@@ -200,8 +226,8 @@ export function apply(event) {
     default:
       return;
   }
-  changed();
-  if (event.type === "message.created") changed("typing");
+  soon();
+  if (event.type === "message.created") soon("typing");
 }
 
 /** Whether a message mentions the signed-in user (by id or everyone). */
@@ -216,7 +242,7 @@ export async function refreshChat(chatId) {
     const known = state.chats.get(chatId);
     if (known) Object.assign(known, { ...chat, unread_count: known.unread_count, mention_count: known.mention_count });
     else state.chats.set(chat.id, chat);
-    await Promise.all((chat.members || []).map((m) => nameOf(m.user_id)));
+    await loadMembers(state.chats.get(chatId));
     changed();
   } catch {
     // Gone or no longer ours: its own event says so.

@@ -34,6 +34,20 @@ export class Timeline {
     this.element = el("div", { class: "messages", id: "message-list", role: "log", "aria-label": label, tabindex: "0" },
       this.top, this.rows, this.bottom);
     this.element.addEventListener("scroll", () => this.scrolled());
+    // A new size (window, panel, keyboard on a phone): the same place —
+    // still at the bottom, or the same first row — at the new width.
+    let width = 0;
+    let height = 0;
+    new ResizeObserver(([entry]) => {
+      const box = entry.contentRect;
+      if (box.width === width && box.height === height) return;
+      if (box.width !== width) this.heights.clear();
+      width = box.width;
+      height = box.height;
+      this.version += 1;
+      this.render(true);
+      this.onScrollChange?.(this.stuck);
+    }).observe(this.element);
   }
 
   /** The rows changed: render again (now). */
@@ -113,10 +127,12 @@ export class Timeline {
     this.offsets = offsets;
     if (same && !force) return;
 
-    // Keep the focus where it was (a row's button, or the editor).
+    // Keep the focus where it was: the same control (by its data-action,
+    // which stays when its label changes) of the same message, or the
+    // editor.
     const focus = document.activeElement;
     const focusRow = focus && this.rows.contains(focus) ? focus.closest("[data-id]")?.dataset.id : null;
-    const focusLabel = focus?.getAttribute?.("aria-label");
+    const focusAction = focus?.dataset?.action;
     const focusId = focus?.id;
 
     const nodes = items.slice(first, last).map((item) => {
@@ -147,12 +163,19 @@ export class Timeline {
     if (this.stuck) list.scrollTop = list.scrollHeight;
     this.anchor = this.anchorAt(list.scrollTop);
 
-    if (focusRow) {
-      const again = focusId && document.getElementById(focusId)
-        || this.rows.querySelector(`[data-id="${CSS.escape(focusRow)}"] [aria-label="${CSS.escape(focusLabel || "")}"]`);
-      again?.focus({ preventScroll: true });
-    }
+    if (focusRow) restoreFocus(this.rows, focusRow, focusAction, focusId);
   }
+}
+
+/** Focuses the element with this id, else the control with this
+ *  data-action in the message with this id, else the message. */
+export function restoreFocus(root, messageId, action, id) {
+  const row = root.querySelector(`[data-id="${CSS.escape(messageId)}"]`);
+  const again = (id && document.getElementById(id))
+    || (action && row?.querySelector(`[data-action="${CSS.escape(action)}"]`))
+    || row;
+  if (again === row && row) row.setAttribute("tabindex", "-1");
+  again?.focus({ preventScroll: true });
 }
 
 /** The first index whose value is greater than `value`. */

@@ -11,6 +11,7 @@ async fn the_app_is_served_at_the_root_with_a_strict_policy_and_no_inline_code()
     // module missing from the server's table fails here).
     let mut queue = vec!["/".to_owned(), "/app/style.css".to_owned()];
     let mut seen = std::collections::HashSet::new();
+    let mut preloaded = std::collections::HashSet::new();
     while let Some(path) = queue.pop() {
         if !seen.insert(path.clone()) {
             continue;
@@ -73,6 +74,12 @@ async fn the_app_is_served_at_the_root_with_a_strict_policy_and_no_inline_code()
                 "inline handlers: {body}"
             );
             queue.push("/app/app.js".to_owned());
+            // Preloaded modules are served too.
+            for link in body.split(r#"<link rel="modulepreload" href=""#).skip(1) {
+                let href = link.split('"').next().expect("a quoted href").to_owned();
+                preloaded.insert(href.clone());
+                queue.push(href);
+            }
         }
         if kind == "text/javascript" {
             // User content only ever reaches the page as text.
@@ -86,6 +93,13 @@ async fn the_app_is_served_at_the_root_with_a_strict_policy_and_no_inline_code()
         }
     }
     assert!(seen.len() > 3, "{seen:?}");
+    // Every imported module is preloaded (no waterfall of import levels).
+    for module in seen
+        .iter()
+        .filter(|p| p.ends_with(".js") && *p != "/app/app.js")
+    {
+        assert!(preloaded.contains(module), "{module} is not preloaded");
+    }
     assert!(
         compressed < 150 * 1024,
         "first load under 150 KB compressed: {compressed}"
