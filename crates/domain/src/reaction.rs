@@ -50,7 +50,10 @@ impl Reaction {
                 Self::MAX_CHARS
             )));
         }
-        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_direction_control(c))
+        {
             return Err(ValueError::new(
                 "must not contain whitespace or control characters",
             ));
@@ -97,6 +100,13 @@ fn is_emoji(value: &str) -> bool {
     !value.is_ascii()
         && !value.chars().any(char::is_alphabetic)
         && value.chars().any(|c| !is_invisible(c))
+}
+
+/// Bidirectional embeddings, overrides and isolates: they reorder the
+/// text around them (a reaction of U+202E alone reverses what follows it
+/// in a naive client), and no emoji needs them.
+fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{061C}')
 }
 
 /// Characters that only modify or join their neighbours.
@@ -185,6 +195,9 @@ mod tests {
             "👍\u{0}",
             "\u{200B}",
             "\u{FE0F}\u{200D}",
+            "\u{202E}",
+            "👍\u{202E}",
+            "\u{2067}🎉",
             "🏽",
             "é",
             "上",
