@@ -69,6 +69,10 @@ id_type!(
     /// Identifies a [`crate::message::Message`].
     MessageId
 );
+id_type!(
+    /// Identifies an [`crate::upload::Upload`].
+    UploadId
+);
 
 #[cfg(test)]
 mod tests {

@@ -49,6 +49,7 @@ pub mod search;
 pub mod services;
 pub mod sync;
 pub mod thread;
+pub mod upload;
 pub mod user;
 pub mod value;
 

@@ -11,12 +11,14 @@ mod changes;
 mod chats;
 mod messages;
 mod reactions;
+mod uploads;
 mod users;
 
 pub use changes::*;
 pub use chats::*;
 pub use messages::*;
 pub use reactions::*;
+pub use uploads::*;
 pub use users::*;
 
 /// The current time, injectable so rules about time are testable.

@@ -7,4 +7,5 @@ pub mod messages;
 pub mod pins;
 pub mod reactions;
 pub mod sync;
+pub mod uploads;
 pub mod users;

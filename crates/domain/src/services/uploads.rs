@@ -1,0 +1,212 @@
+//! Uploads: receive a file (streamed, bounded, typed from its bytes,
+//! under the owner's quota) and read it back (its owner, or a member of a
+//! chat where a live message attaches it; anyone else gets
+//! [`UploadError::NotFound`]). The order of the steps is what keeps a
+//! referenced blob from being lost: see `docs/design/attachments.md`.
+
+use std::sync::Arc;
+
+use crate::error::InfraError;
+use crate::ids::{UploadId, UserId};
+use crate::ports::{
+    BlobError, BlobStore, ChunkSource, Clock, CreateUploadError, Staged, TypeSniffer,
+    UploadRepository,
+};
+use crate::upload::{ByteRange, ContentType, FileName, Upload, UploadPolicy};
+
+/// Why an upload or a read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// Larger than `uploads.max_bytes`.
+    #[error("the file is larger than {0} bytes")]
+    TooLarge(u64),
+    /// The owner's quota would be exceeded.
+    #[error("the upload quota is used up")]
+    QuotaExceeded,
+    /// The detected type is not allowed (or unknown).
+    #[error("files of type {0} are not accepted")]
+    UnsupportedType(String),
+    /// No such upload, or the caller may not read it.
+    #[error("not found")]
+    NotFound,
+    /// The range starts past the end (HTTP 416); carries the size.
+    #[error("the range is not satisfiable")]
+    RangeNotSatisfiable(u64),
+    /// The client's bytes stopped arriving.
+    #[error("the upload was interrupted")]
+    Interrupted,
+    /// Storage failed.
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+impl From<BlobError> for UploadError {
+    fn from(error: BlobError) -> Self {
+        match error {
+            BlobError::NotFound => InfraError::unexpected("a recorded blob is missing").into(),
+            BlobError::Infra(e) => e.into(),
+            BlobError::Source(_) => Self::Interrupted,
+            BlobError::TooLarge => Self::Interrupted,
+        }
+    }
+}
+
+/// What a read gives: the upload, the range served (`None`: all of it),
+/// and its bytes.
+pub struct Download {
+    /// The upload.
+    pub upload: Upload,
+    /// The bytes served, when a range was asked for.
+    pub range: Option<ByteRange>,
+    /// The bytes.
+    pub body: Box<dyn ChunkSource>,
+}
+
+/// The upload use cases.
+#[derive(Clone)]
+pub struct UploadService {
+    uploads: Arc<dyn UploadRepository>,
+    blobs: Arc<dyn BlobStore>,
+    sniffer: Arc<dyn TypeSniffer>,
+    clock: Arc<dyn Clock>,
+    policy: UploadPolicy,
+}
+
+impl UploadService {
+    /// Wires the service to its ports.
+    pub fn new(
+        uploads: Arc<dyn UploadRepository>,
+        blobs: Arc<dyn BlobStore>,
+        sniffer: Arc<dyn TypeSniffer>,
+        clock: Arc<dyn Clock>,
+        policy: UploadPolicy,
+    ) -> Self {
+        Self {
+            uploads,
+            blobs,
+            sniffer,
+            clock,
+            policy,
+        }
+    }
+
+    /// The limits in force.
+    pub fn policy(&self) -> &UploadPolicy {
+        &self.policy
+    }
+
+    /// Receives a file from `owner`: streamed to storage (never whole in
+    /// memory), refused as soon as it passes `max_bytes`, typed from its
+    /// first bytes and checked against the allow-list, recorded under the
+    /// owner's quota. Nothing is kept when it is refused.
+    ///
+    /// # Errors
+    /// [`UploadError::TooLarge`], [`UploadError::UnsupportedType`],
+    /// [`UploadError::QuotaExceeded`], [`UploadError::Interrupted`], or
+    /// storage failure.
+    pub async fn receive(
+        &self,
+        owner: UserId,
+        filename: &str,
+        source: Box<dyn ChunkSource>,
+    ) -> Result<Upload, UploadError> {
+        let staged = match self.blobs.stage(source, self.policy.max_bytes).await {
+            Ok(staged) => staged,
+            Err(BlobError::TooLarge) => return Err(UploadError::TooLarge(self.policy.max_bytes)),
+            Err(other) => return Err(other.into()),
+        };
+        let result = self.keep(owner, filename, &staged).await;
+        self.blobs.release(staged).await;
+        result
+    }
+
+    async fn keep(
+        &self,
+        owner: UserId,
+        filename: &str,
+        staged: &Staged,
+    ) -> Result<Upload, UploadError> {
+        let detected = self.sniffer.sniff(&staged.head);
+        let content_type = detected
+            .as_deref()
+            .and_then(|t| ContentType::new(t).ok())
+            .filter(|t| self.policy.allowed.allows(t))
+            .ok_or_else(|| {
+                UploadError::UnsupportedType(detected.unwrap_or_else(|| "unknown".to_owned()))
+            })?;
+        // The blob exists before any record names it.
+        self.blobs.commit(staged).await?;
+        let upload = Upload {
+            id: UploadId::new(),
+            owner,
+            filename: FileName::clean(filename),
+            content_type,
+            size: staged.size,
+            sha256: staged.sha256.clone(),
+            width: None,
+            height: None,
+            thumbnail: None,
+            created_at: self.clock.now(),
+        };
+        match self.uploads.create(&upload, self.policy.quota_bytes).await {
+            Ok(()) => {}
+            Err(CreateUploadError::QuotaExceeded) => return Err(UploadError::QuotaExceeded),
+            Err(CreateUploadError::Infra(e)) => return Err(e.into()),
+        }
+        // A collection of the same bytes may have removed the blob between
+        // the commit and the record (it held the blob's row; the record
+        // waited for it): write it again from the staged copy.
+        if !self.blobs.exists(&upload.sha256).await? {
+            self.blobs.commit(staged).await?;
+        }
+        Ok(upload)
+    }
+
+    /// An upload's record, when `viewer` may read it.
+    ///
+    /// # Errors
+    /// [`UploadError::NotFound`], or storage failure.
+    pub async fn find(&self, viewer: UserId, id: UploadId) -> Result<Upload, UploadError> {
+        self.uploads
+            .find_visible(viewer, id)
+            .await?
+            .ok_or(UploadError::NotFound)
+    }
+
+    /// Reads an upload (or its thumbnail), whole or the HTTP range
+    /// `range`.
+    ///
+    /// # Errors
+    /// [`UploadError::NotFound`] (also for a thumbnail that does not
+    /// exist), [`UploadError::RangeNotSatisfiable`], or storage failure.
+    pub async fn open(
+        &self,
+        viewer: UserId,
+        id: UploadId,
+        thumbnail: bool,
+        range: Option<&str>,
+    ) -> Result<Download, UploadError> {
+        let upload = self.find(viewer, id).await?;
+        let (sha256, size) = if thumbnail {
+            let sha = upload.thumbnail.clone().ok_or(UploadError::NotFound)?;
+            // A thumbnail's size is not recorded: served whole.
+            (sha, None)
+        } else {
+            (upload.sha256.clone(), Some(upload.size))
+        };
+        let range = match size {
+            Some(size) => ByteRange::resolve(range, size)
+                .map_err(|()| UploadError::RangeNotSatisfiable(size))?,
+            None => None,
+        };
+        let body = self.blobs.open(&sha256, range).await?;
+        Ok(Download {
+            upload,
+            range,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

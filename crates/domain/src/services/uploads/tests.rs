@@ -1,0 +1,296 @@
+use futures_executor::block_on;
+use mockall::predicate::eq;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::*;
+use crate::ports::{MockBlobStore, MockClock, MockTypeSniffer, MockUploadRepository};
+use crate::upload::{AllowedTypes, Sha256};
+
+const NOW: OffsetDateTime = datetime!(2026-11-30 10:00 UTC);
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n....";
+
+/// Bytes arriving in two chunks.
+struct Body(Vec<Vec<u8>>);
+
+#[async_trait::async_trait]
+impl ChunkSource for Body {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, BlobError> {
+        Ok(if self.0.is_empty() {
+            None
+        } else {
+            Some(self.0.remove(0))
+        })
+    }
+}
+
+fn body() -> Body {
+    Body(vec![PNG[..4].to_vec(), PNG[4..].to_vec()])
+}
+
+fn sha() -> Sha256 {
+    Sha256::from_digest(&[7; 32])
+}
+
+fn staged() -> Staged {
+    Staged {
+        sha256: sha(),
+        size: PNG.len() as u64,
+        head: PNG.to_vec(),
+        handle: "tmp/1".into(),
+    }
+}
+
+struct Fakes {
+    uploads: MockUploadRepository,
+    blobs: MockBlobStore,
+    sniffer: MockTypeSniffer,
+}
+
+impl Fakes {
+    fn new() -> Self {
+        Self {
+            uploads: MockUploadRepository::new(),
+            blobs: MockBlobStore::new(),
+            sniffer: MockTypeSniffer::new(),
+        }
+    }
+
+    fn service(self) -> UploadService {
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(NOW);
+        UploadService::new(
+            Arc::new(self.uploads),
+            Arc::new(self.blobs),
+            Arc::new(self.sniffer),
+            Arc::new(clock),
+            UploadPolicy {
+                max_bytes: 1000,
+                quota_bytes: 5000,
+                allowed: AllowedTypes::new(["image/*", "application/pdf"]),
+            },
+        )
+    }
+
+    /// A stage that succeeds, and the release that must follow it.
+    fn staging(&mut self) {
+        self.blobs.expect_stage().times(1).returning(|_, max| {
+            assert_eq!(max, 1000);
+            Ok(staged())
+        });
+        self.blobs.expect_release().times(1).return_const(());
+    }
+}
+
+#[test]
+fn a_file_is_staged_typed_committed_then_recorded() {
+    let owner = UserId::new();
+    let mut fakes = Fakes::new();
+    fakes.staging();
+    fakes
+        .sniffer
+        .expect_sniff()
+        .withf(|head| head == PNG)
+        .return_const(Some("image/png".to_owned()));
+    let mut order = mockall::Sequence::new();
+    fakes
+        .blobs
+        .expect_commit()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(()));
+    fakes
+        .uploads
+        .expect_create()
+        .times(1)
+        .in_sequence(&mut order)
+        .withf(move |upload, quota| {
+            upload.owner == owner
+                && upload.filename.as_str() == "cat.png"
+                && upload.content_type.as_str() == "image/png"
+                && upload.size == PNG.len() as u64
+                && upload.sha256 == sha()
+                && upload.created_at == NOW
+                && *quota == 5000
+        })
+        .returning(|_, _| Ok(()));
+    fakes
+        .blobs
+        .expect_exists()
+        .with(eq(sha()))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(true));
+    let upload = block_on(
+        fakes
+            .service()
+            .receive(owner, "../photos/cat.png", Box::new(body())),
+    )
+    .expect("valid");
+    assert_eq!(upload.filename.as_str(), "cat.png");
+}
+
+#[test]
+fn a_file_over_the_limit_is_refused_and_nothing_is_recorded() {
+    let mut fakes = Fakes::new();
+    fakes
+        .blobs
+        .expect_stage()
+        .returning(|_, _| Err(BlobError::TooLarge));
+    fakes.blobs.expect_commit().never();
+    fakes.uploads.expect_create().never();
+    let refused = block_on(
+        fakes
+            .service()
+            .receive(UserId::new(), "big.png", Box::new(body())),
+    );
+    assert!(
+        matches!(refused, Err(UploadError::TooLarge(1000))),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn a_type_not_allowed_or_unknown_is_refused_and_released() {
+    for detected in [Some("text/html"), Some("application/zip"), None] {
+        let mut fakes = Fakes::new();
+        fakes.staging();
+        fakes
+            .sniffer
+            .expect_sniff()
+            .return_const(detected.map(str::to_owned));
+        fakes.blobs.expect_commit().never();
+        fakes.uploads.expect_create().never();
+        let result = block_on(
+            fakes
+                .service()
+                .receive(UserId::new(), "x", Box::new(body())),
+        );
+        assert!(
+            matches!(result, Err(UploadError::UnsupportedType(_))),
+            "{detected:?}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn a_used_up_quota_is_refused_and_the_staged_copy_released() {
+    let mut fakes = Fakes::new();
+    fakes.staging();
+    fakes
+        .sniffer
+        .expect_sniff()
+        .return_const(Some("application/pdf".to_owned()));
+    fakes.blobs.expect_commit().returning(|_| Ok(()));
+    fakes
+        .uploads
+        .expect_create()
+        .returning(|_, _| Err(CreateUploadError::QuotaExceeded));
+    let refused = block_on(
+        fakes
+            .service()
+            .receive(UserId::new(), "a.pdf", Box::new(body())),
+    );
+    assert!(
+        matches!(refused, Err(UploadError::QuotaExceeded)),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn a_blob_collected_before_the_record_is_written_again() {
+    let mut fakes = Fakes::new();
+    fakes.staging();
+    fakes
+        .sniffer
+        .expect_sniff()
+        .return_const(Some("image/png".to_owned()));
+    fakes.blobs.expect_commit().times(2).returning(|_| Ok(()));
+    fakes.uploads.expect_create().returning(|_, _| Ok(()));
+    fakes.blobs.expect_exists().returning(|_| Ok(false));
+    block_on(
+        fakes
+            .service()
+            .receive(UserId::new(), "a.png", Box::new(body())),
+    )
+    .expect("valid");
+}
+
+#[test]
+fn an_upload_the_caller_may_not_see_is_not_found() {
+    let mut fakes = Fakes::new();
+    fakes
+        .uploads
+        .expect_find_visible()
+        .returning(|_, _| Ok(None));
+    fakes.blobs.expect_open().never();
+    let result = block_on(
+        fakes
+            .service()
+            .open(UserId::new(), UploadId::new(), false, None),
+    );
+    assert!(matches!(result, Err(UploadError::NotFound)));
+}
+
+fn visible(fakes: &mut Fakes, thumbnail: Option<Sha256>) {
+    fakes
+        .uploads
+        .expect_find_visible()
+        .returning(move |owner, id| {
+            Ok(Some(Upload {
+                id,
+                owner,
+                filename: FileName::clean("a.png"),
+                content_type: ContentType::new("image/png").expect("valid"),
+                size: 100,
+                sha256: sha(),
+                width: Some(2),
+                height: Some(3),
+                thumbnail: thumbnail.clone(),
+                created_at: NOW,
+            }))
+        });
+}
+
+#[test]
+fn ranges_are_resolved_against_the_size_and_past_the_end_is_416() {
+    let mut fakes = Fakes::new();
+    visible(&mut fakes, None);
+    fakes
+        .blobs
+        .expect_open()
+        .withf(|sha, range| {
+            *sha == self::sha()
+                && *range
+                    == Some(ByteRange {
+                        first: 90,
+                        last: 99,
+                    })
+        })
+        .times(1)
+        .returning(|_, _| Ok(Box::new(Body(vec![]))));
+    let service = fakes.service();
+    let download = block_on(service.open(UserId::new(), UploadId::new(), false, Some("bytes=-10")))
+        .expect("valid");
+    assert_eq!(
+        download.range,
+        Some(ByteRange {
+            first: 90,
+            last: 99
+        })
+    );
+    let past = block_on(service.open(UserId::new(), UploadId::new(), false, Some("bytes=100-")));
+    assert!(matches!(past, Err(UploadError::RangeNotSatisfiable(100))));
+}
+
+#[test]
+fn a_missing_thumbnail_is_not_found() {
+    let mut fakes = Fakes::new();
+    visible(&mut fakes, None);
+    let result = block_on(
+        fakes
+            .service()
+            .open(UserId::new(), UploadId::new(), true, None),
+    );
+    assert!(matches!(result, Err(UploadError::NotFound)));
+}
