@@ -6,6 +6,7 @@
 //! SHA-256 digests) and the system clock. SeaORM models never leave this
 //! crate.
 
+pub mod blobs;
 pub mod clock;
 pub mod database;
 mod db_error;
@@ -17,6 +18,7 @@ pub mod repositories;
 pub mod scratch;
 mod sql;
 
+pub use blobs::{LocalBlobStore, MagicSniffer};
 pub use clock::SystemClock;
 pub use database::{Backend, Database, DatabaseOptions, PoolStats};
 pub use keys::Sha256KeyMinter;
