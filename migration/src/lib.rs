@@ -18,6 +18,7 @@ mod m20261130_000007_threads;
 mod m20261130_000008_mentions;
 mod m20261130_000009_change_log;
 mod m20261130_000010_changes_by_chat;
+mod m20261130_000011_uploads;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_mentions::Migration),
             Box::new(m20261130_000009_change_log::Migration),
             Box::new(m20261130_000010_changes_by_chat::Migration),
+            Box::new(m20261130_000011_uploads::Migration),
         ]
     }
 }

@@ -26,6 +26,6 @@ pub use password::Argon2Hasher;
 pub use realtime::{Signal, SignalBus, SignalPublisher};
 pub use repositories::{
     SeaApiKeyRepository, SeaChangeLog, SeaChatRepository, SeaMessageRepository, SeaPinRepository,
-    SeaReactionRepository, SeaUserRepository, SearchPlan, SearchTuning, UNREAD_WINDOW,
-    send_turn_key,
+    SeaReactionRepository, SeaUploadRepository, SeaUserRepository, SearchPlan, SearchTuning,
+    UNREAD_WINDOW, send_turn_key,
 };

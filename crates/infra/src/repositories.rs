@@ -9,6 +9,7 @@ mod listing;
 mod messages;
 mod reactions;
 mod search;
+mod uploads;
 mod users;
 
 pub use api_keys::SeaApiKeyRepository;
@@ -17,6 +18,7 @@ pub use chats::SeaChatRepository;
 pub use messages::{SeaMessageRepository, send_turn_key};
 pub use reactions::{SeaPinRepository, SeaReactionRepository};
 pub use search::{SearchPlan, SearchTuning};
+pub use uploads::SeaUploadRepository;
 pub use users::SeaUserRepository;
 
 use missive_domain::InfraError;

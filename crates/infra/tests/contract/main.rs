@@ -11,4 +11,5 @@ mod migrations;
 mod reactions;
 mod support;
 mod threads;
+mod uploads;
 mod users;

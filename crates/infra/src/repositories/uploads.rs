@@ -1,0 +1,168 @@
+//! Uploads (`uploads`, `blobs`, `message_attachments`): records of the
+//! files users sent. The blob row is upserted with the upload, in the
+//! transaction that checks the owner's quota under a lock on the owner.
+
+use async_trait::async_trait;
+use missive_domain::InfraError;
+use missive_domain::ids::{UploadId, UserId};
+use missive_domain::ports::{CreateUploadError, UploadRepository};
+use missive_domain::upload::{ContentType, FileName, Sha256, Upload};
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, TransactionTrait};
+
+use super::convert::{from_micros, micros};
+use crate::Database;
+use crate::database::WriteGate;
+use crate::db_error::infra_error;
+use crate::sql::{for_update, statement};
+
+const COLUMNS: &str = "u.id, u.owner_id, u.filename, u.content_type, u.size, u.sha256, \
+    u.width, u.height, u.thumbnail_sha256, u.created_us";
+
+/// [`UploadRepository`] on SeaORM.
+#[derive(Debug, Clone)]
+pub struct SeaUploadRepository {
+    conn: DatabaseConnection,
+    write_gate: WriteGate,
+}
+
+impl SeaUploadRepository {
+    /// A repository using `db`'s pool.
+    pub fn new(db: &Database) -> Self {
+        Self {
+            conn: db.connection().clone(),
+            write_gate: db.write_gate(),
+        }
+    }
+}
+
+fn stored(error: impl std::fmt::Display) -> InfraError {
+    InfraError::unexpected(format!("a stored upload is invalid: {error}"))
+}
+
+fn upload(row: &QueryResult) -> Result<Upload, InfraError> {
+    let get_i64 = |column: &str| row.try_get::<i64>("", column).map_err(infra_error);
+    let dimension = |column: &str| -> Result<Option<u32>, InfraError> {
+        row.try_get::<Option<i32>>("", column)
+            .map_err(infra_error)
+            .map(|v| v.and_then(|v| u32::try_from(v).ok()))
+    };
+    Ok(Upload {
+        id: UploadId::from_uuid(row.try_get("", "id").map_err(infra_error)?),
+        owner: UserId::from_uuid(row.try_get("", "owner_id").map_err(infra_error)?),
+        filename: FileName::from_stored(row.try_get("", "filename").map_err(infra_error)?),
+        content_type: ContentType::new(
+            &row.try_get::<String>("", "content_type")
+                .map_err(infra_error)?,
+        )
+        .map_err(stored)?,
+        size: u64::try_from(get_i64("size")?).map_err(stored)?,
+        sha256: Sha256::new(&row.try_get::<String>("", "sha256").map_err(infra_error)?)
+            .map_err(stored)?,
+        width: dimension("width")?,
+        height: dimension("height")?,
+        thumbnail: row
+            .try_get::<Option<String>>("", "thumbnail_sha256")
+            .map_err(infra_error)?
+            .map(|s| Sha256::new(&s))
+            .transpose()
+            .map_err(stored)?,
+        created_at: from_micros(get_i64("created_us")?)?,
+    })
+}
+
+fn size(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl UploadRepository for SeaUploadRepository {
+    async fn create(&self, upload: &Upload, quota_bytes: u64) -> Result<(), CreateUploadError> {
+        let turn = self.write_gate.turn().await;
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        let backend = txn.get_database_backend();
+        let owner = upload.owner.as_uuid();
+        // The owner's row is the quota's lock (SQLite: the write gate).
+        txn.execute_raw(statement(
+            backend,
+            &format!("SELECT id FROM users WHERE id = ?{}", for_update(backend)),
+            vec![owner.into()],
+        ))
+        .await
+        .map_err(infra_error)?;
+        let used: i64 = txn
+            .query_one_raw(statement(
+                backend,
+                "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM uploads WHERE owner_id = ?",
+                vec![owner.into()],
+            ))
+            .await
+            .map_err(infra_error)?
+            .map(|row| row.try_get("", "used"))
+            .transpose()
+            .map_err(infra_error)?
+            .unwrap_or(0);
+        if u64::try_from(used).unwrap_or(0).saturating_add(upload.size) > quota_bytes {
+            txn.rollback().await.map_err(infra_error)?;
+            return Err(CreateUploadError::QuotaExceeded);
+        }
+        let created = micros(upload.created_at);
+        txn.execute_raw(statement(
+            backend,
+            "INSERT INTO blobs (sha256, size, created_us) VALUES (?, ?, ?) \
+             ON CONFLICT (sha256) DO NOTHING",
+            vec![
+                upload.sha256.as_str().into(),
+                size(upload.size).into(),
+                created.into(),
+            ],
+        ))
+        .await
+        .map_err(infra_error)?;
+        txn.execute_raw(statement(
+            backend,
+            "INSERT INTO uploads (id, owner_id, filename, content_type, size, sha256, width, height, \
+                 thumbnail_sha256, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                upload.id.as_uuid().into(),
+                owner.into(),
+                upload.filename.as_str().into(),
+                upload.content_type.as_str().into(),
+                size(upload.size).into(),
+                upload.sha256.as_str().into(),
+                upload.width.map(|w| i32::try_from(w).unwrap_or(i32::MAX)).into(),
+                upload.height.map(|h| i32::try_from(h).unwrap_or(i32::MAX)).into(),
+                upload.thumbnail.as_ref().map(|t| t.as_str().to_owned()).into(),
+                created.into(),
+            ],
+        ))
+        .await
+        .map_err(infra_error)?;
+        txn.commit().await.map_err(infra_error)?;
+        drop(turn);
+        Ok(())
+    }
+
+    async fn find_visible(
+        &self,
+        viewer: UserId,
+        id: UploadId,
+    ) -> Result<Option<Upload>, InfraError> {
+        let backend = self.conn.get_database_backend();
+        let row = self
+            .conn
+            .query_one_raw(statement(
+                backend,
+                &format!(
+                    "SELECT {COLUMNS} FROM uploads u WHERE u.id = ? AND (u.owner_id = ? OR EXISTS ( \
+                        SELECT 1 FROM message_attachments a \
+                        JOIN messages m ON m.id = a.message_id AND m.deleted_at IS NULL \
+                        JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = ? \
+                        WHERE a.upload_id = u.id))"
+                ),
+                vec![id.as_uuid().into(), viewer.as_uuid().into(), viewer.as_uuid().into()],
+            ))
+            .await
+            .map_err(infra_error)?;
+        row.as_ref().map(upload).transpose()
+    }
+}
