@@ -51,6 +51,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 # per-user cap (16 by default) the way rate limits are switched off.
 MISSIVE__SERVER__BIND="127.0.0.1:$port" \
 MISSIVE__DATABASE__URL="$database_url" \
+MISSIVE__STORAGE__DIR="$work/storage" \
 MISSIVE__DATABASE__MAX_CONNECTIONS=32 \
 MISSIVE__RATE_LIMIT__ENABLED=false \
 MISSIVE__REALTIME__MAX_CONNECTIONS_PER_USER=1000000 \

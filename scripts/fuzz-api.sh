@@ -32,6 +32,7 @@ python3 -m venv "$work/venv"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 MISSIVE__SERVER__BIND="127.0.0.1:$port" \
 MISSIVE__DATABASE__URL="sqlite://$work/fuzz.db?mode=rwc" \
+MISSIVE__STORAGE__DIR="$work/storage" \
 MISSIVE__RATE_LIMIT__ENABLED=false \
 RUST_LOG=warn \
   target/debug/missive > "$work/server.log" 2>&1 &

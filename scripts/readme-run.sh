@@ -49,7 +49,7 @@ say "README run command: $cmd"
 while IFS= read -r var; do
   unset "$var"
 done < <(compgen -e | grep -E '^(MISSIVE__|DATABASE_URL$|PORT$)' || true)
-for f in missive.db missive.db-wal missive.db-shm missive.toml; do
+for f in missive.db missive.db-wal missive.db-shm missive.toml missive-data; do
   if [ -e "$f" ]; then
     say "FAIL $root/$f exists; a new user has none (move it away and run again; not deleting it for you)"
     exit 1
@@ -78,7 +78,7 @@ cleanup() {
     say "---"
   fi
   rm -f "$root/missive.db" "$root/missive.db-wal" "$root/missive.db-shm"
-  rm -rf "$work"
+  rm -rf "$root/missive-data" "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT

@@ -63,6 +63,7 @@ class Server:
         env.update({
             "MISSIVE__SERVER__BIND": f"127.0.0.1:{self.port}",
             "MISSIVE__DATABASE__URL": f"sqlite://{self.dir}/missive.db?mode=rwc",
+            "MISSIVE__STORAGE__DIR": f"{self.dir}/storage",
             "MISSIVE__AUTH__JWT_SECRET": "browser-tests-" + "k" * 40,
             "MISSIVE__RATE_LIMIT__ENABLED": "false",
             "RUST_LOG": "warn",

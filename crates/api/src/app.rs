@@ -19,11 +19,14 @@ use missive_domain::services::messages::MessageService;
 use missive_domain::services::pins::PinService;
 use missive_domain::services::reactions::ReactionService;
 use missive_domain::services::sync::SyncService;
+use missive_domain::services::uploads::UploadService;
 use missive_domain::services::users::UserService;
+use missive_domain::upload::{AllowedTypes, UploadPolicy};
 use missive_infra::{
-    Argon2Hasher, Database, DatabaseOptions, SeaApiKeyRepository, SeaChangeLog, SeaChatRepository,
-    SeaMessageRepository, SeaPinRepository, SeaReactionRepository, SeaUserRepository,
-    Sha256KeyMinter, SignalBus, SignalPublisher, SystemClock,
+    Argon2Hasher, Database, DatabaseOptions, LocalBlobStore, MagicSniffer, SeaApiKeyRepository,
+    SeaChangeLog, SeaChatRepository, SeaMessageRepository, SeaPinRepository, SeaReactionRepository,
+    SeaUploadRepository, SeaUserRepository, Sha256KeyMinter, SignalBus, SignalPublisher,
+    SystemClock,
 };
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -161,6 +164,20 @@ pub fn build_state(
         events,
         clock.clone(),
     );
+    let uploads =
+        UploadService::new(
+            Arc::new(SeaUploadRepository::new(&database)),
+            Arc::new(LocalBlobStore::new(&settings.storage.dir).with_context(|| {
+                format!("storage.dir {:?} cannot be used", settings.storage.dir)
+            })?),
+            Arc::new(MagicSniffer),
+            clock.clone(),
+            UploadPolicy {
+                max_bytes: settings.uploads.max_bytes,
+                quota_bytes: settings.uploads.quota_bytes,
+                allowed: AllowedTypes::new(settings.uploads.allowed_types.iter().cloned()),
+            },
+        );
     let jwt = JwtKeys::new(&jwt_secret(&settings)?, settings.auth.access_token_ttl_secs);
     let realtime = Realtime::new(settings.realtime.outbound_queue);
     let rate_limits = RateLimits::new(&settings.rate_limit);
@@ -182,6 +199,7 @@ pub fn build_state(
         messages,
         reactions,
         pins,
+        uploads,
         sync,
         rate_limits,
         realtime,
@@ -205,6 +223,10 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     );
     Ok(secret)
 }
+
+/// Room for a multipart upload's boundaries and part headers above
+/// `uploads.max_bytes`.
+const UPLOAD_FRAMING: usize = 64 * 1024;
 
 /// The OpenAPI document and the router serving it, with the middleware
 /// every request goes through.
@@ -269,7 +291,13 @@ pub fn router(state: AppState) -> Router {
             settings
                 .server
                 .max_body_bytes
-                .max(settings.server.max_batch_bytes),
+                .max(settings.server.max_batch_bytes)
+                // An upload streams; its own limit is checked as it arrives.
+                .max(
+                    usize::try_from(settings.uploads.max_bytes)
+                        .unwrap_or(usize::MAX)
+                        .saturating_add(UPLOAD_FRAMING),
+                ),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

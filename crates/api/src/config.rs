@@ -30,6 +30,67 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// The change log behind `GET /sync`.
     pub sync: SyncSettings,
+    /// Uploads (attachments).
+    pub uploads: UploadSettings,
+    /// Where uploaded files live.
+    pub storage: StorageSettings,
+}
+
+/// `[uploads]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    /// Largest upload in bytes (413 above, refused while streaming).
+    pub max_bytes: u64,
+    /// Most bytes one user's uploads may hold together (413
+    /// `quota_exceeded` above).
+    pub quota_bytes: u64,
+    /// Accepted types, detected from the bytes: exact (`application/pdf`)
+    /// or a family (`image/*`); anything else is 415.
+    pub allowed_types: Vec<String>,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 25 * 1024 * 1024,
+            quota_bytes: 1024 * 1024 * 1024,
+            allowed_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "image/avif",
+                "application/pdf",
+                "text/plain",
+                "audio/*",
+                "video/mp4",
+                "video/webm",
+                "application/zip",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        }
+    }
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// `local` (files under `dir`).
+    pub backend: String,
+    /// The directory of the local backend (created when missing).
+    pub dir: String,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            backend: "local".to_owned(),
+            dir: "missive-data".to_owned(),
+        }
+    }
 }
 
 /// `[sync]`.
@@ -376,6 +437,7 @@ impl Settings {
                 .list_separator(",")
                 .with_list_parse_key("rate_limit.trusted_proxies")
                 .with_list_parse_key("server.cors_origins")
+                .with_list_parse_key("uploads.allowed_types")
                 .source(Some(missive_env)),
         );
         let lookup = |key: &str| {
@@ -530,6 +592,28 @@ impl Settings {
         }
         if self.log.max_files == 0 {
             return fail("log.max_files", "must be at least 1");
+        }
+        if self.uploads.max_bytes == 0 || self.uploads.quota_bytes < self.uploads.max_bytes {
+            return fail(
+                "uploads.max_bytes and uploads.quota_bytes",
+                "must be at least 1, and the quota at least max_bytes",
+            );
+        }
+        for pattern in &self.uploads.allowed_types {
+            let essence = pattern
+                .strip_suffix("/*")
+                .map_or(pattern.clone(), |f| format!("{f}/x"));
+            if missive_domain::upload::ContentType::new(&essence).is_err() && pattern != "*/*" {
+                return Err(ConfigError(format!(
+                    "uploads.allowed_types: {pattern:?} is not a media type like image/png or image/*"
+                )));
+            }
+        }
+        if self.storage.backend != "local" {
+            return fail("storage.backend", "must be \"local\"");
+        }
+        if self.storage.dir.trim().is_empty() {
+            return fail("storage.dir", "must not be empty");
         }
         Ok(())
     }

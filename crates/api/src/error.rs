@@ -293,6 +293,39 @@ impl From<InfraError> for ApiError {
     }
 }
 
+impl From<missive_domain::services::uploads::UploadError> for ApiError {
+    fn from(error: missive_domain::services::uploads::UploadError) -> Self {
+        use missive_domain::services::uploads::UploadError;
+        match error {
+            UploadError::TooLarge(max) => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the file is larger than uploads.max_bytes ({max} bytes)"),
+            ),
+            UploadError::QuotaExceeded => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "quota_exceeded",
+                "your uploads would exceed your storage quota; delete messages with attachments to free some",
+            ),
+            UploadError::UnsupportedType(found) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("files of type {found} (detected from their bytes) are not accepted here"),
+            ),
+            UploadError::NotFound => Self::not_found("upload not found"),
+            UploadError::RangeNotSatisfiable(size) => Self::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                format!("the range is outside the file's {size} bytes"),
+            ),
+            UploadError::Interrupted => {
+                Self::bad_request("the upload was interrupted before its end")
+            }
+            UploadError::Infra(e) => e.into(),
+        }
+    }
+}
+
 impl From<RegisterError> for ApiError {
     fn from(error: RegisterError) -> Self {
         match error {

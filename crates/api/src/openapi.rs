@@ -31,7 +31,7 @@ use crate::error::Problem;
         responses(
             BadRequest, Unauthorized, InvalidCredentials, Forbidden, NotFound, Conflict, Gone,
             PayloadTooLarge, UnsupportedMediaType, ValidationFailed, TooManyRequests, Unavailable,
-            Internal
+            Internal, UploadTooLarge, UploadRefused, RangeNotSatisfiable
         )
     ),
     tags(
@@ -42,6 +42,7 @@ use crate::error::Problem;
         (name = "messages", description = "Sending (ordered, idempotent), history, edits, ratings, deletion, search"),
         (name = "reactions", description = "Emoji and :shortcode: reactions to messages: add, take back, list who reacted"),
         (name = "pins", description = "Pinned messages of a chat (up to 50)"),
+        (name = "uploads", description = "Files to attach to messages: streamed, typed from their bytes, stored once per content, served with ranges and safe dispositions"),
         (name = "realtime", description = "WebSocket delivery of events (see the README for the protocol)"),
         (name = "sync", description = "Every change since a token, exactly once, in commit order: resume after a disconnect"),
         (name = "health", description = "Probes for orchestrators"),
@@ -193,6 +194,18 @@ problem_response!(
 problem_response!(
     /// 415.
     UnsupportedMediaType, "`unsupported_media_type`: send `Content-Type: application/json`"
+);
+problem_response!(
+    /// 413 on uploads.
+    UploadTooLarge, "`payload_too_large`: the file is larger than `uploads.max_bytes` (refused while it streams; nothing kept); `quota_exceeded`: your uploads would hold more than `uploads.quota_bytes`"
+);
+problem_response!(
+    /// 415 on uploads.
+    UploadRefused, "`unsupported_media_type`: the type detected from the file's bytes is not in `uploads.allowed_types`"
+);
+problem_response!(
+    /// 416.
+    RangeNotSatisfiable, "`range_not_satisfiable`: the `Range` starts past the end of the file (`Content-Range: bytes */SIZE` gives its size)"
 );
 problem_response!(
     /// 422.

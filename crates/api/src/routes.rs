@@ -16,6 +16,7 @@ pub mod pins;
 pub mod reactions;
 pub mod sync;
 pub mod threads;
+pub mod uploads;
 pub mod users;
 pub mod web;
 pub mod ws;
@@ -39,6 +40,7 @@ pub fn api_v1(settings: &crate::config::Settings) -> OpenApiRouter<AppState> {
         .merge(mentions::router())
         .merge(listing::router())
         .merge(bulk::router(settings.server.max_batch_bytes))
+        .merge(uploads::router())
         .merge(sync::router())
         .merge(ws::router())
 }

@@ -9,6 +9,7 @@ use missive_domain::services::messages::MessageService;
 use missive_domain::services::pins::PinService;
 use missive_domain::services::reactions::ReactionService;
 use missive_domain::services::sync::SyncService;
+use missive_domain::services::uploads::UploadService;
 use missive_domain::services::users::UserService;
 use missive_infra::Database;
 
@@ -40,6 +41,8 @@ pub struct App {
     pub reactions: ReactionService,
     /// Pinned messages.
     pub pins: PinService,
+    /// Uploads (attachments).
+    pub uploads: UploadService,
     /// The change log: `GET /sync`, WebSocket resume and live delivery.
     pub sync: SyncService,
     /// Request rate limits.

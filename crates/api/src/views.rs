@@ -6,6 +6,7 @@
 mod chats;
 mod members;
 mod messages;
+mod uploads;
 
 pub use chats::{ChatKindDto, ChatList, ChatView, ReadStateView};
 pub use members::{MemberList, MemberView, RoleDto};
@@ -13,6 +14,7 @@ pub use messages::{
     MentionList, MessagePageView, MessageRoleDto, MessageView, PinList, PinView, ReactionView,
     ReactorList, ReactorView, SearchResults, ThreadView,
 };
+pub use uploads::{BinaryBody, UploadView};
 
 /// Serialises timestamps as RFC 3339 in UTC.
 pub(crate) mod rfc3339 {

@@ -107,6 +107,7 @@ impl TestApp {
     ) -> Self {
         init_logs();
         let mut settings = test_settings(database_url.clone());
+        settings.storage.dir = dir.path().join("storage").to_string_lossy().into_owned();
         configure(&mut settings);
         let app = Application::build_with_faults(settings, faults)
             .await
@@ -499,6 +500,17 @@ impl TestApp {
     }
 }
 
+/// A fresh directory for a served binary's uploads (under the system's
+/// temporary directory, not the working one).
+fn served_storage() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir()
+        .join(format!("missive-served-{}-{n}", std::process::id()))
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// The real `missive` binary, serving on a random port; killed on drop.
 pub struct Served {
     pub child: Child,
@@ -513,6 +525,7 @@ impl Served {
             .env("MISSIVE__SERVER__BIND", "127.0.0.1:0")
             .env("MISSIVE__AUTH__JWT_SECRET", JWT_SECRET.as_str())
             .env("RUST_LOG", "info")
+            .env("MISSIVE__STORAGE__DIR", served_storage())
             .envs(envs.iter().copied())
             .stderr(Stdio::piped())
             .spawn()

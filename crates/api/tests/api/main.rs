@@ -20,6 +20,7 @@ mod sync;
 mod sync_proof;
 mod threads;
 mod tokens;
+mod uploads;
 mod users;
 mod web;
 mod ws;

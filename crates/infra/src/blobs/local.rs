@@ -36,20 +36,17 @@ fn io(error: std::io::Error) -> BlobError {
 }
 
 impl LocalBlobStore {
-    /// Opens (creating when missing) a store under `root`, and removes
-    /// staged files left by a crash more than an hour ago.
+    /// A store under `root`, creating its directories when missing (at
+    /// start-up, so synchronously). Staged files left by a crash are
+    /// removed by [`Self::sweep_staging`].
     ///
     /// # Errors
     /// When the directories cannot be created.
-    pub async fn open(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
         let root = root.into();
-        fs::create_dir_all(root.join("tmp")).await.map_err(io)?;
-        fs::create_dir_all(root.join("blobs")).await.map_err(io)?;
-        let store = Self { root };
-        store
-            .sweep_staging(std::time::Duration::from_secs(3600))
-            .await?;
-        Ok(store)
+        std::fs::create_dir_all(root.join("tmp")).map_err(io)?;
+        std::fs::create_dir_all(root.join("blobs")).map_err(io)?;
+        Ok(Self { root })
     }
 
     fn blob_path(&self, sha: &Sha256) -> PathBuf {

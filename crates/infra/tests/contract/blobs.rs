@@ -56,9 +56,7 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let local = LocalBlobStore::open(dir.path())
-        .await
-        .expect("a local store");
+    let local = LocalBlobStore::new(dir.path()).expect("a local store");
     body(Arc::new(local)).await;
 }
 

@@ -1,0 +1,354 @@
+//! Uploads: `POST /uploads` (the file as the body, or the first file part
+//! of a `multipart/form-data` body), `GET /uploads/{id}` and
+//! `GET /uploads/{id}/thumbnail` (ranges, `ETag`, safe dispositions).
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use missive_domain::ids::UploadId;
+use missive_domain::ports::{BlobError, ChunkSource};
+use missive_domain::services::uploads::{Download, UploadError};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{Json, Path};
+use crate::openapi::{
+    BadRequest, NotFound, RangeNotSatisfiable, Unauthorized, UploadRefused, UploadTooLarge,
+};
+use crate::state::AppState;
+use crate::views::{BinaryBody, UploadView};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload))
+        .routes(routes!(download))
+        .routes(routes!(thumbnail))
+}
+
+/// Query of `POST /uploads`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// The file's name (for a raw body; a multipart part's own file name
+    /// is used when this is absent). Cleaned to its last path component.
+    #[param(max_length = 1000)]
+    filename: Option<String>,
+}
+
+/// A request body (or one multipart part) read chunk by chunk.
+struct Incoming<S>(S);
+
+#[async_trait::async_trait]
+impl<S, E> ChunkSource for Incoming<S>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Send + Unpin,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, BlobError> {
+        match self.0.next().await {
+            None => Ok(None),
+            Some(Ok(bytes)) => Ok(Some(bytes.to_vec())),
+            Some(Err(error)) => {
+                // The server's outer body limit speaks first for a body
+                // far over `uploads.max_bytes`.
+                let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+                while let Some(e) = source {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        return Err(BlobError::TooLarge);
+                    }
+                    source = e.source();
+                }
+                Err(BlobError::Source(Box::new(error)))
+            }
+        }
+    }
+}
+
+/// Stores a file for attaching to messages. Send the bytes as the body
+/// (`?filename=` names it) or as `multipart/form-data` (its first part
+/// with a file name). Streamed to storage as it arrives: larger than
+/// `uploads.max_bytes` is 413 (nothing kept); the type is detected from
+/// the bytes — the declared `Content-Type` is ignored — and checked
+/// against `uploads.allowed_types` (415); over your quota
+/// (`uploads.quota_bytes`) is 413 `quota_exceeded`. The same bytes
+/// uploaded again (by anyone) are stored once.
+#[utoipa::path(
+    post, path = "/uploads", tag = "uploads", operation_id = "upload_file",
+    params(UploadQuery),
+    request_body(content = BinaryBody, content_type = "application/octet-stream",
+        description = "The file's bytes (any type; or multipart/form-data with a file part)"),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 201, description = "The stored upload", body = UploadView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = UploadTooLarge),
+        (status = 415, response = UploadRefused),
+    )
+)]
+async fn upload(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<UploadView>), ApiError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (filename, source): (String, Box<dyn ChunkSource>) = match multer::parse_boundary(declared)
+    {
+        Ok(boundary) => {
+            let mut parts = multer::Multipart::new(body.into_data_stream(), boundary);
+            loop {
+                match parts.next_field().await {
+                    Ok(Some(field)) if field.file_name().is_some() => {
+                        let name = query
+                            .filename
+                            .clone()
+                            .or_else(|| field.file_name().map(str::to_owned))
+                            .unwrap_or_default();
+                        break (name, Box::new(Incoming(field)));
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        return Err(ApiError::bad_request(
+                            "the multipart body has no file part (a part with a filename)",
+                        ));
+                    }
+                    Err(multer::Error::StreamReadFailed(_)) => {
+                        return Err(ApiError::payload_too_large());
+                    }
+                    Err(error) => {
+                        return Err(ApiError::bad_request(format!(
+                            "the multipart body does not parse: {error}"
+                        )));
+                    }
+                }
+            }
+        }
+        Err(_) => (
+            query.filename.unwrap_or_default(),
+            Box::new(Incoming(body.into_data_stream())),
+        ),
+    };
+    let stored = app.uploads.receive(caller, &filename, source).await?;
+    Ok((StatusCode::CREATED, Json(stored.into())))
+}
+
+/// Downloads an upload: its uploader, or a member of a chat where a live
+/// message attaches it (404 for anyone else). Supports one `Range:
+/// bytes=…` (206; 416 outside the file), `ETag` / `If-None-Match` (304)
+/// and `If-Range`. Images, audio and video of safe types are served
+/// `inline`; everything else — HTML, SVG, PDF, text — as an
+/// `attachment`, with `nosniff` and a sandboxing policy, so no file can
+/// run script on this origin.
+#[utoipa::path(
+    get, path = "/uploads/{id}", tag = "uploads", operation_id = "download_upload",
+    params(("id" = uuid::Uuid, Path, description = "Upload id")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream", body = BinaryBody),
+        (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = BinaryBody),
+        (status = 304, description = "Unchanged (`If-None-Match`)"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 416, response = RangeNotSatisfiable),
+    )
+)]
+async fn download(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<uuid::Uuid>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    serve(&app, caller, UploadId::from_uuid(id), false, &headers).await
+}
+
+/// A small preview of an image upload (PNG), under the same rules as the
+/// upload; 404 when it has none.
+#[utoipa::path(
+    get, path = "/uploads/{id}/thumbnail", tag = "uploads", operation_id = "download_thumbnail",
+    params(("id" = uuid::Uuid, Path, description = "Upload id")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The preview", content_type = "image/png", body = BinaryBody),
+        (status = 304, description = "Unchanged (`If-None-Match`)"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn thumbnail(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<uuid::Uuid>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    serve(&app, caller, UploadId::from_uuid(id), true, &headers).await
+}
+
+async fn serve(
+    app: &AppState,
+    caller: missive_domain::ids::UserId,
+    id: UploadId,
+    thumbnail: bool,
+    request: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let upload = app.uploads.find(caller, id).await?;
+    let sha = if thumbnail {
+        upload.thumbnail.clone().ok_or(UploadError::NotFound)?
+    } else {
+        upload.sha256.clone()
+    };
+    let etag = format!("\"{sha}\"");
+    let matches = |name: header::HeaderName| {
+        request
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|tags| {
+                tags.split(',')
+                    .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
+            })
+    };
+    let mut response = if matches(header::IF_NONE_MATCH) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        // A range only applies to the version the client has (If-Range).
+        let range = match request.get(header::IF_RANGE) {
+            Some(_) if !matches(header::IF_RANGE) => None,
+            _ => request.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        };
+        let Download {
+            upload,
+            range,
+            body,
+        } = match app.uploads.open(caller, id, thumbnail, range).await {
+            Ok(download) => download,
+            Err(UploadError::RangeNotSatisfiable(size)) => {
+                let mut response =
+                    ApiError::from(UploadError::RangeNotSatisfiable(size)).into_response();
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    response.headers_mut().insert(header::CONTENT_RANGE, value);
+                }
+                return Ok(response);
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let stream = futures_util::stream::unfold(body, |mut body| async move {
+            match body.next_chunk().await {
+                Ok(Some(chunk)) => Some((Ok(bytes::Bytes::from(chunk)), body)),
+                Ok(None) => None,
+                Err(error) => {
+                    tracing::warn!(%error, "an upload's bytes could not be read");
+                    Some((Err(std::io::Error::other(error.to_string())), body))
+                }
+            }
+        });
+        let mut response = Response::new(Body::from_stream(stream));
+        let headers = response.headers_mut();
+        match (range, thumbnail) {
+            (Some(range), _) => {
+                *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+                let headers = response.headers_mut();
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(range.len()));
+                if let Ok(value) = HeaderValue::from_str(&format!(
+                    "bytes {}-{}/{}",
+                    range.first, range.last, upload.size
+                )) {
+                    headers.insert(header::CONTENT_RANGE, value);
+                }
+            }
+            (None, false) => {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(upload.size));
+            }
+            (None, true) => {}
+        }
+        let headers = response.headers_mut();
+        let content_type = if thumbnail {
+            "image/png"
+        } else {
+            upload.content_type.as_str()
+        };
+        let inline = thumbnail || upload.content_type.is_safe_inline();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        );
+        if let Ok(value) = HeaderValue::from_str(&disposition(inline, upload.filename.as_str())) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+        response
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    // Revalidated each time (cheap: a 304), so losing access takes effect.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(response)
+}
+
+/// `Content-Disposition` with the file name twice: an ASCII fallback and
+/// the exact UTF-8 name (RFC 6266, RFC 8187).
+fn disposition(inline: bool, filename: &str) -> String {
+    let fallback: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in filename.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!(
+        "{}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}",
+        if inline { "inline" } else { "attachment" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispositions_quote_safely_and_keep_the_exact_name() {
+        assert_eq!(
+            disposition(false, "report.pdf"),
+            "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"
+        );
+        assert_eq!(
+            disposition(true, "été \"x\".png"),
+            "inline; filename=\"_t_ _x_.png\"; filename*=UTF-8''%C3%A9t%C3%A9%20%22x%22.png"
+        );
+    }
+}
