@@ -411,6 +411,15 @@ impl Application {
             Duration::from_secs(state.settings.sync.prune_every_secs),
             stop.clone(),
         ));
+        tokio::spawn(RealtimeTasks::collect_uploads(
+            state.uploads.clone(),
+            time::Duration::seconds(
+                i64::try_from(state.settings.uploads.unattached_ttl_secs).unwrap_or(i64::MAX),
+            ),
+            state.settings.uploads.gc_batch,
+            Duration::from_secs(state.settings.uploads.gc_every_secs),
+            stop.clone(),
+        ));
         tokio::spawn(RealtimeTasks::watch_api_keys(
             Arc::clone(&state.realtime.registry),
             state.api_keys.clone(),

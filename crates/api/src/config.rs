@@ -48,6 +48,14 @@ pub struct UploadSettings {
     /// Accepted types, detected from the bytes: exact (`application/pdf`)
     /// or a family (`image/*`); anything else is 415.
     pub allowed_types: Vec<String>,
+    /// Seconds an upload no message attaches is kept (never attached, or
+    /// every attaching message deleted).
+    pub unattached_ttl_secs: u64,
+    /// Seconds between runs of the collection (expired uploads, then
+    /// unreferenced blobs, then what crashes left).
+    pub gc_every_secs: u64,
+    /// Most items of each kind one run removes.
+    pub gc_batch: u32,
 }
 
 impl Default for UploadSettings {
@@ -70,6 +78,9 @@ impl Default for UploadSettings {
             ]
             .map(str::to_owned)
             .to_vec(),
+            unattached_ttl_secs: 24 * 3600,
+            gc_every_secs: 300,
+            gc_batch: 500,
         }
     }
 }
@@ -597,6 +608,12 @@ impl Settings {
             return fail(
                 "uploads.max_bytes and uploads.quota_bytes",
                 "must be at least 1, and the quota at least max_bytes",
+            );
+        }
+        if self.uploads.gc_every_secs == 0 || self.uploads.gc_batch == 0 {
+            return fail(
+                "uploads.gc_every_secs and uploads.gc_batch",
+                "must be at least 1",
             );
         }
         for pattern in &self.uploads.allowed_types {

@@ -14,6 +14,8 @@
 //! | `missive_sync_changes_pruned_total` | counter | |
 //! | `missive_sync_prune_runs_total` | counter | `outcome` = `ok` / `failed` |
 //! | `missive_sync_oldest_change_age_seconds` | gauge | |
+//! | `missive_uploads_collected_total` | counter | `kind` = `uploads` / `blobs` / `orphans` / `staged` |
+//! | `missive_upload_collections_total` | counter | `outcome` = `ok` / `failed` |
 //! | `missive_build_info` | gauge | `version` |
 
 use std::sync::OnceLock;
@@ -117,6 +119,14 @@ fn describe() {
         "Changes deleted from the sync log past sync.retention_days"
     );
     describe_counter!(
+        "missive_uploads_collected_total",
+        "What the upload collection removed: expired unattached uploads, unreferenced blobs, orphaned bytes, crashed staging files"
+    );
+    describe_counter!(
+        "missive_upload_collections_total",
+        "Runs of the upload collection by outcome"
+    );
+    describe_counter!(
         "missive_sync_prune_runs_total",
         "Runs of the sync log's pruning job by outcome"
     );
@@ -181,6 +191,27 @@ pub fn sync_pruned(outcome: Result<u64, ()>, oldest_age_secs: Option<f64>) {
     }
     if let Some(age) = oldest_age_secs {
         ::metrics::gauge!("missive_sync_oldest_change_age_seconds").set(age);
+    }
+}
+
+/// Reports one run of the upload collection.
+pub fn uploads_collected(outcome: Option<missive_domain::services::uploads::Collected>) {
+    match outcome {
+        Some(c) => {
+            for (kind, n) in [
+                ("uploads", c.uploads),
+                ("blobs", c.blobs),
+                ("orphans", c.orphans),
+                ("staged", c.staged),
+            ] {
+                ::metrics::counter!("missive_uploads_collected_total", "kind" => kind).increment(n);
+            }
+            ::metrics::counter!("missive_upload_collections_total", "outcome" => "ok").increment(1);
+        }
+        None => {
+            ::metrics::counter!("missive_upload_collections_total", "outcome" => "failed")
+                .increment(1);
+        }
     }
 }
 

@@ -83,6 +83,40 @@ impl Realtime {
         }
     }
 
+    /// Until `stop`: every `every` (and once at start), one run of the
+    /// upload collection
+    /// ([`missive_domain::services::uploads::UploadService::collect`]), reported in
+    /// `/metrics`. Every instance runs it; concurrent runs only share the
+    /// work.
+    pub async fn collect_uploads(
+        uploads: missive_domain::services::uploads::UploadService,
+        unattached_ttl: time::Duration,
+        batch: u32,
+        every: Duration,
+        stop: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match uploads.collect(unattached_ttl, batch).await {
+                Ok(collected) => {
+                    if collected != Default::default() {
+                        tracing::info!(?collected, "collected uploads");
+                    }
+                    crate::metrics::uploads_collected(Some(collected));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot collect uploads; will retry");
+                    crate::metrics::uploads_collected(None);
+                }
+            }
+        }
+    }
+
     /// Until `stop`: every `every`, asks which API keys of open connections
     /// were revoked (one query, on any instance) and closes their
     /// connections with 4001 — so a revocation ends sessions on every

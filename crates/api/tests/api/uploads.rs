@@ -355,3 +355,46 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     names
 }
+
+#[tokio::test]
+async fn unattached_uploads_expire_and_their_bytes_go_with_them() {
+    let dir = tempfile::tempdir().expect("dir");
+    let storage = dir.path().to_owned();
+    let app = TestApp::spawn_with(move |s| {
+        s.storage.dir = storage.to_string_lossy().into_owned();
+        s.uploads.unattached_ttl_secs = 0;
+        s.uploads.gc_every_secs = 1;
+    })
+    .await;
+    let ada = app.register("ada@example.org").await;
+    let stored: Value = upload(&app, &ada, "?filename=a.png", png(100))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let path = format!("/api/v1/uploads/{}", stored["id"].as_str().expect("id"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let gone = app.get(&path, &ada.token).await.status() == 404;
+        if gone && walk(&dir.path().join("blobs")).is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upload was not collected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let metrics = app
+        .request(Method::GET, "/metrics")
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("missive_uploads_collected_total{kind=\"blobs\"} 1"),
+        "{metrics}"
+    );
+}

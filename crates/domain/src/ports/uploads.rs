@@ -115,6 +115,13 @@ pub trait BlobStore: Send + Sync {
         before: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Sha256>, BlobError>;
+
+    /// Removes staged copies older than `before` (left by a crash
+    /// mid-upload); how many.
+    ///
+    /// # Errors
+    /// [`BlobError::Infra`] when storage fails.
+    async fn sweep_staging(&self, before: OffsetDateTime) -> Result<usize, BlobError>;
 }
 
 /// Detects a file's media type from its first bytes.
@@ -157,4 +164,44 @@ pub trait UploadRepository: Send + Sync {
         viewer: UserId,
         id: UploadId,
     ) -> Result<Option<Upload>, InfraError>;
+
+    /// Deletes up to `limit` uploads created before `before` that no
+    /// message attaches (never attached, or every attaching message
+    /// deleted); how many.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn expire_unattached(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, InfraError>;
+
+    /// Up to `limit` blobs no upload names (as its content or thumbnail).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn unreferenced_blobs(&self, limit: u32) -> Result<Vec<Sha256>, InfraError>;
+
+    /// Those of `candidates` that have no blob row (stored bytes a crash
+    /// left unrecorded).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn unrecorded(&self, candidates: Vec<Sha256>) -> Result<Vec<Sha256>, InfraError>;
+
+    /// Deletes a blob's bytes from `blobs` and its row, when no upload
+    /// names it — all inside one transaction that holds the blob row's
+    /// lock from its first statement (creating the row if a crash left
+    /// bytes without one), so an upload of the same bytes either waits
+    /// and writes them again, or keeps them. Whether it was deleted.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails (nothing is deleted then, or
+    /// only the bytes: the next run finishes).
+    async fn collect_blob(
+        &self,
+        sha256: &Sha256,
+        blobs: std::sync::Arc<dyn BlobStore>,
+    ) -> Result<bool, InfraError>;
 }

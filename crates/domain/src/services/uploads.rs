@@ -62,6 +62,23 @@ pub struct Download {
     pub body: Box<dyn ChunkSource>,
 }
 
+/// What one collection run removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Collected {
+    /// Uploads no message attaches, past their time to live.
+    pub uploads: u64,
+    /// Blobs no upload names any more.
+    pub blobs: u64,
+    /// Stored bytes no record names (left by a crash), older than an hour.
+    pub orphans: u64,
+    /// Staged copies left by a crash mid-upload.
+    pub staged: u64,
+}
+
+/// How long stored bytes without a record, or a staged copy, are left
+/// alone: far longer than any upload takes between its steps.
+pub const ORPHAN_GRACE: time::Duration = time::Duration::hours(1);
+
 /// The upload use cases.
 #[derive(Clone)]
 pub struct UploadService {
@@ -205,6 +222,63 @@ impl UploadService {
             range,
             body,
         })
+    }
+}
+
+impl UploadService {
+    /// One collection run (every instance runs them; they only share the
+    /// work): uploads no message attaches that are older than
+    /// `unattached_ttl`; then blobs no upload names; then stored bytes and
+    /// staged copies left by crashes. Each step is safe to interrupt:
+    /// the next run finishes it. At most `batch` of each per run.
+    ///
+    /// # Errors
+    /// [`UploadError::Infra`] when storage fails.
+    pub async fn collect(
+        &self,
+        unattached_ttl: time::Duration,
+        batch: u32,
+    ) -> Result<Collected, UploadError> {
+        let now = self.clock.now();
+        let mut collected = Collected {
+            uploads: self
+                .uploads
+                .expire_unattached(now - unattached_ttl, batch)
+                .await?,
+            ..Collected::default()
+        };
+        for sha in self.uploads.unreferenced_blobs(batch).await? {
+            if self
+                .uploads
+                .collect_blob(&sha, Arc::clone(&self.blobs))
+                .await?
+            {
+                collected.blobs += 1;
+            }
+        }
+        // Bytes without a row: orphans, collected under the same lock.
+        let old = self
+            .blobs
+            .list_older(now - ORPHAN_GRACE, usize::MAX)
+            .await?;
+        let mut orphans = Vec::new();
+        for chunk in old.chunks(500) {
+            orphans.extend(self.uploads.unrecorded(chunk.to_vec()).await?);
+        }
+        for sha in orphans
+            .iter()
+            .take(usize::try_from(batch).unwrap_or(usize::MAX))
+        {
+            if self
+                .uploads
+                .collect_blob(sha, Arc::clone(&self.blobs))
+                .await?
+            {
+                collected.orphans += 1;
+            }
+        }
+        collected.staged = self.blobs.sweep_staging(now - ORPHAN_GRACE).await? as u64;
+        Ok(collected)
     }
 }
 

@@ -38,7 +38,7 @@ fn io(error: std::io::Error) -> BlobError {
 impl LocalBlobStore {
     /// A store under `root`, creating its directories when missing (at
     /// start-up, so synchronously). Staged files left by a crash are
-    /// removed by [`Self::sweep_staging`].
+    /// removed by the upload collection ([`BlobStore::sweep_staging`]).
     ///
     /// # Errors
     /// When the directories cannot be created.
@@ -56,28 +56,6 @@ impl LocalBlobStore {
             .join(&hex[..2])
             .join(&hex[2..4])
             .join(hex)
-    }
-
-    /// Removes staged files older than `age` (left by a crash).
-    ///
-    /// # Errors
-    /// When the staging directory cannot be read.
-    pub async fn sweep_staging(&self, age: std::time::Duration) -> Result<usize, BlobError> {
-        let mut removed = 0;
-        let mut entries = fs::read_dir(self.root.join("tmp")).await.map_err(io)?;
-        while let Some(entry) = entries.next_entry().await.map_err(io)? {
-            let old = entry
-                .metadata()
-                .await
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|elapsed| elapsed > age);
-            if old && fs::remove_file(entry.path()).await.is_ok() {
-                removed += 1;
-            }
-        }
-        Ok(removed)
     }
 }
 
@@ -213,6 +191,24 @@ impl BlobStore for LocalBlobStore {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io(e)),
         }
+    }
+
+    async fn sweep_staging(&self, before: OffsetDateTime) -> Result<usize, BlobError> {
+        let before = SystemTime::from(before);
+        let mut removed = 0;
+        let mut entries = fs::read_dir(self.root.join("tmp")).await.map_err(io)?;
+        while let Some(entry) = entries.next_entry().await.map_err(io)? {
+            let old = entry
+                .metadata()
+                .await
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .is_some_and(|modified| modified < before);
+            if old && fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     async fn list_older(

@@ -5,15 +5,16 @@
 use async_trait::async_trait;
 use missive_domain::InfraError;
 use missive_domain::ids::{UploadId, UserId};
-use missive_domain::ports::{CreateUploadError, UploadRepository};
+use missive_domain::ports::{BlobStore, CreateUploadError, UploadRepository};
 use missive_domain::upload::{ContentType, FileName, Sha256, Upload};
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, TransactionTrait};
+use time::OffsetDateTime;
 
 use super::convert::{from_micros, micros};
 use crate::Database;
 use crate::database::WriteGate;
 use crate::db_error::infra_error;
-use crate::sql::{for_update, statement};
+use crate::sql::{for_update, placeholders, statement};
 
 const COLUMNS: &str = "u.id, u.owner_id, u.filename, u.content_type, u.size, u.sha256, \
     u.width, u.height, u.thumbnail_sha256, u.created_us";
@@ -164,5 +165,131 @@ impl UploadRepository for SeaUploadRepository {
             .await
             .map_err(infra_error)?;
         row.as_ref().map(upload).transpose()
+    }
+
+    async fn expire_unattached(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, InfraError> {
+        let turn = self.write_gate.turn().await;
+        let result = self
+            .conn
+            .execute_raw(statement(
+                self.conn.get_database_backend(),
+                "DELETE FROM uploads WHERE id IN (SELECT u.id FROM uploads u                  WHERE u.created_us < ? AND NOT EXISTS (SELECT 1 FROM message_attachments a                      JOIN messages m ON m.id = a.message_id AND m.deleted_at IS NULL                      WHERE a.upload_id = u.id)                  LIMIT ?)",
+                vec![micros(before).into(), i64::from(limit).into()],
+            ))
+            .await
+            .map_err(infra_error)?;
+        drop(turn);
+        Ok(result.rows_affected())
+    }
+
+    async fn unreferenced_blobs(&self, limit: u32) -> Result<Vec<Sha256>, InfraError> {
+        let rows = self
+            .conn
+            .query_all_raw(statement(
+                self.conn.get_database_backend(),
+                "SELECT b.sha256 FROM blobs b                  WHERE NOT EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = b.sha256)                    AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.thumbnail_sha256 = b.sha256)                  LIMIT ?",
+                vec![i64::from(limit).into()],
+            ))
+            .await
+            .map_err(infra_error)?;
+        rows.iter()
+            .map(|row| {
+                let hex: String = row.try_get("", "sha256").map_err(infra_error)?;
+                Sha256::new(&hex).map_err(stored)
+            })
+            .collect()
+    }
+
+    async fn unrecorded(&self, candidates: Vec<Sha256>) -> Result<Vec<Sha256>, InfraError> {
+        if candidates.is_empty() {
+            return Ok(candidates);
+        }
+        let rows = self
+            .conn
+            .query_all_raw(statement(
+                self.conn.get_database_backend(),
+                &format!(
+                    "SELECT sha256 FROM blobs WHERE sha256 IN ({})",
+                    placeholders(candidates.len())
+                ),
+                candidates.iter().map(|c| c.as_str().into()).collect(),
+            ))
+            .await
+            .map_err(infra_error)?;
+        let known: std::collections::HashSet<String> = rows
+            .iter()
+            .filter_map(|row| row.try_get::<String>("", "sha256").ok())
+            .collect();
+        Ok(candidates
+            .into_iter()
+            .filter(|c| !known.contains(c.as_str()))
+            .collect())
+    }
+
+    async fn collect_blob(
+        &self,
+        sha256: &Sha256,
+        blobs: std::sync::Arc<dyn BlobStore>,
+    ) -> Result<bool, InfraError> {
+        let turn = self.write_gate.turn().await;
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        let backend = txn.get_database_backend();
+        let sha = sha256.as_str();
+        // Writes first: the row (made when a crash left bytes without one)
+        // and its lock — SQLite's write lock, PostgreSQL's row lock — held
+        // until the commit, across the deletion of the bytes.
+        txn.execute_raw(statement(
+            backend,
+            "INSERT INTO blobs (sha256, size, created_us) VALUES (?, 0, ?) \
+             ON CONFLICT (sha256) DO NOTHING",
+            vec![sha.into(), micros(OffsetDateTime::now_utc()).into()],
+        ))
+        .await
+        .map_err(infra_error)?;
+        txn.execute_raw(statement(
+            backend,
+            "UPDATE blobs SET size = size WHERE sha256 = ?",
+            vec![sha.into()],
+        ))
+        .await
+        .map_err(infra_error)?;
+        let named = txn
+            .query_one_raw(statement(
+                backend,
+                "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM uploads \
+                     WHERE sha256 = ? OR thumbnail_sha256 = ?) THEN 1 ELSE 0 END AS BIGINT) AS named",
+                vec![sha.into(), sha.into()],
+            ))
+            .await
+            .map_err(infra_error)?
+            .map(|row| row.try_get::<i64>("", "named"))
+            .transpose()
+            .map_err(infra_error)?
+            .unwrap_or(0);
+        if named != 0 {
+            txn.rollback().await.map_err(infra_error)?;
+            return Ok(false);
+        }
+        if let Err(error) = blobs.delete(sha256).await {
+            txn.rollback().await.map_err(infra_error)?;
+            return Err(match error {
+                missive_domain::ports::BlobError::Infra(e) => e,
+                other => InfraError::unexpected(other),
+            });
+        }
+        txn.execute_raw(statement(
+            backend,
+            "DELETE FROM blobs WHERE sha256 = ?",
+            vec![sha.into()],
+        ))
+        .await
+        .map_err(infra_error)?;
+        txn.commit().await.map_err(infra_error)?;
+        drop(turn);
+        Ok(true)
     }
 }

@@ -202,3 +202,25 @@ async fn an_empty_file_is_a_blob_too() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn staged_copies_a_crash_left_are_swept() {
+    each_store(|store| async move {
+        let staged = store
+            .stage(source(b"abandoned"), 100)
+            .await
+            .expect("staged");
+        let hour_ago = OffsetDateTime::now_utc() - time::Duration::hours(1);
+        assert_eq!(
+            store.sweep_staging(hour_ago).await.expect("sweep"),
+            0,
+            "young: kept"
+        );
+        let soon = OffsetDateTime::now_utc() + time::Duration::minutes(1);
+        assert_eq!(store.sweep_staging(soon).await.expect("sweep"), 1);
+        // Committing what was swept fails; nothing was ever readable.
+        assert!(store.commit(&staged).await.is_err());
+        assert!(!store.exists(&staged.sha256).await.expect("exists"));
+    })
+    .await;
+}

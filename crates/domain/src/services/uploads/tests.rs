@@ -294,3 +294,76 @@ fn a_missing_thumbnail_is_not_found() {
     );
     assert!(matches!(result, Err(UploadError::NotFound)));
 }
+
+#[test]
+fn a_collection_expires_uploads_then_blobs_then_what_crashes_left() {
+    let mut fakes = Fakes::new();
+    let (named_gone, orphan, recorded) = (
+        Sha256::from_digest(&[1; 32]),
+        Sha256::from_digest(&[2; 32]),
+        Sha256::from_digest(&[3; 32]),
+    );
+    let mut order = mockall::Sequence::new();
+    fakes
+        .uploads
+        .expect_expire_unattached()
+        .withf(|before, batch| *before == NOW - time::Duration::hours(24) && *batch == 50)
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(4));
+    let unreferenced = named_gone.clone();
+    fakes
+        .uploads
+        .expect_unreferenced_blobs()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(move |_| Ok(vec![unreferenced.clone()]));
+    let first = named_gone.clone();
+    fakes
+        .uploads
+        .expect_collect_blob()
+        .withf(move |sha, _| *sha == first)
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(true));
+    let listed = vec![orphan.clone(), recorded.clone()];
+    fakes
+        .blobs
+        .expect_list_older()
+        .withf(|before, _| *before == NOW - ORPHAN_GRACE)
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(move |_, _| Ok(listed.clone()));
+    let only_orphan = orphan.clone();
+    fakes
+        .uploads
+        .expect_unrecorded()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(move |_| Ok(vec![only_orphan.clone()]));
+    fakes
+        .uploads
+        .expect_collect_blob()
+        .withf(move |sha, _| *sha == orphan)
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(true));
+    fakes
+        .blobs
+        .expect_sweep_staging()
+        .withf(|before| *before == NOW - ORPHAN_GRACE)
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(2));
+    let collected =
+        block_on(fakes.service().collect(time::Duration::hours(24), 50)).expect("collected");
+    assert_eq!(
+        collected,
+        Collected {
+            uploads: 4,
+            blobs: 1,
+            orphans: 1,
+            staged: 2
+        }
+    );
+}
