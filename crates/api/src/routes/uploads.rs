@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::openapi::{
     BadRequest, NotFound, RangeNotSatisfiable, Unauthorized, UploadRefused, UploadTooLarge,
+    ValidationFailed,
 };
 use crate::state::AppState;
 use crate::views::{BinaryBody, UploadView};
@@ -40,6 +41,9 @@ pub struct UploadQuery {
     filename: Option<String>,
 }
 
+/// Longest `?filename=` accepted (what is kept is cut to 255 characters).
+const MAX_FILENAME_PARAM: usize = 1000;
+
 /// A request body (or one multipart part) read chunk by chunk.
 struct Incoming<S>(S);
 
@@ -52,7 +56,8 @@ where
     async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, BlobError> {
         match self.0.next().await {
             None => Ok(None),
-            Some(Ok(bytes)) => Ok(Some(bytes.to_vec())),
+            // Without a copy when the buffer is not shared.
+            Some(Ok(bytes)) => Ok(Some(Vec::from(bytes))),
             Some(Err(error)) => {
                 // The server's outer body limit speaks first for a body
                 // far over `uploads.max_bytes`.
@@ -89,6 +94,7 @@ where
         (status = 401, response = Unauthorized),
         (status = 413, response = UploadTooLarge),
         (status = 415, response = UploadRefused),
+        (status = 422, response = ValidationFailed),
     )
 )]
 async fn upload(
@@ -98,6 +104,16 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<UploadView>), ApiError> {
+    if query
+        .filename
+        .as_ref()
+        .is_some_and(|name| name.chars().count() > MAX_FILENAME_PARAM)
+    {
+        return Err(ApiError::validation(vec![crate::error::FieldError::new(
+            "filename",
+            format!("must be at most {MAX_FILENAME_PARAM} characters"),
+        )]));
+    }
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -154,8 +170,8 @@ async fn upload(
     params(("id" = uuid::Uuid, Path, description = "Upload id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = BinaryBody),
-        (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = BinaryBody),
+        (status = 200, description = "The file, with its own type (`Content-Type` as detected at upload)", content_type = "*/*", body = BinaryBody),
+        (status = 206, description = "The range asked for (`Content-Range`)", content_type = "*/*", body = BinaryBody),
         (status = 304, description = "Unchanged (`If-None-Match`)"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),

@@ -223,6 +223,14 @@ async fn too_large_wrong_types_and_a_used_up_quota_are_refused_and_keep_nothing(
         "quota_exceeded",
     )
     .await;
+    let long = "x".repeat(1001);
+    let refused = assert_problem(
+        upload(&app, &ada, &format!("?filename={long}"), png(1)).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(crate::helpers::error_fields(&refused), ["filename"]);
     // Text is text.
     assert_eq!(
         upload(&app, &ada, "?filename=notes.txt", b"hello".to_vec())
@@ -396,5 +404,71 @@ async fn unattached_uploads_expire_and_their_bytes_go_with_them() {
     assert!(
         metrics.contains("missive_uploads_collected_total{kind=\"blobs\"} 1"),
         "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_one_gib_upload_streams_through_without_the_server_holding_it() {
+    use futures::StreamExt;
+    const GIB: u64 = 1 << 30;
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("big.db").display());
+    let storage = dir.path().join("storage").to_string_lossy().into_owned();
+    let server = crate::helpers::Served::start(&[
+        ("MISSIVE__DATABASE__URL", &url),
+        ("MISSIVE__RATE_LIMIT__ENABLED", "false"),
+        ("MISSIVE__STORAGE__DIR", &storage),
+        ("MISSIVE__UPLOADS__MAX_BYTES", "2147483648"),
+        ("MISSIVE__UPLOADS__QUOTA_BYTES", "4294967296"),
+        ("MISSIVE__SERVER__REQUEST_TIMEOUT_SECS", "600"),
+    ]);
+    let client = reqwest::Client::new();
+    let registered: Value = client
+        .post(server.url("/api/v1/auth/register"))
+        .json(&serde_json::json!({"email": "big@example.org", "password": crate::helpers::PASSWORD, "full_name": "Big"}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let token = registered["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let before_kib = server.peak_rss_kib();
+
+    // 1 GiB in 1 MiB chunks, generated as it is sent: a PNG header first.
+    let chunk: bytes::Bytes = {
+        let mut first = png(0);
+        first.resize(1 << 20, 7);
+        bytes::Bytes::from(first)
+    };
+    let body =
+        futures::stream::iter(0..(GIB >> 20)).map(move |_| Ok::<_, std::io::Error>(chunk.clone()));
+    let started = std::time::Instant::now();
+    let response = client
+        .post(server.url("/api/v1/uploads?filename=big.png"))
+        .bearer_auth(&token)
+        .header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await
+        .expect("upload");
+    let took = started.elapsed();
+    assert_eq!(response.status(), 201);
+    let stored: Value = response.json().await.expect("json");
+    assert_eq!(stored["size"], GIB);
+    let peak_kib = server.peak_rss_kib();
+    println!(
+        "1 GiB upload in {took:?} ({:.0} MB/s); server peak RSS {} MiB ({} MiB before)",
+        GIB as f64 / 1e6 / took.as_secs_f64(),
+        peak_kib / 1024,
+        before_kib / 1024
+    );
+    assert!(
+        peak_kib < before_kib + 50 * 1024,
+        "RSS grew by {} KiB",
+        peak_kib - before_kib
     );
 }
