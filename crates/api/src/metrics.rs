@@ -14,7 +14,7 @@
 //! | `missive_sync_changes_pruned_total` | counter | |
 //! | `missive_sync_prune_runs_total` | counter | `outcome` = `ok` / `failed` |
 //! | `missive_sync_oldest_change_age_seconds` | gauge | |
-//! | `missive_uploads_collected_total` | counter | `kind` = `uploads` / `blobs` / `orphans` / `staged` |
+//! | `missive_uploads_collected_total` | counter | `kind` = `uploads` / `blobs` / `orphans` / `staged` / `failed` |
 //! | `missive_upload_collections_total` | counter | `outcome` = `ok` / `failed` |
 //! | `missive_build_info` | gauge | `version` |
 
@@ -203,6 +203,7 @@ pub fn uploads_collected(outcome: Option<missive_domain::services::uploads::Coll
                 ("blobs", c.blobs),
                 ("orphans", c.orphans),
                 ("staged", c.staged),
+                ("failed", c.failed),
             ] {
                 ::metrics::counter!("missive_uploads_collected_total", "kind" => kind).increment(n);
             }

@@ -61,17 +61,25 @@ where
             Some(Err(error)) => {
                 // The server's outer body limit speaks first for a body
                 // far over `uploads.max_bytes`.
-                let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-                while let Some(e) = source {
-                    if e.is::<http_body_util::LengthLimitError>() {
-                        return Err(BlobError::TooLarge);
-                    }
-                    source = e.source();
+                if is_length_limit(&error) {
+                    return Err(BlobError::TooLarge);
                 }
                 Err(BlobError::Source(Box::new(error)))
             }
         }
     }
+}
+
+/// Whether the outer body limit is somewhere in this error's chain.
+fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// Stores a file for attaching to messages. Send the bytes as the body
@@ -138,8 +146,12 @@ async fn upload(
                             "the multipart body has no file part (a part with a filename)",
                         ));
                     }
-                    Err(multer::Error::StreamReadFailed(_)) => {
-                        return Err(ApiError::payload_too_large());
+                    Err(multer::Error::StreamReadFailed(error)) => {
+                        return Err(if is_length_limit(&*error) {
+                            ApiError::payload_too_large()
+                        } else {
+                            ApiError::bad_request("the upload was interrupted before its end")
+                        });
                     }
                     Err(error) => {
                         return Err(ApiError::bad_request(format!(
@@ -149,12 +161,27 @@ async fn upload(
                 }
             }
         }
+        Err(_)
+            if declared
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/") =>
+        {
+            return Err(ApiError::bad_request(
+                "a multipart body needs its boundary in Content-Type",
+            ));
+        }
         Err(_) => (
             query.filename.unwrap_or_default(),
             Box::new(Incoming(body.into_data_stream())),
         ),
     };
-    let stored = app.uploads.receive(caller, &filename, source).await?;
+    // To completion even if the client or the request timeout gives up:
+    // the steps after the bytes arrived (record, clean-up) always finish.
+    let uploads = app.uploads.clone();
+    let stored =
+        super::to_completion(async move { uploads.receive(caller, &filename, source).await })
+            .await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 

@@ -436,25 +436,29 @@ async fn a_one_gib_upload_streams_through_without_the_server_holding_it() {
         .as_str()
         .expect("token")
         .to_owned();
-    let before_kib = server.peak_rss_kib();
-
-    // 1 GiB in 1 MiB chunks, generated as it is sent: a PNG header first.
-    let chunk: bytes::Bytes = {
-        let mut first = png(0);
-        first.resize(1 << 20, 7);
-        bytes::Bytes::from(first)
+    // `mebibytes` MiB in 1 MiB chunks, generated as they are sent (a PNG
+    // header first; `fill` makes each upload's bytes differ).
+    let send = |mebibytes: u64, fill: u8| {
+        let chunk: bytes::Bytes = {
+            let mut first = png(0);
+            first.resize(1 << 20, fill);
+            bytes::Bytes::from(first)
+        };
+        let body = futures::stream::iter(0..mebibytes)
+            .map(move |_| Ok::<_, std::io::Error>(chunk.clone()));
+        client
+            .post(server.url("/api/v1/uploads?filename=big.png"))
+            .bearer_auth(&token)
+            .header("content-type", "application/octet-stream")
+            .body(reqwest::Body::wrap_stream(body))
+            .send()
     };
-    let body =
-        futures::stream::iter(0..(GIB >> 20)).map(move |_| Ok::<_, std::io::Error>(chunk.clone()));
+    // A first upload warms the pools (runtime threads, allocator caches,
+    // buffers); what the big one adds after that is what grows with size.
+    assert_eq!(send(128, 1).await.expect("warm-up").status(), 201);
+    let before_kib = server.peak_rss_kib();
     let started = std::time::Instant::now();
-    let response = client
-        .post(server.url("/api/v1/uploads?filename=big.png"))
-        .bearer_auth(&token)
-        .header("content-type", "application/octet-stream")
-        .body(reqwest::Body::wrap_stream(body))
-        .send()
-        .await
-        .expect("upload");
+    let response = send(GIB >> 20, 7).await.expect("upload");
     let took = started.elapsed();
     assert_eq!(response.status(), 201);
     let stored: Value = response.json().await.expect("json");

@@ -73,6 +73,8 @@ pub struct Collected {
     pub orphans: u64,
     /// Staged copies left by a crash mid-upload.
     pub staged: u64,
+    /// Blobs that could not be collected this time (tried again next run).
+    pub failed: u64,
 }
 
 /// How long stored bytes without a record, or a staged copy, are left
@@ -165,10 +167,19 @@ impl UploadService {
             thumbnail: None,
             created_at: self.clock.now(),
         };
-        match self.uploads.create(&upload, self.policy.quota_bytes).await {
-            Ok(()) => {}
-            Err(CreateUploadError::QuotaExceeded) => return Err(UploadError::QuotaExceeded),
-            Err(CreateUploadError::Infra(e)) => return Err(e.into()),
+        let refused = match self.uploads.create(&upload, self.policy.quota_bytes).await {
+            Ok(()) => None,
+            Err(CreateUploadError::QuotaExceeded) => Some(UploadError::QuotaExceeded),
+            Err(CreateUploadError::Infra(e)) => Some(e.into()),
+        };
+        if let Some(refused) = refused {
+            // Nothing kept: the bytes go at once, unless another upload
+            // names them (the collection's lock decides).
+            let _ = self
+                .uploads
+                .collect_blob(&upload.sha256, Arc::clone(&self.blobs))
+                .await;
+            return Err(refused);
         }
         // A collection of the same bytes may have removed the blob between
         // the commit and the record (it held the blob's row; the record
@@ -248,12 +259,15 @@ impl UploadService {
             ..Collected::default()
         };
         for sha in self.uploads.unreferenced_blobs(batch).await? {
-            if self
+            // One blob that cannot be collected does not stop the others.
+            match self
                 .uploads
                 .collect_blob(&sha, Arc::clone(&self.blobs))
-                .await?
+                .await
             {
-                collected.blobs += 1;
+                Ok(true) => collected.blobs += 1,
+                Ok(false) => {}
+                Err(_) => collected.failed += 1,
             }
         }
         // Bytes without a row: orphans, collected under the same lock.
@@ -269,12 +283,14 @@ impl UploadService {
             .iter()
             .take(usize::try_from(batch).unwrap_or(usize::MAX))
         {
-            if self
+            match self
                 .uploads
                 .collect_blob(sha, Arc::clone(&self.blobs))
-                .await?
+                .await
             {
-                collected.orphans += 1;
+                Ok(true) => collected.orphans += 1,
+                Ok(false) => {}
+                Err(_) => collected.failed += 1,
             }
         }
         collected.staged = self.blobs.sweep_staging(now - ORPHAN_GRACE).await? as u64;

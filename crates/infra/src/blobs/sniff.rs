@@ -18,7 +18,10 @@ impl TypeSniffer for MagicSniffer {
             .trim_start_matches('\u{feff}')
             .trim_start()
             .to_ascii_lowercase();
-        let markup = |tag: &str| start.starts_with(tag) || start.contains(&format!("\n{tag}"));
+        // Markup anywhere in the sniffed bytes counts: a browser that
+        // ignored nosniff would render a page that starts with a comment
+        // or whitespace just the same.
+        let markup = |tag: &str| start.contains(tag);
         let found = if [
             "<!doctype html",
             "<html",
@@ -88,6 +91,14 @@ mod tests {
             Some("text/html")
         );
         assert_eq!(sniff(b"\xef\xbb\xbf<html>").as_deref(), Some("text/html"));
+        assert_eq!(
+            sniff(b"<!-- x --><script>alert(1)</script>").as_deref(),
+            Some("text/html")
+        );
+        assert_eq!(
+            sniff(b"notes\n   <div onclick=x><iframe src=y>").as_deref(),
+            Some("text/html")
+        );
         assert_eq!(
             sniff(b"hello\n<script>alert(1)</script>").as_deref(),
             Some("text/html")

@@ -109,8 +109,11 @@ impl UploadRepository for SeaUploadRepository {
         let created = micros(upload.created_at);
         txn.execute_raw(statement(
             backend,
+            // DO UPDATE, not DO NOTHING: it locks the row, so a collection
+            // of these bytes waits for this commit (or this waits for the
+            // collection's); DO NOTHING would lock nothing.
             "INSERT INTO blobs (sha256, size, created_us) VALUES (?, ?, ?) \
-             ON CONFLICT (sha256) DO NOTHING",
+             ON CONFLICT (sha256) DO UPDATE SET size = blobs.size",
             vec![
                 upload.sha256.as_str().into(),
                 size(upload.size).into(),

@@ -186,6 +186,13 @@ fn a_used_up_quota_is_refused_and_the_staged_copy_released() {
         .uploads
         .expect_create()
         .returning(|_, _| Err(CreateUploadError::QuotaExceeded));
+    // The bytes committed before the refusal go at once (unless named).
+    fakes
+        .uploads
+        .expect_collect_blob()
+        .withf(|sha, _| *sha == self::sha())
+        .times(1)
+        .returning(|_, _| Ok(true));
     let refused = block_on(
         fakes
             .service()
@@ -363,7 +370,8 @@ fn a_collection_expires_uploads_then_blobs_then_what_crashes_left() {
             uploads: 4,
             blobs: 1,
             orphans: 1,
-            staged: 2
+            staged: 2,
+            failed: 0
         }
     );
 }
