@@ -46,6 +46,22 @@ pub fn api_v1(settings: &crate::config::Settings) -> OpenApiRouter<AppState> {
 }
 
 pub(crate) use crate::commands::to_completion;
+
+/// Whether the request header `name` (`If-None-Match`, `If-Range`) lists
+/// `etag` (weak or strong) or `*`.
+pub(crate) fn lists_etag(
+    request: &axum::http::HeaderMap,
+    name: axum::http::HeaderName,
+    etag: &str,
+) -> bool {
+    request
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
+        })
+}
 pub(crate) use crate::views::rfc3339;
 
 /// Distinguishes an absent field (`None`) from an explicit `null`

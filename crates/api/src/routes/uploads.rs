@@ -252,15 +252,7 @@ async fn serve(
         upload.sha256.clone()
     };
     let etag = format!("\"{sha}\"");
-    let matches = |name: header::HeaderName| {
-        request
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|tags| {
-                tags.split(',')
-                    .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
-            })
-    };
+    let matches = |name| super::lists_etag(request, name, &etag);
     let mut response = if matches(header::IF_NONE_MATCH) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

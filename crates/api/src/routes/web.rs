@@ -110,13 +110,10 @@ fn serve(name: &str, request: &HeaderMap) -> Response {
     let Some(asset) = ASSETS.iter().find(|a| a.name == name) else {
         return ApiError::not_found("no such file").into_response();
     };
-    let fresh = request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| {
-            tags.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == asset.etag || t.trim() == "*")
-        });
+    let fresh = asset
+        .etag
+        .to_str()
+        .is_ok_and(|etag| super::lists_etag(request, header::IF_NONE_MATCH, etag));
     let gzip = accepts_gzip(request);
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
