@@ -205,21 +205,23 @@ async def live_chat_and_xss(browser, server):
     # Bob's list shows the chat live, with its unread count.
     await bob.wait_for_selector("nav.chats .badge", timeout=10_000)
     await bob.click("nav.chats li button")
-    await bob.wait_for_selector("text=message 3", timeout=10_000)
+    await bob.wait_for_selector("article.message >> text=message 3", timeout=10_000)
     order = await bob.locator("article.message .content").all_inner_texts()
     assert order == ["message 1", "message 2", "message 3"], order
     # Bob has read Ada's messages: her newest shows it.
     await ada.wait_for_selector("#seen:has-text('Seen by')", timeout=10_000)
     await send(bob, "hello ada")
-    await ada.wait_for_selector("text=hello ada", timeout=10_000)
+    await ada.wait_for_selector("article.message >> text=hello ada", timeout=10_000)
     # The XSS corpus, as messages and as a group title.
     for payload in XSS:
         await send(ada, payload)
-    await bob.wait_for_selector(f"text={XSS[-1]}", timeout=10_000)
+    await bob.wait_for_selector(f"article.message >> text={XSS[-1]}", timeout=10_000)
     await ada.fill("#new-chat-emails", "bob@example.org, ada@example.org")
     await ada.fill("#new-chat-title", XSS[0])
     await ada.click("button:has-text('Start chat')")
-    await bob.wait_for_timeout(1000)
+    # The new group reaches Bob's list live (a second entry).
+    await bob.locator("nav.chats li").nth(1).wait_for(timeout=10_000)
+    await bob.wait_for_timeout(500)
     for page in (ada, bob):
         injected = await page.locator("article.message img, article.message svg, article.message script, "
                                       "article.message a, nav.chats img, nav.chats svg").count()
@@ -249,7 +251,7 @@ async def edit_delete_react_and_typing(browser, server):
     await send(ada, "to be deleted")
     await bob.wait_for_selector("nav.chats li button", timeout=10_000)
     await bob.click("nav.chats li button")
-    await bob.wait_for_selector("text=to be deleted", timeout=10_000)
+    await bob.wait_for_selector("article.message >> text=to be deleted", timeout=10_000)
     # Typing shows on the other side.
     await bob.type("#composer-input", "hm")
     await ada.wait_for_selector("#typing:has-text('Fay is typing')", timeout=10_000)
@@ -262,7 +264,7 @@ async def edit_delete_react_and_typing(browser, server):
     await use_tool(first, "Edit this message")
     await ada.fill("#edit-input", "final words")
     await ada.press("#edit-input", "Enter")
-    await bob.wait_for_selector("text=final words", timeout=10_000)
+    await bob.wait_for_selector("article.message >> text=final words", timeout=10_000)
     # A reaction, seen with its count on the other side; taken back.
     final = ada.locator("article.message", has_text="final words")
     await use_tool(final, "👍 0 — react")
@@ -272,7 +274,7 @@ async def edit_delete_react_and_typing(browser, server):
     await ada.wait_for_selector("article.message button.reaction:has-text('👍 2')", timeout=10_000)
     doomed = ada.locator("article.message", has_text="to be deleted")
     await use_tool(doomed, "Delete this message")
-    await bob.wait_for_selector("text=This message was deleted.", timeout=10_000)
+    await bob.wait_for_selector("article.message >> text=This message was deleted.", timeout=10_000)
     shown = await bob.locator("article.message").all_inner_texts()
     assert not any("to be deleted" in t or "first draft" in t for t in shown), shown
     assert not problems, problems
@@ -296,7 +298,7 @@ async def restart_and_catch_up(browser, server):
     await send(ada, "before the restart")
     await bob.wait_for_selector("nav.chats li button", timeout=10_000)
     await bob.click("nav.chats li button")
-    await bob.wait_for_selector("text=before the restart", timeout=10_000)
+    await bob.wait_for_selector("article.message >> text=before the restart", timeout=10_000)
 
     server.stop()
     await bob.wait_for_selector("#live-status:has-text('Offline')", timeout=10_000)
@@ -304,9 +306,9 @@ async def restart_and_catch_up(browser, server):
     for page in (ada, bob):
         await page.wait_for_selector("#live-status:has-text('Live')", timeout=20_000)
     await send(ada, "after the restart")
-    await bob.wait_for_selector("text=after the restart", timeout=10_000)
+    await bob.wait_for_selector("article.message >> text=after the restart", timeout=10_000)
     await send(bob, "welcome back")
-    await ada.wait_for_selector("text=welcome back", timeout=10_000)
+    await ada.wait_for_selector("article.message >> text=welcome back", timeout=10_000)
 
     # Bob's network goes away; Ada sends, edits and deletes meanwhile.
     cable.cut()
@@ -319,7 +321,7 @@ async def restart_and_catch_up(browser, server):
     await send(ada, "sent while Dee was away")
     await ada.wait_for_selector("article.message:has-text('sent while Dee was away'):not(.pending)", timeout=10_000)
     cable.mend()
-    await bob.wait_for_selector("text=sent while Dee was away", timeout=30_000)
+    await bob.wait_for_selector("article.message >> text=sent while Dee was away", timeout=30_000)
     await bob.wait_for_selector("#live-status:has-text('Live')", timeout=20_000)
     # Bob shows exactly the server's state: every message, edit and tombstone.
     token = await bob.evaluate("sessionStorage.getItem('missive.access_token')")
@@ -360,7 +362,7 @@ async def group_threads_mentions_pins_search_members(browser, server):
     # Unread on Bob's side rises to 2, and clears once he opens the chat.
     await bob.wait_for_selector("nav.chats .badge:has-text('2')", timeout=10_000)
     await bob.click("nav.chats li button:has-text('Launch plan')")
-    await bob.wait_for_selector("text=fuel check at noon", timeout=10_000)
+    await bob.wait_for_selector("article.message >> text=fuel check at noon", timeout=10_000)
     await bob.wait_for_selector("nav.chats .badge", state="detached", timeout=10_000)
     # Bob goes to another chat; Ada mentions him with the autocomplete.
     await bob.fill("#new-chat-emails", "ivy@example.org")
@@ -380,7 +382,7 @@ async def group_threads_mentions_pins_search_members(browser, server):
     assert stored
     await bob.wait_for_selector("nav.chats li:has-text('Launch plan') .badge.mention", timeout=10_000)
     await bob.click("nav.chats li button:has-text('Launch plan')")
-    await bob.wait_for_selector("text=please confirm", timeout=10_000)
+    await bob.wait_for_selector("article.message >> text=please confirm", timeout=10_000)
     await bob.wait_for_selector("nav.chats li:has-text('Launch plan') .badge", state="detached", timeout=10_000)
     mentioned = bob.locator("article.message.mentions-me", has_text="please confirm")
     await mentioned.wait_for(timeout=10_000)
@@ -499,7 +501,7 @@ async def ten_thousand_messages(browser, server):
     await page.fill("#password", PASSWORD)
     await page.click("button:has-text('Sign in')")
     await page.click("nav.chats li button:has-text('Archive')")
-    await page.wait_for_selector("text=archived message 10000", timeout=10_000)
+    await page.wait_for_selector("article.message >> text=archived message 10000", timeout=10_000)
     await page.evaluate("""() => {
         window.longTasks = [];
         new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration)))
