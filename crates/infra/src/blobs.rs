@@ -1,7 +1,10 @@
-//! Blob storage adapters (the domain's `BlobStore`) and the type sniffer.
+//! Blob storage adapters (the domain's `BlobStore`): the local file
+//! system and S3-compatible object storage; and the type sniffer.
 
 mod local;
+mod s3;
 mod sniff;
 
 pub use local::LocalBlobStore;
+pub use s3::{PART_BYTES, PARTS_IN_FLIGHT, S3BlobStore, S3Config};
 pub use sniff::MagicSniffer;

@@ -1,5 +1,6 @@
-//! The blob store contract: every body runs against each adapter (the
-//! local file system here; S3-compatible storage joins with its adapter).
+//! The blob store contract: every body runs against each adapter — the
+//! local file system, and S3 over HTTP (an in-process S3 server, a fresh
+//! one for each body; see `s3.rs`).
 
 use std::sync::Arc;
 
@@ -58,6 +59,9 @@ where
     let dir = tempfile::tempdir().expect("a temporary directory");
     let local = LocalBlobStore::new(dir.path()).expect("a local store");
     body(Arc::new(local)).await;
+
+    let server = crate::s3::S3Server::start().await;
+    body(Arc::new(server.store())).await;
 }
 
 #[tokio::test]

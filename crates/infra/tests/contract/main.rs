@@ -9,6 +9,7 @@ mod mentions;
 mod messages;
 mod migrations;
 mod reactions;
+mod s3;
 mod support;
 mod threads;
 mod uploads;
