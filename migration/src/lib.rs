@@ -19,6 +19,7 @@ mod m20261130_000008_mentions;
 mod m20261130_000009_change_log;
 mod m20261130_000010_changes_by_chat;
 mod m20261130_000011_uploads;
+mod m20261130_000012_message_attachments;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_change_log::Migration),
             Box::new(m20261130_000010_changes_by_chat::Migration),
             Box::new(m20261130_000011_uploads::Migration),
+            Box::new(m20261130_000012_message_attachments::Migration),
         ]
     }
 }

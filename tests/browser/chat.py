@@ -13,6 +13,8 @@ Starts the server on a random port with a fresh SQLite database, then:
 - a sender edits and deletes their own messages (with the keyboard) and
   the other side sees it; reactions from both sides count up on both;
   typing shows on the other side;
+- files attached by the 📎 button, drag and drop and paste upload with a
+  progress bar; the other side sees image previews and downloads a PDF;
 - the server restarts mid-conversation: both clients reconnect by
   themselves (the sync token) and show what was sent after.
 
@@ -534,6 +536,100 @@ async def ten_thousand_messages(browser, server):
     await context.close()
 
 
+def png_bytes(width, height):
+    """An opaque RGB PNG of a gradient, without an imaging library."""
+    import struct
+    import zlib
+    rows = b"".join(b"\x00" + bytes(v for x in range(width) for v in (x % 256, y % 256, 128))
+                    for y in range(height))
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+
+# Drops or pastes a file the way a browser does: a DataTransfer of Files.
+FILE_EVENT = """([kind, name, type, bytes]) => {
+  const data = new DataTransfer();
+  data.items.add(new File([new Uint8Array(bytes)], name, { type }));
+  if (kind === "paste") {
+    document.querySelector("#composer-input").dispatchEvent(
+      new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  } else {
+    const form = document.querySelector("#composer-input").closest("form");
+    form.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+    form.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+  }
+}"""
+
+
+async def attachments_upload_preview_download(browser, server):
+    problems = []
+    ada_ctx = await browser.new_context()
+    bob_ctx = await browser.new_context(accept_downloads=True)
+    ada, bob = await ada_ctx.new_page(), await bob_ctx.new_page()
+    watch(ada, problems)
+    watch(bob, problems)
+    await register(ada, server.base, "gia@example.org", "Gia")
+    await register(bob, server.base, "hob@example.org", "Hob")
+    await ada.fill("#new-chat-emails", "hob@example.org")
+    await ada.click("button:has-text('Start chat')")
+    await ada.wait_for_selector("#composer-input")
+    await send(ada, "files coming")
+    await bob.wait_for_selector("nav.chats li button", timeout=10_000)
+    await bob.click("nav.chats li button")
+    await bob.wait_for_selector("article.message >> text=files coming", timeout=10_000)
+
+    # The 📎 button's file input: a photo and a PDF, uploaded with progress.
+    photo = png_bytes(640, 480)
+    await ada.set_input_files("#composer-input-files", files=[
+        {"name": "sunset.png", "mimeType": "image/png", "buffer": photo},
+        {"name": "notes.pdf", "mimeType": "application/pdf", "buffer": PDF},
+    ])
+    await ada.wait_for_selector(".attachment-tray li >> nth=1", timeout=10_000)
+    await ada.wait_for_selector(".attachment-tray progress[value='1'] >> nth=1", timeout=10_000)
+    await ada.fill("#composer-input", "the sunset and the notes")
+    await ada.press("#composer-input", "Enter")
+    stored = ada.locator("article.message:not(.pending)", has_text="the sunset and the notes")
+    await stored.wait_for(timeout=10_000)
+    assert await ada.locator(".attachment-tray").is_hidden()
+
+    # Hob sees the photo's preview (loaded, at its size) and downloads the PDF.
+    theirs = bob.locator("article.message", has_text="the sunset and the notes")
+    await theirs.wait_for(timeout=10_000)
+    image = theirs.locator("img.thumbnail")
+    await image.wait_for(timeout=10_000)
+    for _ in range(50):
+        if await image.evaluate("i => i.complete && i.naturalWidth > 0"):
+            break
+        await bob.wait_for_timeout(100)
+    assert await image.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [320, 240]
+    assert await image.get_attribute("alt") == "sunset.png"
+    async with bob.expect_download() as download:
+        await theirs.get_by_role("button", name="Download notes.pdf (65 B)").click()
+    saved = await (await download.value).path()
+    with open(saved, "rb") as f:
+        assert f.read() == PDF
+    assert (await download.value).suggested_filename == "notes.pdf"
+
+    # Dropped and pasted files go the same way; a file alone needs no text.
+    await ada.evaluate(FILE_EVENT, ["drop", "dropped.png", "image/png", list(png_bytes(40, 30))])
+    await ada.evaluate(FILE_EVENT, ["paste", "pasted.png", "image/png", list(png_bytes(30, 40))])
+    await ada.wait_for_selector(".attachment-tray progress[value='1'] >> nth=1", timeout=10_000)
+    await ada.click("form.composer button:has-text('Send')")
+    images = bob.locator("article.message img.thumbnail")
+    for _ in range(100):
+        if await images.count() == 3:
+            break
+        await bob.wait_for_timeout(100)
+    assert [await images.nth(i).get_attribute("alt") for i in range(3)] == ["sunset.png", "dropped.png", "pasted.png"]
+    assert not problems, problems
+    await ada_ctx.close()
+    await bob_ctx.close()
+
+
 async def main(binary):
     server = Server(binary)
     server.start()
@@ -542,7 +638,8 @@ async def main(binary):
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             tests = (live_chat_and_xss, edit_delete_react_and_typing, group_threads_mentions_pins_search_members,
-                     transcript_view, ten_thousand_messages, restart_and_catch_up)
+                     transcript_view, attachments_upload_preview_download, ten_thousand_messages,
+                     restart_and_catch_up)
             only = os.environ.get("BROWSER_TESTS")
             for test in tests:
                 if only and test.__name__ not in only.split(","):

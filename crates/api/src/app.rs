@@ -23,10 +23,10 @@ use missive_domain::services::uploads::UploadService;
 use missive_domain::services::users::UserService;
 use missive_domain::upload::{AllowedTypes, UploadPolicy};
 use missive_infra::{
-    Argon2Hasher, Database, DatabaseOptions, LocalBlobStore, MagicSniffer, SeaApiKeyRepository,
-    SeaChangeLog, SeaChatRepository, SeaMessageRepository, SeaPinRepository, SeaReactionRepository,
-    SeaUploadRepository, SeaUserRepository, Sha256KeyMinter, SignalBus, SignalPublisher,
-    SystemClock,
+    Argon2Hasher, Database, DatabaseOptions, ImagePreviews, LocalBlobStore, MagicSniffer,
+    S3BlobStore, S3Config, SeaApiKeyRepository, SeaChangeLog, SeaChatRepository,
+    SeaMessageRepository, SeaPinRepository, SeaReactionRepository, SeaUploadRepository,
+    SeaUserRepository, Sha256KeyMinter, SignalBus, SignalPublisher, SystemClock,
 };
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -143,10 +143,12 @@ pub fn build_state(
             max_group_members: settings.limits.max_group_members,
         },
     );
+    let upload_repository = Arc::new(SeaUploadRepository::new(&database));
     let messages = MessageService::new(
         message_repository.clone(),
         chat_repository.clone(),
         reaction_repository.clone(),
+        upload_repository.clone(),
         events.clone(),
         clock.clone(),
     );
@@ -164,20 +166,18 @@ pub fn build_state(
         events,
         clock.clone(),
     );
-    let uploads =
-        UploadService::new(
-            Arc::new(SeaUploadRepository::new(&database)),
-            Arc::new(LocalBlobStore::new(&settings.storage.dir).with_context(|| {
-                format!("storage.dir {:?} cannot be used", settings.storage.dir)
-            })?),
-            Arc::new(MagicSniffer),
-            clock.clone(),
-            UploadPolicy {
-                max_bytes: settings.uploads.max_bytes,
-                quota_bytes: settings.uploads.quota_bytes,
-                allowed: AllowedTypes::new(settings.uploads.allowed_types.iter().cloned()),
-            },
-        );
+    let uploads = UploadService::new(
+        upload_repository,
+        blob_store(&settings.storage)?,
+        Arc::new(MagicSniffer),
+        Arc::new(ImagePreviews::per_core()),
+        clock.clone(),
+        UploadPolicy {
+            max_bytes: settings.uploads.max_bytes,
+            quota_bytes: settings.uploads.quota_bytes,
+            allowed: AllowedTypes::new(settings.uploads.allowed_types.iter().cloned()),
+        },
+    );
     let jwt = JwtKeys::new(&jwt_secret(&settings)?, settings.auth.access_token_ttl_secs);
     let realtime = Realtime::new(settings.realtime.outbound_queue);
     let rate_limits = RateLimits::new(&settings.rate_limit);
@@ -550,6 +550,43 @@ fn trim_trailing_slash(mut request: axum::extract::Request) -> axum::extract::Re
         }
     }
     request
+}
+
+/// The configured blob store: local files, or an S3-compatible bucket
+/// (checked once in the background at start: a service that does not
+/// answer yet is logged, not fatal — uploads fail until it does).
+fn blob_store(
+    storage: &crate::config::StorageSettings,
+) -> anyhow::Result<Arc<dyn missive_domain::ports::BlobStore>> {
+    if storage.backend == "s3" {
+        let s3 = &storage.s3;
+        let store = S3BlobStore::new(S3Config {
+            bucket: s3.bucket.clone(),
+            endpoint: s3.endpoint.clone(),
+            region: s3.region.clone(),
+            access_key_id: s3.access_key_id.clone(),
+            secret_access_key: s3.secret_access_key.expose_secret().to_owned(),
+            allow_http: s3.allow_http,
+            prefix: s3.prefix.clone(),
+        })
+        .map_err(|e| anyhow::anyhow!("storage.s3 cannot be used: {e}"))?;
+        let store = Arc::new(store);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (probe, bucket) = (Arc::clone(&store), s3.bucket.clone());
+            runtime.spawn(async move {
+                match probe.check().await {
+                    Ok(()) => tracing::info!(%bucket, "S3 storage answers"),
+                    Err(error) => {
+                        tracing::warn!(%error, %bucket, "the S3 bucket does not answer yet");
+                    }
+                }
+            });
+        }
+        return Ok(store);
+    }
+    Ok(Arc::new(LocalBlobStore::new(&storage.dir).with_context(
+        || format!("storage.dir {:?} cannot be used", storage.dir),
+    )?))
 }
 
 #[cfg(test)]

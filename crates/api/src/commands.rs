@@ -5,11 +5,12 @@
 //! connection both call these; neither calls the other.
 
 use missive_domain::chat::ReadState;
-use missive_domain::ids::{ChatId, MessageId, UserId};
+use missive_domain::ids::{ChatId, MessageId, UploadId, UserId};
 use missive_domain::mention::Mentions;
 use missive_domain::message::{ClientId, Message, MessageContent, MessageRole, SentAt};
 use missive_domain::metadata::Metadata;
 use missive_domain::services::messages::SendMessage;
+use missive_domain::upload::AttachmentIds;
 use missive_domain::value::ValueError;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -25,8 +26,10 @@ use crate::views::MessageRoleDto;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
     /// 1–`limits.max_message_chars` characters (default 4000), not only
-    /// whitespace.
-    #[schema(example = "Hello!", min_length = 1, max_length = 4000)]
+    /// whitespace; may be empty or left out when `attachments` has at
+    /// least one upload.
+    #[serde(default)]
+    #[schema(example = "Hello!", max_length = 4000)]
     pub content: String,
     /// Idempotency key, 1–64 characters, unique per chat and sender:
     /// re-sending it returns the stored message with 200.
@@ -61,6 +64,12 @@ pub struct SendMessageRequest {
     /// Mention everyone in the group (its owner and admins only).
     #[serde(default)]
     pub mention_all: Option<bool>,
+    /// Up to 10 of the sender's own uploads (`POST /uploads` ids), each
+    /// once, in the order to show them. The message shows them as upload
+    /// objects; the chat's members may then download them.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub attachments: Option<Vec<uuid::Uuid>>,
 }
 
 /// A request's mentions, checked.
@@ -79,26 +88,39 @@ impl SendMessageRequest {
         max_chars: usize,
     ) -> Result<SendMessage, ApiError> {
         let mut errors = FieldErrors::default();
-        let content = errors.check("content", MessageContent::new(self.content, max_chars));
+        let attached = self.attachments.as_ref().is_some_and(|ids| !ids.is_empty());
+        let content = errors.check(
+            "content",
+            MessageContent::for_message(self.content, max_chars, attached),
+        );
+        let attachments = errors.check_optional("attachments", self.attachments, |ids| {
+            AttachmentIds::new(ids.into_iter().map(UploadId::from_uuid).collect())
+        });
         let client_id = errors.check_optional("client_id", self.client_id, ClientId::new);
         let sent_at = errors.check_optional("sent_at", self.sent_at, SentAt::new);
         let metadata = errors.check_optional("metadata", self.metadata, Metadata::new);
         let mentions = errors.check_optional("mentions", self.mentions, mentions);
-        match (content, client_id, sent_at, metadata, mentions) {
-            (Some(content), Some(client_id), Some(sent_at), Some(metadata), Some(mentions)) => {
-                Ok(SendMessage {
-                    chat_id,
-                    content,
-                    client_id,
-                    role: self.role.map_or(MessageRole::User, Into::into),
-                    rating: self.rating,
-                    sent_at,
-                    reply_to: self.reply_to.map(MessageId::from_uuid),
-                    metadata: metadata.unwrap_or_default(),
-                    mentions: mentions.unwrap_or_default(),
-                    mention_all: self.mention_all.unwrap_or(false),
-                })
-            }
+        match (content, client_id, sent_at, metadata, mentions, attachments) {
+            (
+                Some(content),
+                Some(client_id),
+                Some(sent_at),
+                Some(metadata),
+                Some(mentions),
+                Some(attachments),
+            ) => Ok(SendMessage {
+                chat_id,
+                content,
+                client_id,
+                role: self.role.map_or(MessageRole::User, Into::into),
+                rating: self.rating,
+                sent_at,
+                reply_to: self.reply_to.map(MessageId::from_uuid),
+                metadata: metadata.unwrap_or_default(),
+                mentions: mentions.unwrap_or_default(),
+                mention_all: self.mention_all.unwrap_or(false),
+                attachments: attachments.unwrap_or_default(),
+            }),
             _ => Err(errors.into_error()),
         }
     }

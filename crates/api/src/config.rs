@@ -89,10 +89,13 @@ impl Default for UploadSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageSettings {
-    /// `local` (files under `dir`).
+    /// `local` (files under `dir`) or `s3` (an S3-compatible bucket,
+    /// `[storage.s3]`).
     pub backend: String,
     /// The directory of the local backend (created when missing).
     pub dir: String,
+    /// The S3-compatible backend.
+    pub s3: S3StorageSettings,
 }
 
 impl Default for StorageSettings {
@@ -100,6 +103,43 @@ impl Default for StorageSettings {
         Self {
             backend: "local".to_owned(),
             dir: "missive-data".to_owned(),
+            s3: S3StorageSettings::default(),
+        }
+    }
+}
+
+/// `[storage.s3]`: any S3-compatible service (AWS S3, MinIO, Ceph, R2, …).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3StorageSettings {
+    /// The bucket (must exist).
+    pub bucket: String,
+    /// The service's URL for anything but AWS (path-style requests), e.g.
+    /// `http://minio:9000`; unset for AWS.
+    pub endpoint: Option<String>,
+    /// The region (`us-east-1` for most non-AWS services).
+    pub region: String,
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: SecretString,
+    /// Allow a plain-HTTP `endpoint` (a service on the same private
+    /// network).
+    pub allow_http: bool,
+    /// A key prefix, to share a bucket (e.g. `missive/prod`).
+    pub prefix: Option<String>,
+}
+
+impl Default for S3StorageSettings {
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            endpoint: None,
+            region: "us-east-1".to_owned(),
+            access_key_id: String::new(),
+            secret_access_key: SecretString::from(""),
+            allow_http: false,
+            prefix: None,
         }
     }
 }
@@ -626,8 +666,22 @@ impl Settings {
                 )));
             }
         }
-        if self.storage.backend != "local" {
-            return fail("storage.backend", "must be \"local\"");
+        match self.storage.backend.as_str() {
+            "local" => {}
+            "s3" => {
+                use secrecy::ExposeSecret;
+                let s3 = &self.storage.s3;
+                if s3.bucket.trim().is_empty() {
+                    return fail("storage.s3.bucket", "must be set for the s3 backend");
+                }
+                if s3.access_key_id.is_empty() || s3.secret_access_key.expose_secret().is_empty() {
+                    return fail(
+                        "storage.s3.access_key_id",
+                        "and storage.s3.secret_access_key must be set for the s3 backend",
+                    );
+                }
+            }
+            _ => return fail("storage.backend", "must be \"local\" or \"s3\""),
         }
         if self.storage.dir.trim().is_empty() {
             return fail("storage.dir", "must not be empty");
@@ -671,6 +725,29 @@ mod tests {
         assert_eq!(settings.limits.max_group_members, 1000);
         assert_eq!(settings.log.format, LogFormat::Pretty);
         assert_eq!(settings.log.level, "info");
+    }
+
+    #[test]
+    fn s3_storage_is_configured_by_environment_and_needs_a_bucket_and_keys() {
+        let s3 = [
+            ("MISSIVE__STORAGE__BACKEND", "s3"),
+            ("MISSIVE__STORAGE__S3__BUCKET", "files"),
+            ("MISSIVE__STORAGE__S3__ENDPOINT", "http://minio:9000"),
+            ("MISSIVE__STORAGE__S3__ACCESS_KEY_ID", "id"),
+            ("MISSIVE__STORAGE__S3__SECRET_ACCESS_KEY", "secret"),
+            ("MISSIVE__STORAGE__S3__ALLOW_HTTP", "true"),
+        ];
+        let settings = Settings::load_from(None, env(&s3)).expect("valid");
+        assert_eq!(settings.storage.s3.bucket, "files");
+        assert_eq!(
+            settings.storage.s3.endpoint.as_deref(),
+            Some("http://minio:9000")
+        );
+        assert!(settings.storage.s3.allow_http);
+        assert!(!format!("{settings:?}").contains("secret\""));
+        assert!(Settings::load_from(None, env(&s3[..1])).is_err());
+        assert!(Settings::load_from(None, env(&s3[..3])).is_err());
+        assert!(Settings::load_from(None, env(&[("MISSIVE__STORAGE__BACKEND", "gcs")])).is_err());
     }
 
     #[test]

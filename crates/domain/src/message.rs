@@ -12,6 +12,7 @@ use crate::pin::Pin;
 use crate::reaction::ReactionSummary;
 use crate::search::SearchTerms;
 use crate::thread::ThreadSummary;
+use crate::upload::Upload;
 use crate::value::{ValueError, check_chars};
 
 /// Message text: 1 to `max_chars` characters (Unicode scalar values) and
@@ -34,9 +35,51 @@ impl MessageContent {
         Ok(Self(raw))
     }
 
+    /// Validates content that may be empty — allowed for a message with
+    /// attachments, which the message service checks (see
+    /// [`Self::is_empty`]). Non-empty content follows [`Self::new`].
+    ///
+    /// # Errors
+    /// [`ValueError`] as for [`Self::new`], except for the empty string.
+    pub fn new_or_empty(raw: impl Into<String>, max_chars: usize) -> Result<Self, ValueError> {
+        let raw = raw.into();
+        if raw.is_empty() {
+            Ok(Self(raw))
+        } else {
+            Self::new(raw, max_chars)
+        }
+    }
+
+    /// Validates a new message's content: empty only when the message
+    /// has attachments (`attached`), else as [`Self::new`].
+    ///
+    /// # Errors
+    /// [`ValueError`] as for [`Self::new_or_empty`], or when empty without
+    /// an attachment.
+    pub fn for_message(
+        raw: impl Into<String>,
+        max_chars: usize,
+        attached: bool,
+    ) -> Result<Self, ValueError> {
+        let content = Self::new_or_empty(raw, max_chars)?;
+        if content.is_empty() && !attached {
+            return Err(ValueError::new(Self::EMPTY_NEEDS_ATTACHMENTS));
+        }
+        Ok(content)
+    }
+
+    /// Why empty content was refused.
+    pub const EMPTY_NEEDS_ATTACHMENTS: &'static str =
+        "must not be empty unless the message has attachments";
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether there is no text (a message of attachments only).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -199,6 +242,9 @@ pub struct Message {
     /// answer `Some([])` for a message it knows has none, so that readers
     /// look up reactions only for messages that have some.
     pub reactions: Option<Vec<ReactionSummary>>,
+    /// The sender's uploads it carries, in the order given (none for a
+    /// tombstone).
+    pub attachments: Vec<Upload>,
 }
 
 impl Message {
@@ -239,6 +285,8 @@ pub struct NewMessage {
     pub created_at: OffsetDateTime,
     /// The sender's metadata.
     pub metadata: Metadata,
+    /// The sender's own uploads it attaches (checked, at most ten).
+    pub attachments: Vec<Upload>,
 }
 
 impl NewMessage {
@@ -266,6 +314,7 @@ impl NewMessage {
             pinned: None,
             // Nobody has reacted to it yet.
             reactions: Some(Vec::new()),
+            attachments: self.attachments.clone(),
         }
     }
 }
@@ -403,6 +452,22 @@ mod tests {
         );
         assert!(MessageContent::new("é".repeat(10), 10).is_ok());
         assert!(MessageContent::new("é".repeat(11), 10).is_err());
+    }
+
+    #[test]
+    fn content_may_be_empty_only_when_asked_for() {
+        let empty = MessageContent::new_or_empty("", 10).expect("valid");
+        assert!(empty.is_empty());
+        assert!(MessageContent::new_or_empty("  ", 10).is_err());
+        assert!(MessageContent::new_or_empty("x".repeat(11), 10).is_err());
+        assert!(
+            !MessageContent::new_or_empty("hi", 10)
+                .expect("valid")
+                .is_empty()
+        );
+        assert!(MessageContent::for_message("", 10, false).is_err());
+        assert!(MessageContent::for_message("", 10, true).is_ok());
+        assert!(MessageContent::for_message(" ", 10, true).is_err());
     }
 
     #[test]

@@ -64,7 +64,15 @@ impl FileName {
         let kept: String = last
             .chars()
             .filter(|c| {
-                !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+                !c.is_control()
+                    && !matches!(
+                        c,
+                        '\u{200B}'..='\u{200F}'
+                            | '\u{2028}'..='\u{202E}'
+                            | '\u{2060}'..='\u{2069}'
+                            | '\u{061C}'
+                            | '\u{FEFF}'
+                    )
             })
             .take(Self::MAX_CHARS)
             .collect();
@@ -208,6 +216,45 @@ pub struct Upload {
     pub created_at: OffsetDateTime,
 }
 
+/// The uploads a message attaches: at most [`Self::MAX`], each once, in
+/// the order given.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AttachmentIds(Vec<UploadId>);
+
+impl AttachmentIds {
+    /// Most attachments on one message.
+    pub const MAX: usize = 10;
+
+    /// Checks a message's attachment list.
+    ///
+    /// # Errors
+    /// [`ValueError`] for more than [`Self::MAX`] ids or an id given twice.
+    pub fn new(ids: Vec<UploadId>) -> Result<Self, ValueError> {
+        if ids.len() > Self::MAX {
+            return Err(ValueError::new(format!(
+                "at most {} attachments per message",
+                Self::MAX
+            )));
+        }
+        for (i, id) in ids.iter().enumerate() {
+            if ids[..i].contains(id) {
+                return Err(ValueError::new("each upload may be attached once"));
+            }
+        }
+        Ok(Self(ids))
+    }
+
+    /// The ids, in order.
+    pub fn ids(&self) -> &[UploadId] {
+        &self.0
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// A byte range of a blob, both ends included (HTTP `Range: bytes=a-b`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteRange {
@@ -271,6 +318,25 @@ impl ByteRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attachment_lists_hold_at_most_ten_distinct_uploads() {
+        let ids: Vec<UploadId> = (0..11).map(|_| UploadId::new()).collect();
+        assert!(AttachmentIds::new(ids[..10].to_vec()).is_ok());
+        assert!(AttachmentIds::new(ids.clone()).is_err());
+        assert!(AttachmentIds::new(vec![ids[0], ids[1], ids[0]]).is_err());
+        let kept = AttachmentIds::new(vec![ids[2], ids[1]]).expect("valid");
+        assert_eq!(kept.ids(), &[ids[2], ids[1]]);
+        assert!(AttachmentIds::default().is_empty());
+    }
+
+    #[test]
+    fn file_names_lose_invisible_format_characters() {
+        assert_eq!(
+            FileName::clean("in\u{200B}voice\u{FEFF}.pdf\u{2066}").as_str(),
+            "invoice.pdf"
+        );
+    }
 
     #[test]
     fn file_names_keep_their_last_component_and_lose_control_characters() {

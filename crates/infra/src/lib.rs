@@ -18,7 +18,7 @@ pub mod repositories;
 pub mod scratch;
 mod sql;
 
-pub use blobs::{LocalBlobStore, MagicSniffer, S3BlobStore, S3Config};
+pub use blobs::{ImagePreviews, LocalBlobStore, MagicSniffer, S3BlobStore, S3Config};
 pub use clock::SystemClock;
 pub use database::{Backend, Database, DatabaseOptions, PoolStats};
 pub use keys::Sha256KeyMinter;

@@ -2,7 +2,9 @@
 // sends, Shift+Enter breaks the line, ArrowUp in an empty composer edits
 // your last message, `@` offers the chat's members (arrows, Enter or Tab
 // to pick). Sends are optimistic and safe to retry: each carries a
-// client_id, so a retry after a lost answer never stores twice.
+// client_id, so a retry after a lost answer never stores twice. Files
+// come by the 📎 button, drag and drop or paste: each uploads at once with
+// a progress bar, and the message carries them when sent.
 
 import { el } from "./dom.js";
 import { startEditing } from "./message.js";
@@ -110,14 +112,86 @@ export function composer({ id, chatId, replyTo = null, label = "Message" }) {
     }
   });
 
+  const files = attachmentTray(id);
+  input.addEventListener("paste", (e) => {
+    if (e.clipboardData?.files?.length) {
+      e.preventDefault();
+      files.add(e.clipboardData.files);
+    }
+  });
   const form = el("form", { class: "composer", "aria-label": replyTo ? "Reply in thread" : "Send a message",
     onsubmit: (e) => {
       e.preventDefault();
-      send(chatId, input, replyTo, picked);
+      send(chatId, input, replyTo, picked, files);
+    },
+    ondragover: (e) => {
+      if (![...(e.dataTransfer?.types || [])].includes("Files")) return;
+      e.preventDefault();
+      form.classList.add("dropping");
+    },
+    ondragleave: () => form.classList.remove("dropping"),
+    ondrop: (e) => {
+      form.classList.remove("dropping");
+      if (!e.dataTransfer?.files?.length) return;
+      e.preventDefault();
+      files.add(e.dataTransfer.files);
     } },
-  el("div", { class: "field" }, input, list),
-  el("button", { type: "submit", class: "primary", text: "Send" }));
+  files.tray,
+  el("div", { class: "row" },
+    files.button,
+    el("div", { class: "field" }, input, list),
+    el("button", { type: "submit", class: "primary", text: "Send" })));
   return form;
+}
+
+/** The files chosen for the next message: each uploads as soon as it is
+ *  added, shown with its progress and a ✕ to take it off. */
+function attachmentTray(id) {
+  let items = [];
+  const tray = el("ul", { class: "attachment-tray", "aria-label": "Files to send", hidden: true });
+  const picker = el("input", { type: "file", multiple: true, id: `${id}-files`, class: "visually-hidden", tabindex: "-1",
+    "aria-hidden": "true", onchange: () => { add(picker.files); picker.value = ""; } });
+  const button = el("button", { type: "button", class: "tool attach", "aria-label": "Attach files", title: "Attach files (or drop or paste them)",
+    onclick: () => picker.click(), text: "📎" });
+
+  function render() {
+    tray.hidden = items.length === 0;
+    tray.replaceChildren(...items.map((item) => el("li", { class: item.error ? "failed" : "" },
+      el("span", { class: "name", text: item.file.name || "pasted file" }),
+      item.error
+        ? el("span", { class: "error", role: "alert", text: item.error })
+        : el("progress", { max: "1", value: String(item.upload ? 1 : item.progress), "aria-label": `Uploading ${item.file.name || "file"}` }),
+      el("button", { type: "button", class: "link", "aria-label": `Remove ${item.file.name || "file"}`, text: "✕",
+        onclick: () => { item.controller.abort(); items = items.filter((i) => i !== item); render(); } }))));
+  }
+
+  function add(list) {
+    for (const file of list) {
+      if (items.length >= 10) break;
+      const item = { file, progress: 0, upload: null, error: null, controller: new AbortController() };
+      item.done = client.upload(file, {
+        signal: item.controller.signal,
+        onProgress: (fraction) => {
+          item.progress = fraction;
+          tray.querySelector(`li:nth-child(${items.indexOf(item) + 1}) progress`)?.setAttribute("value", String(fraction));
+        },
+      }).then((upload) => { item.upload = upload; }, (e) => { item.error = e.problem?.detail || e.message; })
+        .finally(render);
+      items.push(item);
+    }
+    render();
+  }
+
+  return {
+    tray, button, add,
+    /** The uploads once every file is in; `null` when one failed. */
+    async ready() {
+      await Promise.all(items.map((i) => i.done));
+      return items.some((i) => i.error) ? null : items.map((i) => i.upload);
+    },
+    clear() { items = []; render(); },
+    get empty() { return items.length === 0; },
+  };
 }
 
 function announceTyping(chatId) {
@@ -126,9 +200,12 @@ function announceTyping(chatId) {
   if (client.command({ type: "typing", chat_id: chatId })) state.typedAt = Date.now();
 }
 
-async function send(chatId, input, replyTo, picked) {
+async function send(chatId, input, replyTo, picked, files) {
   const content = input.value.trim();
-  if (!content) return;
+  if (!content && files.empty) return;
+  const attachments = await files.ready();
+  if (attachments === null) return; // a file failed: its error shows, ✕ removes it
+  files.clear();
   const mentions = [...new Set([...picked].filter(([name, id]) => id !== "all" && content.includes(name)).map(([, id]) => id))];
   const mentionAll = [...picked].some(([name, id]) => id === "all" && content.includes(name));
   // Sending the text of a failed message again retries it under the same
@@ -142,9 +219,10 @@ async function send(chatId, input, replyTo, picked) {
   if (replyTo) body.reply_to = replyTo;
   if (mentions.length) body.mentions = mentions;
   if (mentionAll) body.mention_all = true;
+  if (attachments.length) body.attachments = attachments.map((a) => a.id);
   const pending = {
     id: `pending-${clientId}`, chat_id: chatId, sender_id: state.me.id, content, role: "user",
-    client_id: clientId, pending: true, reactions: [], thread_root_id: replyTo, mentions,
+    client_id: clientId, pending: true, reactions: [], thread_root_id: replyTo, mentions, attachments,
   };
   map.set(pending.id, pending);
   input.value = "";

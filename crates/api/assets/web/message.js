@@ -38,7 +38,8 @@ export function messageNode(message, options = {}) {
     message.edited_at && !message.deleted ? el("span", { text: "edited" }) : null,
     message.pinned ? el("span", { class: "pin", text: "📌 pinned" }) : null,
     message.failed ? el("span", { class: "failed", text: "not sent — press Send again" }) : null),
-  body,
+  message.content || editing || message.deleted ? body : null,
+  !message.deleted && message.attachments?.length ? attachmentsNode(message) : null,
   live && message.role && message.role !== "user" ? ratingBar(message) : null,
   live && hasMetadata(message) ? metadataNode(message) : null,
   live && !options.inThread && message.thread?.reply_count
@@ -49,6 +50,58 @@ export function messageNode(message, options = {}) {
   live && state.picker === message.id ? picker(message) : null,
   live && !editing ? el("div", { class: "toolbar", role: "group", "aria-label": "Message tools" },
     ...quickReactions(message), actions(message, mine, options)) : null);
+}
+
+/** Blob URLs of thumbnails already fetched, by upload id (an <img> cannot
+ *  send the access token, so each is fetched once and kept). */
+const thumbnails = new Map();
+
+/** A message's files: images as previews of their size (known before they
+ *  load, so the timeline does not jump), every file as a download. */
+function attachmentsNode(message) {
+  return el("ul", { class: "attachments", "aria-label": "Attachments" },
+    ...message.attachments.map((file) => {
+      const label = `${file.filename} (${bytes(file.size)})`;
+      let preview = null;
+      if (file.thumbnail && file.width && file.height) {
+        const scale = Math.min(1, 320 / Math.max(file.width, file.height));
+        const img = el("img", { alt: file.filename, width: Math.max(1, Math.round(file.width * scale)),
+          height: Math.max(1, Math.round(file.height * scale)), class: "thumbnail" });
+        const known = thumbnails.get(file.id);
+        if (typeof known === "string") img.src = known;
+        else {
+          if (!known) thumbnails.set(file.id, client.blob(`/uploads/${file.id}/thumbnail`)
+            .then((blob) => { const url = URL.createObjectURL(blob); thumbnails.set(file.id, url); return url; })
+            .catch(() => { thumbnails.delete(file.id); return null; }));
+          thumbnails.get(file.id).then((url) => { if (url) img.src = url; });
+        }
+        preview = img;
+      }
+      return el("li", { class: preview ? "image" : "file" },
+        preview,
+        el("button", { type: "button", class: "link download", "aria-label": `Download ${label}`,
+          onclick: () => download(file), text: `⬇ ${label}` }));
+    }));
+}
+
+/** Saves a file under its name (fetched with the credentials). */
+async function download(file) {
+  try {
+    const url = URL.createObjectURL(await client.blob(`/uploads/${file.id}`));
+    const link = el("a", { href: url, download: file.filename, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (e) {
+    alert(`Could not download ${file.filename}: ${e.message}`);
+  }
+}
+
+function bytes(size) {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function clock(timestamp) {

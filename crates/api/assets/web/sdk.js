@@ -43,6 +43,43 @@ export class Missive {
     return data;
   }
 
+  /** Uploads a file (`POST /uploads`, the file as the body), reporting
+   *  progress as a fraction; the upload object. XMLHttpRequest, because
+   *  fetch cannot report an upload's progress. `signal` cancels it. */
+  upload(file, { onProgress = () => {}, signal } = {}) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", `${this.base}/api/v1/uploads?filename=${encodeURIComponent(file.name || "file")}`);
+      if (this.token) xhr.setRequestHeader("authorization", `Bearer ${this.token}`);
+      xhr.setRequestHeader("content-type", file.type || "application/octet-stream");
+      xhr.setRequestHeader("accept", "application/json");
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+      xhr.onload = () => {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+        if (xhr.status === 201) resolve(data);
+        else {
+          if (xhr.status === 401 && this.token) this.onUnauthorized();
+          reject(new ApiError(xhr.status, data));
+        }
+      };
+      xhr.onerror = () => reject(new ApiError(0, { detail: "the upload failed (network)" }));
+      xhr.onabort = () => reject(new ApiError(0, { detail: "cancelled" }));
+      signal?.addEventListener("abort", () => xhr.abort());
+      xhr.send(file);
+    });
+  }
+
+  /** A download as a Blob (`path` under `/api/v1`, with the credentials a
+   *  plain link or <img> could not carry). */
+  async blob(path) {
+    const headers = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const response = await fetch(`${this.base}/api/v1${path}`, { headers });
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    return response.blob();
+  }
+
   /** Every page of a cursor-paged list. */
   async all(path, limit = 100) {
     const items = [];

@@ -11,6 +11,7 @@ use crate::commands::SendMessageRequest;
 use crate::error::{ApiError, Problem};
 use crate::extract::parse_value;
 use crate::views::{ChatView, MessageView, ThreadView};
+use missive_domain::message::MessageContent;
 
 /// Server → client.
 #[derive(Debug, Serialize)]
@@ -275,10 +276,19 @@ impl SendCommand {
                 message,
             }),
             (chat, message) => {
+                // A well-formed message still names what it lacks (the
+                // length is checked once the command is whole).
+                let blank = message.as_ref().ok().and_then(|m| {
+                    let attached = m.attachments.as_ref().is_some_and(|ids| !ids.is_empty());
+                    MessageContent::for_message(m.content.as_str(), usize::MAX, attached)
+                        .err()
+                        .map(|e| crate::error::FieldError::new("content", e.to_string()))
+                });
                 let errors = [chat.err(), message.err()]
                     .into_iter()
                     .flatten()
                     .flat_map(|error| error.problem().errors)
+                    .chain(blank)
                     .collect();
                 Err(ApiError::validation(errors))
             }

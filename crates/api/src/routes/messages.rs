@@ -182,9 +182,10 @@ async fn get_message(
 /// Body of `PATCH /messages/{id}`: either field or both.
 #[derive(Deserialize, ToSchema)]
 pub struct EditMessageRequest {
-    /// New text (the sender only); sets `edited_at`.
+    /// New text (the sender only); sets `edited_at`. `""` only on a
+    /// message with attachments.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 4000)]
+    #[schema(max_length = 4000)]
     content: Option<String>,
     /// true, false, or null to clear (any member).
     #[serde(default, deserialize_with = "super::double_option")]
@@ -206,7 +207,7 @@ impl EditMessageRequest {
     fn try_into_domain(self, max_chars: usize) -> Result<EditMessage, ApiError> {
         let mut errors = FieldErrors::default();
         let content = errors.check_optional("content", self.content, |raw| {
-            MessageContent::new(raw, max_chars)
+            MessageContent::new_or_empty(raw, max_chars)
         });
         let metadata = errors.check_optional("metadata", self.metadata, Metadata::new);
         let mentions = errors.check_optional("mentions", self.mentions, crate::commands::mentions);

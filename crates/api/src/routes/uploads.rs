@@ -215,14 +215,19 @@ async fn download(
     serve(&app, caller, UploadId::from_uuid(id), false, &headers).await
 }
 
-/// A small preview of an image upload (PNG), under the same rules as the
-/// upload; 404 when it has none.
+/// A small preview of an image upload (PNG, JPEG, GIF or WebP): at most
+/// 320×320 pixels, turned upright, JPEG — or PNG when the image has
+/// transparency. Under the same rules as the upload; 404 when it has none
+/// (not an image, or one too large to decode).
 #[utoipa::path(
     get, path = "/uploads/{id}/thumbnail", tag = "uploads", operation_id = "download_thumbnail",
     params(("id" = uuid::Uuid, Path, description = "Upload id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, description = "The preview", content_type = "image/png", body = BinaryBody),
+        (status = 200, description = "The preview", content(
+            (BinaryBody = "image/jpeg"),
+            (BinaryBody = "image/png"),
+        )),
         (status = 304, description = "Unchanged (`If-None-Match`)"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
@@ -264,7 +269,7 @@ async fn serve(
         let Download {
             upload,
             range,
-            body,
+            mut body,
         } = match app.uploads.open(caller, id, thumbnail, range).await {
             Ok(download) => download,
             Err(UploadError::RangeNotSatisfiable(size)) => {
@@ -277,6 +282,23 @@ async fn serve(
             }
             Err(other) => return Err(other.into()),
         };
+        // A thumbnail (a few KiB) is read whole: its type (JPEG, or PNG
+        // when it has transparency) is told by its first bytes.
+        let mut thumbnail_type = None;
+        if thumbnail {
+            let mut bytes = Vec::new();
+            while let Some(chunk) = body.next_chunk().await.map_err(UploadError::from)? {
+                bytes.extend(chunk);
+            }
+            thumbnail_type = Some(if bytes.starts_with(b"\x89PNG") {
+                "image/png"
+            } else if bytes.starts_with(&[0xFF, 0xD8]) {
+                "image/jpeg"
+            } else {
+                "application/octet-stream"
+            });
+            body = Box::new(InMemory(Some(bytes)));
+        }
         let stream = futures_util::stream::unfold(body, |mut body| async move {
             match body.next_chunk().await {
                 Ok(Some(chunk)) => Some((Ok(bytes::Bytes::from(chunk)), body)),
@@ -307,11 +329,7 @@ async fn serve(
             (None, true) => {}
         }
         let headers = response.headers_mut();
-        let content_type = if thumbnail {
-            "image/png"
-        } else {
-            upload.content_type.as_str()
-        };
+        let content_type = thumbnail_type.unwrap_or(upload.content_type.as_str());
         let inline = thumbnail || upload.content_type.is_safe_inline();
         headers.insert(
             header::CONTENT_TYPE,
@@ -369,6 +387,16 @@ fn disposition(inline: bool, filename: &str) -> String {
         "{}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}",
         if inline { "inline" } else { "attachment" }
     )
+}
+
+/// Bytes already read, served as a body.
+struct InMemory(Option<Vec<u8>>);
+
+#[async_trait::async_trait]
+impl missive_domain::ports::ChunkSource for InMemory {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, missive_domain::ports::BlobError> {
+        Ok(self.0.take())
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 
 /// Only this server: its scripts, styles, API and WebSocket.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+    style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; \
     manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const HTML: &str = "text/html; charset=utf-8";

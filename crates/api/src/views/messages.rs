@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::rfc3339;
+use super::uploads::UploadView;
 
 /// Transcript role of a message.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
@@ -108,6 +109,10 @@ pub struct MessageView {
     /// none, a tombstone none, and an edit keeps them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reactions: Option<Vec<ReactionView>>,
+    /// The files it carries (the sender's uploads), in order; `[]` for
+    /// none and for a tombstone. Download each with `GET /uploads/{id}`.
+    #[serde(default)]
+    pub attachments: Vec<UploadView>,
 }
 
 /// What a thread's root shows about its replies.
@@ -209,6 +214,7 @@ impl From<Message> for MessageView {
             reactions: message
                 .reactions
                 .map(|all| all.into_iter().map(Into::into).collect()),
+            attachments: message.attachments.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod api_keys;
+mod attachments;
 mod auth;
 mod bulk;
 mod chats;

@@ -27,6 +27,10 @@ pub enum AppendError {
     /// The chat does not exist or the sender is not (or no longer) a member.
     #[error("not a member of the chat")]
     NotMember,
+    /// An attached upload was removed (expired) between its check and
+    /// the message's storing.
+    #[error("an attached upload no longer exists")]
+    UploadGone,
     /// Storage failed.
     #[error(transparent)]
     Infra(#[from] InfraError),

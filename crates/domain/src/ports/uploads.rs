@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::error::{BoxError, InfraError};
 use crate::ids::{UploadId, UserId};
-use crate::upload::{ByteRange, Sha256, Upload};
+use crate::upload::{ByteRange, ContentType, Sha256, Upload};
 
 /// How many leading bytes a staged blob keeps for type detection.
 pub const SNIFF_BYTES: usize = 8192;
@@ -124,6 +124,32 @@ pub trait BlobStore: Send + Sync {
     async fn sweep_staging(&self, before: OffsetDateTime) -> Result<usize, BlobError>;
 }
 
+/// An image's size in pixels, and a small preview of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// A small copy (encoded; its type is told by its bytes), when the
+    /// image could be decoded within the adapter's limits.
+    pub thumbnail: Option<Vec<u8>>,
+}
+
+/// Reads images: their dimensions and a thumbnail. Decoding is CPU and
+/// memory heavy, so adapters do it off the async runtime, a bounded
+/// number at a time, within pixel and memory limits.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ImagePreviewer: Send + Sync {
+    /// Whether it reads images of this type (so the bytes need not be
+    /// read for any other).
+    fn reads(&self, content_type: &ContentType) -> bool;
+
+    /// The image's preview; `None` when it cannot be read as one.
+    async fn preview(&self, image: Box<dyn ChunkSource>, size: u64) -> Option<Preview>;
+}
+
 /// Detects a file's media type from its first bytes.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait TypeSniffer: Send + Sync {
@@ -153,6 +179,13 @@ pub trait UploadRepository: Send + Sync {
     /// # Errors
     /// [`CreateUploadError::QuotaExceeded`], or storage failure.
     async fn create(&self, upload: &Upload, quota_bytes: u64) -> Result<(), CreateUploadError>;
+
+    /// Those of `ids` that `owner` uploaded (and that are not expired), in
+    /// any order.
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn find_owned(&self, owner: UserId, ids: &[UploadId]) -> Result<Vec<Upload>, InfraError>;
 
     /// The upload, when `viewer` may read it: its owner, or a member of a
     /// chat where a live message attaches it.

@@ -16,9 +16,10 @@ use crate::metadata::Metadata;
 use crate::paging::PageLimit;
 use crate::ports::{
     AppendError, Appended, ChatRepository, Clock, EventPublisher, MessageEdit, MessageRepository,
-    ReactionRepository,
+    ReactionRepository, UploadRepository,
 };
 use crate::services::reactions::with_reactions;
+use crate::upload::{AttachmentIds, Upload};
 
 /// Most messages in one batch.
 pub const MAX_BATCH: usize = 1000;
@@ -86,6 +87,9 @@ pub struct SendMessage {
     pub mentions: Mentions,
     /// Mention everyone (a group's owner or admin only).
     pub mention_all: bool,
+    /// The caller's own uploads to attach; with at least one, `content`
+    /// may be empty.
+    pub attachments: AttachmentIds,
 }
 
 /// A change requested by a member.
@@ -107,6 +111,7 @@ pub struct MessageService {
     messages: Arc<dyn MessageRepository>,
     chats: Arc<dyn ChatRepository>,
     reactions: Arc<dyn ReactionRepository>,
+    uploads: Arc<dyn UploadRepository>,
     events: Arc<dyn EventPublisher>,
     clock: Arc<dyn Clock>,
 }
@@ -117,6 +122,7 @@ impl MessageService {
         messages: Arc<dyn MessageRepository>,
         chats: Arc<dyn ChatRepository>,
         reactions: Arc<dyn ReactionRepository>,
+        uploads: Arc<dyn UploadRepository>,
         events: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -124,6 +130,7 @@ impl MessageService {
             messages,
             chats,
             reactions,
+            uploads,
             events,
             clock,
         }
@@ -136,12 +143,15 @@ impl MessageService {
     ///
     /// # Errors
     /// [`MessageError::NotFound`] for a non-member; [`MessageError::Invalid`]
-    /// when `reply_to` is not a message of this chat.
+    /// when `reply_to` is not a message of this chat, when an attachment
+    /// is not one of the caller's uploads, or when there is neither
+    /// content nor an attachment.
     pub async fn send(
         &self,
         caller: UserId,
         request: SendMessage,
     ) -> Result<(Message, bool), MessageError> {
+        check_not_blank(&request, "")?;
         if !request.mentions.is_empty() || request.mention_all {
             self.check_mentions(
                 request.chat_id,
@@ -162,6 +172,14 @@ impl MessageService {
             }
             None => None,
         };
+        let attachments = if request.attachments.is_empty() {
+            Vec::new()
+        } else {
+            self.ensure_member(request.chat_id, caller).await?;
+            self.own_uploads(caller, &[(&request.attachments, String::new())])
+                .await?
+                .remove(0)
+        };
         let now = self.clock.now();
         let new = NewMessage {
             id: MessageId::new(),
@@ -178,6 +196,7 @@ impl MessageService {
             metadata: request.metadata,
             mentions: request.mentions,
             mention_all: request.mention_all,
+            attachments,
         };
         match self.messages.append(&new).await {
             Ok(Appended::Created(mut message)) => {
@@ -202,6 +221,7 @@ impl MessageService {
                 Ok((message, false))
             }
             Err(AppendError::NotMember) => Err(MessageError::NotFound),
+            Err(AppendError::UploadGone) => Err(upload_gone("")),
             Err(AppendError::Infra(e)) => Err(e.into()),
         }
     }
@@ -227,6 +247,9 @@ impl MessageService {
                 "items",
                 format!("must hold 1 to {MAX_BATCH} messages"),
             ));
+        }
+        for (index, item) in items.iter().enumerate() {
+            check_not_blank(item, &format!("items[{index}]."))?;
         }
         let mut seen = std::collections::HashMap::new();
         for (index, item) in items.iter().enumerate() {
@@ -273,11 +296,32 @@ impl MessageService {
                     })?);
             }
         }
+        let attaching: Vec<(&AttachmentIds, String)> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| !item.attachments.is_empty())
+            .map(|(i, item)| (&item.attachments, format!("items[{i}].")))
+            .collect();
+        let mut attachments: Vec<Vec<Upload>> = vec![Vec::new(); items.len()];
+        if !attaching.is_empty() {
+            self.ensure_member(chat_id, caller).await?;
+            let indexes: Vec<usize> = items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| !item.attachments.is_empty())
+                .map(|(i, _)| i)
+                .collect();
+            let found = self.own_uploads(caller, &attaching).await?;
+            for (index, uploads) in indexes.into_iter().zip(found) {
+                attachments[index] = uploads;
+            }
+        }
         let now = self.clock.now();
         let batch: Vec<NewMessage> = items
             .into_iter()
             .zip(roots)
-            .map(|(item, thread_root_id)| NewMessage {
+            .zip(attachments)
+            .map(|((item, thread_root_id), attachments)| NewMessage {
                 id: MessageId::new(),
                 chat_id,
                 sender_id: caller,
@@ -292,11 +336,13 @@ impl MessageService {
                 metadata: item.metadata,
                 mentions: item.mentions,
                 mention_all: item.mention_all,
+                attachments,
             })
             .collect();
         let stored = match self.messages.append_batch(&batch).await {
             Ok(stored) => stored,
             Err(AppendError::NotMember) => return Err(MessageError::NotFound),
+            Err(AppendError::UploadGone) => return Err(upload_gone("items[].")),
             Err(AppendError::Infra(e)) => return Err(e.into()),
         };
         let mut answer = Vec::with_capacity(stored.len());
@@ -407,6 +453,45 @@ impl MessageService {
         Ok(())
     }
 
+    /// The caller's uploads each `(ids, prefix)` attaches, in their order,
+    /// read in one query; an id that is not the caller's upload (unknown,
+    /// expired, someone else's) is refused naming `{prefix}attachments`.
+    async fn own_uploads(
+        &self,
+        caller: UserId,
+        lists: &[(&AttachmentIds, String)],
+    ) -> Result<Vec<Vec<Upload>>, MessageError> {
+        let mut wanted: Vec<_> = lists
+            .iter()
+            .flat_map(|(ids, _)| ids.ids().iter().copied())
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let found: std::collections::HashMap<_, Upload> = self
+            .uploads
+            .find_owned(caller, &wanted)
+            .await?
+            .into_iter()
+            .map(|upload| (upload.id, upload))
+            .collect();
+        lists
+            .iter()
+            .map(|(ids, prefix)| {
+                ids.ids()
+                    .iter()
+                    .map(|id| {
+                        found.get(id).cloned().ok_or_else(|| {
+                            invalid(
+                                format!("{prefix}attachments"),
+                                format!("{id} is not one of your uploads"),
+                            )
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The root of the thread a reply to `reply_to` joins: `reply_to`
     /// itself, or its own root when it is a reply. `None` when it is not
     /// a message of `chat_id`.
@@ -479,6 +564,11 @@ impl MessageService {
                 &[(mentions.users(), false, String::new())],
             )
             .await?;
+        }
+        if edit.content.as_ref().is_some_and(MessageContent::is_empty)
+            && message.attachments.is_empty()
+        {
+            return Err(invalid("content", MessageContent::EMPTY_NEEDS_ATTACHMENTS));
         }
         let content = edit
             .content
@@ -555,3 +645,23 @@ mod reads;
 
 #[cfg(test)]
 mod tests;
+
+/// A message needs content or at least one attachment; `prefix` names the
+/// batch item.
+fn check_not_blank(request: &SendMessage, prefix: &str) -> Result<(), MessageError> {
+    if request.content.is_empty() && request.attachments.is_empty() {
+        Err(invalid(
+            format!("{prefix}content"),
+            MessageContent::EMPTY_NEEDS_ATTACHMENTS,
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn upload_gone(prefix: &str) -> MessageError {
+    invalid(
+        format!("{prefix}attachments"),
+        "an upload expired while the message was sent; upload it again",
+    )
+}

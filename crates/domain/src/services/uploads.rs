@@ -9,8 +9,8 @@ use std::sync::Arc;
 use crate::error::InfraError;
 use crate::ids::{UploadId, UserId};
 use crate::ports::{
-    BlobError, BlobStore, ChunkSource, Clock, CreateUploadError, Staged, TypeSniffer,
-    UploadRepository,
+    BlobError, BlobStore, ChunkSource, Clock, CreateUploadError, ImagePreviewer, Staged,
+    TypeSniffer, UploadRepository,
 };
 use crate::upload::{ByteRange, ContentType, FileName, Upload, UploadPolicy};
 
@@ -87,6 +87,7 @@ pub struct UploadService {
     uploads: Arc<dyn UploadRepository>,
     blobs: Arc<dyn BlobStore>,
     sniffer: Arc<dyn TypeSniffer>,
+    previewer: Arc<dyn ImagePreviewer>,
     clock: Arc<dyn Clock>,
     policy: UploadPolicy,
 }
@@ -97,6 +98,7 @@ impl UploadService {
         uploads: Arc<dyn UploadRepository>,
         blobs: Arc<dyn BlobStore>,
         sniffer: Arc<dyn TypeSniffer>,
+        previewer: Arc<dyn ImagePreviewer>,
         clock: Arc<dyn Clock>,
         policy: UploadPolicy,
     ) -> Self {
@@ -104,6 +106,7 @@ impl UploadService {
             uploads,
             blobs,
             sniffer,
+            previewer,
             clock,
             policy,
         }
@@ -117,7 +120,8 @@ impl UploadService {
     /// Receives a file from `owner`: streamed to storage (never whole in
     /// memory), refused as soon as it passes `max_bytes`, typed from its
     /// first bytes and checked against the allow-list, recorded under the
-    /// owner's quota. Nothing is kept when it is refused.
+    /// owner's quota. Nothing is kept when it is refused. An image gets
+    /// its dimensions and a thumbnail (when it can be read).
     ///
     /// # Errors
     /// [`UploadError::TooLarge`], [`UploadError::UnsupportedType`],
@@ -153,8 +157,17 @@ impl UploadService {
             .ok_or_else(|| {
                 UploadError::UnsupportedType(detected.unwrap_or_else(|| "unknown".to_owned()))
             })?;
-        // The blob exists before any record names it.
+        // The blob exists before any record names it; so does the
+        // thumbnail's.
         self.blobs.commit(staged).await?;
+        let preview = self
+            .preview_of(&content_type, &staged.sha256, staged.size)
+            .await;
+        let thumbnail_bytes = preview.as_ref().and_then(|p| p.thumbnail.as_deref());
+        let thumbnail = match thumbnail_bytes {
+            Some(bytes) => self.store_small(bytes).await.ok(),
+            None => None,
+        };
         let upload = Upload {
             id: UploadId::new(),
             owner,
@@ -162,9 +175,9 @@ impl UploadService {
             content_type,
             size: staged.size,
             sha256: staged.sha256.clone(),
-            width: None,
-            height: None,
-            thumbnail: None,
+            width: preview.as_ref().map(|p| p.width),
+            height: preview.as_ref().map(|p| p.height),
+            thumbnail,
             created_at: self.clock.now(),
         };
         let refused = match self.uploads.create(&upload, self.policy.quota_bytes).await {
@@ -175,10 +188,12 @@ impl UploadService {
         if let Some(refused) = refused {
             // Nothing kept: the bytes go at once, unless another upload
             // names them (the collection's lock decides).
-            let _ = self
-                .uploads
-                .collect_blob(&upload.sha256, Arc::clone(&self.blobs))
-                .await;
+            for sha in std::iter::once(&upload.sha256).chain(&upload.thumbnail) {
+                let _ = self
+                    .uploads
+                    .collect_blob(sha, Arc::clone(&self.blobs))
+                    .await;
+            }
             return Err(refused);
         }
         // A collection of the same bytes may have removed the blob between
@@ -186,6 +201,11 @@ impl UploadService {
         // waited for it): write it again from the staged copy.
         if !self.blobs.exists(&upload.sha256).await? {
             self.blobs.commit(staged).await?;
+        }
+        if let (Some(sha), Some(bytes)) = (&upload.thumbnail, thumbnail_bytes)
+            && !self.blobs.exists(sha).await?
+        {
+            self.store_small(bytes).await?;
         }
         Ok(upload)
     }
@@ -298,5 +318,6 @@ impl UploadService {
     }
 }
 
+mod previews;
 #[cfg(test)]
 mod tests;

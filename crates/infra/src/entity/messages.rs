@@ -42,6 +42,8 @@ pub struct Model {
     pub mention_all: bool,
     /// How many different reactions it carries.
     pub reaction_kinds: i64,
+    /// Its attachments as it shows them, a JSON array; NULL for none.
+    pub attachments: Option<String>,
 }
 
 /// The columns of [`Model`] a message is read from (all but the write-only
@@ -51,7 +53,7 @@ pub(crate) const COLUMNS_M: &str = "m.id, m.chat_id, m.seq, m.sender_id, m.conte
     m.rating, m.client_id, m.reply_to, m.sent_at, m.created_at, m.edited_at, m.deleted_at, \
     m.metadata, m.pinned_by, m.pinned_at, m.thread_root_id, m.reply_count, m.last_reply_seq, \
     m.last_reply_at, m.thread_participants, m.mentions, m.mention_all, \
-    m.reaction_kinds";
+    m.reaction_kinds, m.attachments";
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
@@ -100,6 +102,7 @@ macro_rules! decode_by_position {
             mentions: row.try_get(21)?,
             mention_all: row.try_get(22)?,
             reaction_kinds: row.try_get(23)?,
+            attachments: row.try_get(24)?,
         }
     }};
 }

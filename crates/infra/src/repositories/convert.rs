@@ -2,12 +2,13 @@
 
 use missive_domain::InfraError;
 use missive_domain::chat::{Chat, ChatMember, ChatTitle};
-use missive_domain::ids::{ChatId, MessageId, UserId};
+use missive_domain::ids::{ChatId, MessageId, UploadId, UserId};
 use missive_domain::mention::Mentions;
 use missive_domain::message::{ClientId, Message};
 use missive_domain::metadata::Metadata;
 use missive_domain::pin::Pin;
 use missive_domain::thread::ThreadSummary;
+use missive_domain::upload::{ContentType, FileName, Sha256, Upload};
 use time::OffsetDateTime;
 
 use super::corrupt;
@@ -78,6 +79,10 @@ pub(crate) fn message(model: messages::Model) -> Result<Message, InfraError> {
         edited_at: model.edited_at,
         deleted_at: model.deleted_at,
         metadata: Metadata::from_stored(model.metadata),
+        attachments: attachments(
+            UserId::from_uuid(model.sender_id),
+            model.attachments.as_deref(),
+        )?,
         // Known to have none: readers need not look them up.
         reactions: (model.reaction_kinds == 0).then(Vec::new),
         pinned: model.pinned_by.zip(model.pinned_at).map(|(by, at)| Pin {
@@ -85,6 +90,80 @@ pub(crate) fn message(model: messages::Model) -> Result<Message, InfraError> {
             at,
         }),
     })
+}
+
+/// An attachment as a message keeps it (`messages.attachments`, a JSON
+/// array): the upload's facts, which never change, copied when the
+/// message is stored.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredAttachment {
+    id: uuid::Uuid,
+    filename: String,
+    content_type: String,
+    size: u64,
+    sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    thumbnail: Option<String>,
+    created_us: i64,
+}
+
+/// A message's attachments as stored; `None` for none.
+pub(crate) fn stored_attachments(uploads: &[Upload]) -> Option<String> {
+    if uploads.is_empty() {
+        return None;
+    }
+    let stored: Vec<StoredAttachment> = uploads
+        .iter()
+        .map(|upload| StoredAttachment {
+            id: upload.id.as_uuid(),
+            filename: upload.filename.as_str().to_owned(),
+            content_type: upload.content_type.as_str().to_owned(),
+            size: upload.size,
+            sha256: upload.sha256.as_str().to_owned(),
+            width: upload.width,
+            height: upload.height,
+            thumbnail: upload.thumbnail.as_ref().map(|t| t.as_str().to_owned()),
+            created_us: micros(upload.created_at),
+        })
+        .collect();
+    // A Vec of plain fields always serialises.
+    serde_json::to_string(&stored).ok()
+}
+
+/// A message's attachments read back; their owner is the message's sender.
+fn attachments(sender: UserId, stored: Option<&str>) -> Result<Vec<Upload>, InfraError> {
+    let Some(stored) = stored.filter(|s| !s.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let invalid = |e: &dyn std::fmt::Display| {
+        InfraError::unexpected(format!("stored attachments are invalid: {e}"))
+    };
+    let rows: Vec<StoredAttachment> = serde_json::from_str(stored).map_err(|e| invalid(&e))?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Upload {
+                id: UploadId::from_uuid(row.id),
+                owner: sender,
+                filename: FileName::from_stored(row.filename),
+                content_type: ContentType::new(&row.content_type).map_err(|e| invalid(&e))?,
+                size: row.size,
+                sha256: Sha256::new(&row.sha256).map_err(|e| invalid(&e))?,
+                width: row.width,
+                height: row.height,
+                thumbnail: row
+                    .thumbnail
+                    .as_deref()
+                    .map(Sha256::new)
+                    .transpose()
+                    .map_err(|e| invalid(&e))?,
+                created_at: from_micros(row.created_us)?,
+            })
+        })
+        .collect()
 }
 
 /// A root's summary: `None` unless it has live replies.

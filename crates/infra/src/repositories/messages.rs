@@ -25,6 +25,7 @@ use crate::entity::{chat_members, messages};
 use crate::sql::statement;
 
 mod append;
+mod attachments;
 pub use append::send_turn_key;
 mod mentions;
 mod threads;
@@ -187,6 +188,7 @@ impl MessageRepository for SeaMessageRepository {
         match attempt {
             Attempt::Stored(seq) => Ok(Appended::Created(new.stored_as(seq))),
             Attempt::NotMember => Err(AppendError::NotMember),
+            Attempt::UploadGone => Err(AppendError::UploadGone),
             Attempt::Duplicate => match self.find_by_client_id(new).await? {
                 Some(existing) => Ok(Appended::Existing(existing)),
                 None => Err(
@@ -388,6 +390,10 @@ impl MessageRepository for SeaMessageRepository {
                 Expr::value(Option::<OffsetDateTime>::None),
             )
             .col_expr(messages::Column::ReactionKinds, Expr::value(0i64))
+            .col_expr(
+                messages::Column::Attachments,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(messages::Column::DeletedAt, Expr::value(at))
             .filter(messages::Column::Id.eq(id.as_uuid()))
             .filter(messages::Column::DeletedAt.is_null())
@@ -410,6 +416,15 @@ impl MessageRepository for SeaMessageRepository {
         txn.execute_raw(statement(
             backend,
             "DELETE FROM message_mentions WHERE message_id = ?",
+            vec![id.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?;
+        // Its references go: the uploads become collectable (once old
+        // enough) unless another message attaches them.
+        txn.execute_raw(statement(
+            backend,
+            "DELETE FROM message_attachments WHERE message_id = ?",
             vec![id.as_uuid().into()],
         ))
         .await

@@ -7,7 +7,7 @@ use missive_domain::InfraError;
 use missive_domain::ids::{UploadId, UserId};
 use missive_domain::ports::{BlobStore, CreateUploadError, UploadRepository};
 use missive_domain::upload::{ContentType, FileName, Sha256, Upload};
-use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, TransactionTrait};
 use time::OffsetDateTime;
 
 use super::convert::{from_micros, micros};
@@ -122,6 +122,19 @@ impl UploadRepository for SeaUploadRepository {
         ))
         .await
         .map_err(infra_error)?;
+        if let Some(thumbnail) = &upload.thumbnail {
+            // The thumbnail is a blob too, with a row of its own (else the
+            // sweep of unrecorded bytes would take it); its size is not
+            // recorded.
+            txn.execute_raw(statement(
+                backend,
+                "INSERT INTO blobs (sha256, size, created_us) VALUES (?, 0, ?) \
+                 ON CONFLICT (sha256) DO UPDATE SET size = blobs.size",
+                vec![thumbnail.as_str().into(), created.into()],
+            ))
+            .await
+            .map_err(infra_error)?;
+        }
         txn.execute_raw(statement(
             backend,
             "INSERT INTO uploads (id, owner_id, filename, content_type, size, sha256, width, height, \
@@ -144,6 +157,27 @@ impl UploadRepository for SeaUploadRepository {
         txn.commit().await.map_err(infra_error)?;
         drop(turn);
         Ok(())
+    }
+
+    async fn find_owned(&self, owner: UserId, ids: &[UploadId]) -> Result<Vec<Upload>, InfraError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut values: Vec<sea_orm::Value> = vec![owner.as_uuid().into()];
+        values.extend(ids.iter().map(|id| sea_orm::Value::from(id.as_uuid())));
+        let rows = self
+            .conn
+            .query_all_raw(statement(
+                self.conn.get_database_backend(),
+                &format!(
+                    "SELECT {COLUMNS} FROM uploads u WHERE u.owner_id = ? AND u.id IN ({})",
+                    crate::sql::placeholders(ids.len())
+                ),
+                values,
+            ))
+            .await
+            .map_err(infra_error)?;
+        rows.iter().map(upload).collect()
     }
 
     async fn find_visible(
@@ -175,12 +209,29 @@ impl UploadRepository for SeaUploadRepository {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<u64, InfraError> {
+        // A message being stored that attaches an upload holds a key-share
+        // lock on the upload's row (its foreign key's check) until it
+        // commits: PostgreSQL skips such rows here, so a reference being
+        // written is never cascaded away. An upload locked here first
+        // makes that message fail its check instead
+        // (`AppendError::UploadGone`). SQLite runs one writer at a time.
+        let backend = self.conn.get_database_backend();
+        let lock = if backend == DbBackend::Postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
         let turn = self.write_gate.turn().await;
         let result = self
             .conn
             .execute_raw(statement(
-                self.conn.get_database_backend(),
-                "DELETE FROM uploads WHERE id IN (SELECT u.id FROM uploads u                  WHERE u.created_us < ? AND NOT EXISTS (SELECT 1 FROM message_attachments a                      JOIN messages m ON m.id = a.message_id AND m.deleted_at IS NULL                      WHERE a.upload_id = u.id)                  LIMIT ?)",
+                backend,
+                &format!(
+                    "DELETE FROM uploads WHERE id IN (SELECT u.id FROM uploads u \
+                     WHERE u.created_us < ? AND NOT EXISTS ( \
+                         SELECT 1 FROM message_attachments a WHERE a.upload_id = u.id) \
+                     LIMIT ?{lock})"
+                ),
                 vec![micros(before).into(), i64::from(limit).into()],
             ))
             .await

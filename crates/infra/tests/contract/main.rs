@@ -2,6 +2,7 @@
 //! when `MISSIVE_TEST_DATABASE_URL` is set.
 
 mod api_keys;
+mod attachments;
 mod blobs;
 mod changes;
 mod chats;

@@ -117,7 +117,7 @@ pub fn message(
         id: MessageId::new(),
         chat_id,
         sender_id,
-        content: MessageContent::new(content, 4000).expect("valid"),
+        content: MessageContent::new_or_empty(content, 4000).expect("valid"),
         role: MessageRole::User,
         rating: None,
         client_id: client_id.map(|c| ClientId::new(c).expect("valid")),
@@ -128,6 +128,7 @@ pub fn message(
         sent_at: at,
         created_at: at,
         metadata: Default::default(),
+        attachments: Vec::new(),
     }
 }
 

@@ -47,7 +47,8 @@ async fn an_upload_reads_back_as_stored_and_only_for_its_owner() {
                 .expect("find"),
             None
         );
-        // The same bytes again (another upload, another owner): one blob row.
+        // The same bytes again (another upload, another owner): one blob
+        // row, and one for their (same) thumbnail.
         repo.create(&upload(people[1], 1234, 1), 10_000)
             .await
             .expect("create");
@@ -60,7 +61,7 @@ async fn an_upload_reads_back_as_stored_and_only_for_its_owner() {
             .await
             .expect("count")
             .expect("a row");
-        assert_eq!(blobs.try_get::<i64>("", "n").expect("n"), 1);
+        assert_eq!(blobs.try_get::<i64>("", "n").expect("n"), 2);
     })
     .await;
 }

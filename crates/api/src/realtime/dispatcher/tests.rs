@@ -52,6 +52,7 @@ fn message(chat_id: ChatId, seq: i64) -> Message {
         metadata: Default::default(),
         pinned: None,
         reactions: None,
+        attachments: Vec::new(),
     }
 }
 

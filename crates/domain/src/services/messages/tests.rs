@@ -10,7 +10,7 @@ use crate::metadata::Metadata;
 use crate::paging::Seq;
 use crate::ports::{
     MockChatRepository, MockClock, MockEventPublisher, MockMessageRepository,
-    MockReactionRepository,
+    MockReactionRepository, MockUploadRepository,
 };
 use crate::reaction::{Reaction, ReactionSummary};
 use crate::search::SearchTerms;
@@ -22,6 +22,7 @@ struct Fakes {
     chats: MockChatRepository,
     reactions: MockReactionRepository,
     reactions_expected: bool,
+    uploads: MockUploadRepository,
     events: MockEventPublisher,
 }
 
@@ -32,6 +33,7 @@ impl Fakes {
             chats: MockChatRepository::new(),
             reactions: MockReactionRepository::new(),
             reactions_expected: false,
+            uploads: MockUploadRepository::new(),
             events: MockEventPublisher::new(),
         }
     }
@@ -106,6 +108,7 @@ impl Fakes {
             Arc::new(self.messages),
             Arc::new(self.chats),
             Arc::new(self.reactions),
+            Arc::new(self.uploads),
             Arc::new(self.events),
             Arc::new(clock),
         )
@@ -134,6 +137,7 @@ fn message(chat_id: ChatId, sender_id: UserId) -> Message {
         metadata: Metadata::default(),
         pinned: None,
         reactions: None,
+        attachments: Vec::new(),
     }
 }
 
@@ -157,6 +161,7 @@ fn send_request(chat_id: ChatId) -> SendMessage {
         metadata: Metadata::new(serde_json::json!({"model": "m1"})).expect("valid"),
         mentions: Mentions::default(),
         mention_all: false,
+        attachments: AttachmentIds::default(),
     }
 }
 
@@ -1280,4 +1285,214 @@ fn reactions_are_looked_up_only_for_messages_storage_does_not_know_to_have_none(
     // A page of messages known to have none reads no reactions at all.
     block_on(service.history(caller, chat, HistoryCursor::Before(Seq::clamped(9)), limit))
         .expect("page");
+}
+
+// ---- attachments ----
+
+fn upload_of(owner: UserId, name: &str) -> crate::upload::Upload {
+    use crate::upload::{ContentType, FileName, Sha256};
+    crate::upload::Upload {
+        id: crate::ids::UploadId::new(),
+        owner,
+        filename: FileName::clean(name),
+        content_type: ContentType::new("image/png").expect("valid"),
+        size: 10,
+        sha256: Sha256::new(&"a".repeat(64)).expect("valid"),
+        width: Some(2),
+        height: Some(1),
+        thumbnail: None,
+        created_at: NOW,
+    }
+}
+
+fn attaching(request: SendMessage, uploads: &[&crate::upload::Upload]) -> SendMessage {
+    SendMessage {
+        content: MessageContent::new_or_empty("", 100).expect("valid"),
+        attachments: AttachmentIds::new(uploads.iter().map(|u| u.id).collect()).expect("valid"),
+        ..request
+    }
+}
+
+#[test]
+fn a_message_of_attachments_only_carries_the_callers_uploads_in_their_order() {
+    let caller = UserId::new();
+    let chat_id = ChatId::new();
+    let (first, second) = (upload_of(caller, "b.png"), upload_of(caller, "a.png"));
+    let request = attaching(send_request(chat_id), &[&first, &second]);
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Member)
+        .expect_event(|e| matches!(e, Event::MessageCreated(m) if m.attachments.len() == 2));
+    let found = vec![second.clone(), first.clone()];
+    fakes
+        .uploads
+        .expect_find_owned()
+        .withf(move |owner, ids| *owner == caller && ids.len() == 2)
+        .times(1)
+        .returning(move |_, _| Ok(found.clone()));
+    let expected = vec![first.id, second.id];
+    fakes
+        .messages
+        .expect_append()
+        .withf(move |new| {
+            new.content.is_empty()
+                && new.attachments.iter().map(|u| u.id).collect::<Vec<_>>() == expected
+        })
+        .times(1)
+        .returning(|new| Ok(Appended::Created(new.stored_as(1))));
+
+    let (message, _) = block_on(fakes.service().send(caller, request)).expect("sent");
+
+    assert_eq!(message.attachments, vec![first, second]);
+}
+
+#[test]
+fn attaching_an_upload_that_is_not_the_callers_is_invalid_and_stores_nothing() {
+    let caller = UserId::new();
+    let mine = upload_of(caller, "mine.png");
+    let theirs = upload_of(UserId::new(), "theirs.png");
+    let request = attaching(send_request(ChatId::new()), &[&mine, &theirs]);
+    let mut fakes = Fakes::new().member_as(MemberRole::Member).no_events();
+    // The adapter answers only the caller's own uploads.
+    let found = vec![mine.clone()];
+    fakes
+        .uploads
+        .expect_find_owned()
+        .returning(move |_, _| Ok(found.clone()));
+    fakes.messages.expect_append().never();
+
+    assert_invalid(
+        block_on(fakes.service().send(caller, request)),
+        "attachments",
+    );
+}
+
+#[test]
+fn a_stranger_attaching_learns_nothing_about_uploads() {
+    let caller = UserId::new();
+    let mine = upload_of(caller, "mine.png");
+    let request = attaching(send_request(ChatId::new()), &[&mine]);
+    let mut fakes = Fakes::new().stranger().no_events();
+    fakes.uploads.expect_find_owned().never();
+    fakes.messages.expect_append().never();
+
+    let result = block_on(fakes.service().send(caller, request));
+
+    assert!(matches!(result, Err(MessageError::NotFound)), "{result:?}");
+}
+
+#[test]
+fn a_message_needs_content_or_an_attachment() {
+    let mut fakes = Fakes::new().no_events();
+    fakes.messages.expect_append().never();
+    let service = fakes.service();
+    let empty = SendMessage {
+        content: MessageContent::new_or_empty("", 100).expect("valid"),
+        ..send_request(ChatId::new())
+    };
+
+    assert_invalid(
+        block_on(service.send(UserId::new(), empty.clone())),
+        "content",
+    );
+    assert_invalid(
+        block_on(service.send_batch(
+            UserId::new(),
+            empty.chat_id,
+            vec![send_request(empty.chat_id), empty.clone()],
+        )),
+        "items[1].content",
+    );
+}
+
+#[test]
+fn a_batch_names_the_item_whose_attachment_is_not_the_callers() {
+    let caller = UserId::new();
+    let chat_id = ChatId::new();
+    let mine = upload_of(caller, "mine.png");
+    let gone = upload_of(caller, "gone.png");
+    let items = vec![
+        attaching(batch_item(chat_id, Some("a")), &[&mine]),
+        batch_item(chat_id, Some("b")),
+        attaching(batch_item(chat_id, Some("c")), &[&gone]),
+    ];
+    let mut fakes = Fakes::new().member_as(MemberRole::Member).no_events();
+    let found = vec![mine.clone()];
+    fakes
+        .uploads
+        .expect_find_owned()
+        .times(1)
+        .returning(move |_, _| Ok(found.clone()));
+    fakes.messages.expect_append_batch().never();
+
+    assert_invalid(
+        block_on(fakes.service().send_batch(caller, chat_id, items)),
+        "items[2].attachments",
+    );
+}
+
+#[test]
+fn an_upload_expiring_while_sending_is_invalid_not_a_failure() {
+    let caller = UserId::new();
+    let upload = upload_of(caller, "late.png");
+    let request = attaching(send_request(ChatId::new()), &[&upload]);
+    let mut fakes = Fakes::new().member_as(MemberRole::Member).no_events();
+    let found = vec![upload.clone()];
+    fakes
+        .uploads
+        .expect_find_owned()
+        .returning(move |_, _| Ok(found.clone()));
+    fakes
+        .messages
+        .expect_append()
+        .returning(|_| Err(AppendError::UploadGone));
+
+    assert_invalid(
+        block_on(fakes.service().send(caller, request)),
+        "attachments",
+    );
+}
+
+#[test]
+fn content_may_be_edited_away_only_on_a_message_with_attachments() {
+    let sender = UserId::new();
+    let plain = message(ChatId::new(), sender);
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(plain.clone())
+        .no_events();
+    fakes.messages.expect_edit().never();
+    let emptied = || EditMessage {
+        content: Some(MessageContent::new_or_empty("", 100).expect("valid")),
+        ..EditMessage::default()
+    };
+    assert_invalid(
+        block_on(fakes.service().edit_message(sender, plain.id, emptied())),
+        "content",
+    );
+
+    let with_file = Message {
+        attachments: vec![upload_of(sender, "f.png")],
+        ..message(plain.chat_id, sender)
+    };
+    let mut fakes = Fakes::new()
+        .member_as(MemberRole::Member)
+        .stored(with_file.clone())
+        .expect_event(|e| matches!(e, Event::MessageUpdated(m) if m.content.is_empty()));
+    let updated = Message {
+        content: String::new(),
+        ..with_file.clone()
+    };
+    fakes
+        .messages
+        .expect_edit()
+        .withf(|_, edit| edit.content.as_ref().is_some_and(|(c, _)| c.is_empty()))
+        .times(1)
+        .returning(move |_, _| Ok(Some(updated.clone())));
+    let edited = block_on(
+        fakes
+            .service()
+            .edit_message(sender, with_file.id, emptied()),
+    )
+    .expect("edited");
+    assert!(edited.content.is_empty());
 }

@@ -43,6 +43,7 @@ fn message(chat_id: ChatId, pinned_by: Option<UserId>) -> Message {
         metadata: Metadata::default(),
         pinned: pinned_by.map(|by| Pin { by, at: NOW }),
         reactions: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -47,6 +47,7 @@ fn message(deleted: bool) -> Message {
         metadata: Metadata::default(),
         pinned: None,
         reactions: Some(Vec::new()),
+        attachments: Vec::new(),
     }
 }
 

@@ -38,6 +38,7 @@ fn message(chat: ChatId, seq: i64) -> Message {
         metadata: Metadata::default(),
         pinned: None,
         reactions: None,
+        attachments: Vec::new(),
     }
 }
 

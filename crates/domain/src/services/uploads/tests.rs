@@ -4,7 +4,9 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::ports::{MockBlobStore, MockClock, MockTypeSniffer, MockUploadRepository};
+use crate::ports::{
+    MockBlobStore, MockClock, MockImagePreviewer, MockTypeSniffer, MockUploadRepository, Preview,
+};
 use crate::upload::{AllowedTypes, Sha256};
 
 const NOW: OffsetDateTime = datetime!(2026-11-30 10:00 UTC);
@@ -45,6 +47,8 @@ struct Fakes {
     uploads: MockUploadRepository,
     blobs: MockBlobStore,
     sniffer: MockTypeSniffer,
+    previewer: MockImagePreviewer,
+    previews: bool,
 }
 
 impl Fakes {
@@ -53,16 +57,23 @@ impl Fakes {
             uploads: MockUploadRepository::new(),
             blobs: MockBlobStore::new(),
             sniffer: MockTypeSniffer::new(),
+            previewer: MockImagePreviewer::new(),
+            previews: false,
         }
     }
 
-    fn service(self) -> UploadService {
+    fn service(mut self) -> UploadService {
+        if !self.previews {
+            // Unless a test says otherwise: no type is an image it reads.
+            self.previewer.expect_reads().return_const(false);
+        }
         let mut clock = MockClock::new();
         clock.expect_now().return_const(NOW);
         UploadService::new(
             Arc::new(self.uploads),
             Arc::new(self.blobs),
             Arc::new(self.sniffer),
+            Arc::new(self.previewer),
             Arc::new(clock),
             UploadPolicy {
                 max_bytes: 1000,
@@ -74,12 +85,161 @@ impl Fakes {
 
     /// A stage that succeeds, and the release that must follow it.
     fn staging(&mut self) {
-        self.blobs.expect_stage().times(1).returning(|_, max| {
-            assert_eq!(max, 1000);
-            Ok(staged())
-        });
-        self.blobs.expect_release().times(1).return_const(());
+        self.blobs
+            .expect_stage()
+            .withf(|_, max| *max == 1000)
+            .times(1)
+            .returning(|_, _| Ok(staged()));
+        self.blobs
+            .expect_release()
+            .withf(|s| s.sha256 == sha())
+            .times(1)
+            .return_const(());
     }
+
+    /// An image the previewer reads: 640×480, with a thumbnail stored as
+    /// its own blob.
+    fn previewing(&mut self) {
+        self.previews = true;
+        self.previewer
+            .expect_reads()
+            .withf(|t| t.as_str() == "image/png")
+            .return_const(true);
+        self.blobs
+            .expect_open()
+            .withf(|s, range| *s == sha() && range.is_none())
+            .times(1)
+            .returning(|_, _| Ok(Box::new(body())));
+        self.previewer
+            .expect_preview()
+            .withf(|_, size| *size == PNG.len() as u64)
+            .times(1)
+            .returning(|_, _| {
+                Some(Preview {
+                    width: 640,
+                    height: 480,
+                    thumbnail: Some(THUMB.to_vec()),
+                })
+            });
+        self.blobs
+            .expect_stage()
+            .withf(|_, max| *max == THUMB.len() as u64)
+            .times(1)
+            .returning(|_, _| {
+                Ok(Staged {
+                    sha256: thumb_sha(),
+                    size: THUMB.len() as u64,
+                    head: THUMB.to_vec(),
+                    handle: "tmp/thumb".into(),
+                })
+            });
+        self.blobs
+            .expect_release()
+            .withf(|s| s.sha256 == thumb_sha())
+            .times(1)
+            .return_const(());
+    }
+}
+
+const THUMB: &[u8] = b"\x89PNG small";
+
+fn thumb_sha() -> Sha256 {
+    Sha256::from_digest(&[9; 32])
+}
+
+#[test]
+fn an_image_gets_its_dimensions_and_a_thumbnail_stored_before_its_record() {
+    let mut fakes = Fakes::new();
+    fakes.staging();
+    fakes.previewing();
+    fakes
+        .sniffer
+        .expect_sniff()
+        .return_const(Some("image/png".to_owned()));
+    fakes.blobs.expect_commit().times(2).returning(|_| Ok(()));
+    fakes
+        .uploads
+        .expect_create()
+        .withf(|upload, _| {
+            upload.width == Some(640)
+                && upload.height == Some(480)
+                && upload.thumbnail == Some(thumb_sha())
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    fakes.blobs.expect_exists().times(2).returning(|_| Ok(true));
+    let upload = block_on(
+        fakes
+            .service()
+            .receive(UserId::new(), "cat.png", Box::new(body())),
+    )
+    .expect("valid");
+    assert_eq!((upload.width, upload.height), (Some(640), Some(480)));
+    assert_eq!(upload.thumbnail, Some(thumb_sha()));
+}
+
+#[test]
+fn an_image_that_cannot_be_read_is_kept_without_a_preview() {
+    let mut fakes = Fakes::new();
+    fakes.previews = true;
+    fakes.staging();
+    fakes.previewer.expect_reads().return_const(true);
+    fakes
+        .blobs
+        .expect_open()
+        .returning(|_, _| Ok(Box::new(body())));
+    fakes.previewer.expect_preview().returning(|_, _| None);
+    fakes
+        .sniffer
+        .expect_sniff()
+        .return_const(Some("image/png".to_owned()));
+    fakes.blobs.expect_commit().times(1).returning(|_| Ok(()));
+    fakes
+        .uploads
+        .expect_create()
+        .withf(|upload, _| upload.width.is_none() && upload.thumbnail.is_none())
+        .times(1)
+        .returning(|_, _| Ok(()));
+    fakes.blobs.expect_exists().times(1).returning(|_| Ok(true));
+    block_on(
+        fakes
+            .service()
+            .receive(UserId::new(), "broken.png", Box::new(body())),
+    )
+    .expect("kept");
+}
+
+#[test]
+fn a_refused_image_leaves_neither_its_bytes_nor_its_thumbnail() {
+    let mut fakes = Fakes::new();
+    fakes.staging();
+    fakes.previewing();
+    fakes
+        .sniffer
+        .expect_sniff()
+        .return_const(Some("image/png".to_owned()));
+    fakes.blobs.expect_commit().returning(|_| Ok(()));
+    fakes
+        .uploads
+        .expect_create()
+        .returning(|_, _| Err(CreateUploadError::QuotaExceeded));
+    for collected in [sha(), thumb_sha()] {
+        fakes
+            .uploads
+            .expect_collect_blob()
+            .withf(move |sha, _| *sha == collected)
+            .times(1)
+            .returning(|_, _| Ok(true));
+    }
+    let refused = block_on(
+        fakes
+            .service()
+            .receive(UserId::new(), "big.png", Box::new(body())),
+    );
+    assert!(
+        matches!(refused, Err(UploadError::QuotaExceeded)),
+        "{refused:?}"
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ use sea_orm::{
 
 use missive_domain::sync::{ChangeKind, NewChange};
 
+use super::attachments::{References, is_upload_gone};
 use super::mentions::Notified;
 use super::threads::{ROOT_BUMP, THREADED_PG, participant_values, root_bump_values, thread_bumps};
 use super::{SeaMessageRepository, UNREAD_WINDOW};
@@ -69,8 +70,8 @@ pub(super) static APPEND_PG: LazyLock<String> = LazyLock::new(|| {
         stored AS ( \
             INSERT INTO messages (id, chat_id, seq, sender_id, content, role, rating, \
                 client_id, reply_to, sent_at, created_at, metadata, search_text, \
-                thread_root_id, mentions, mention_all) \
-            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
+                thread_root_id, mentions, mention_all, attachments) \
+            SELECT ?, ?, bumped.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM bumped \
             RETURNING seq, chat_id AS stored_chat, id AS stored_id), \
         logged AS ( \
             INSERT INTO changes (chat_id, kind, message_id) \
@@ -148,6 +149,7 @@ pub(super) fn stored_model(new: &NewMessage, seq: i64) -> messages::ActiveModel 
         mentions: Set(convert::stored_user_ids(new.mentions.users())),
         mention_all: Set(new.mention_all),
         reaction_kinds: Set(0),
+        attachments: Set(convert::stored_attachments(&new.attachments)),
     }
 }
 
@@ -182,6 +184,7 @@ pub(super) fn insert_values(new: &NewMessage) -> Vec<Value> {
         new.thread_root_id.map(|r| r.as_uuid()).into(),
         convert::stored_user_ids(new.mentions.users()).into(),
         new.mention_all.into(),
+        convert::stored_attachments(&new.attachments).into(),
     ]
 }
 
@@ -189,6 +192,8 @@ pub(super) enum Attempt {
     Stored(i64),
     NotMember,
     Duplicate,
+    /// An attached upload was deleted since it was checked.
+    UploadGone,
 }
 
 impl SeaMessageRepository {
@@ -201,10 +206,12 @@ impl SeaMessageRepository {
         static SQL: LazyLock<String> =
             LazyLock::new(|| statement(DbBackend::Postgres, &APPEND_PG, Vec::new()).sql);
         let notified = Notified::of(new);
-        let statement = if new.thread_root_id.is_none() && !notified.anyone() {
+        let references = References::of(new);
+        let statement = if new.thread_root_id.is_none() && !notified.anyone() && !references.any() {
             Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), values)
         } else {
-            // Replies and mentions add parts to the same statement.
+            // Replies, mentions and attachments add parts to the same
+            // statement.
             let mut parts = String::new();
             if let Some(root) = new.thread_root_id {
                 parts.push_str(&THREADED_PG);
@@ -221,6 +228,10 @@ impl SeaMessageRepository {
                 values.push(new.id.as_uuid().into());
                 values.extend(notified.values());
             }
+            if references.any() {
+                parts.push_str(&references.sql_after_stored());
+                values.extend(references.pairs());
+            }
             let sql = APPEND_PG.replace(
                 " SELECT seq FROM stored",
                 &format!("{parts} SELECT seq FROM stored"),
@@ -232,6 +243,7 @@ impl SeaMessageRepository {
             Ok(Some(row)) => Ok(Attempt::Stored(row.seq)),
             Ok(None) => Ok(Attempt::NotMember),
             Err(e) if is_unique_violation(&e) => Ok(Attempt::Duplicate),
+            Err(e) if references.any() && is_upload_gone(&e) => Ok(Attempt::UploadGone),
             Err(e) => Err(e),
         }
     }
@@ -268,6 +280,14 @@ impl SeaMessageRepository {
                     .await?;
                 }
                 Notified::of(new).insert(&txn, seq).await?;
+                if let Err(e) = References::of(new).insert(&txn).await {
+                    txn.rollback().await?;
+                    return if is_upload_gone(&e) {
+                        Ok(Attempt::UploadGone)
+                    } else {
+                        Err(e)
+                    };
+                }
                 let mut changes = vec![NewChange::message(
                     new.chat_id,
                     ChangeKind::MessageCreated,
@@ -398,6 +418,10 @@ impl SeaMessageRepository {
                         .insert(&txn, message.seq)
                         .await
                         .map_err(infra_error)?;
+                    References::of(new)
+                        .insert(&txn)
+                        .await
+                        .map_err(|e| upload_gone_or(e, new))?;
                 }
             }
             let mut changes: Vec<NewChange> = answer
@@ -465,5 +489,15 @@ impl SeaMessageRepository {
         }
         txn.commit().await.map_err(infra_error)?;
         Ok(answer)
+    }
+}
+
+/// A batch's failure: [`AppendError::UploadGone`] when an attached upload
+/// was deleted since it was checked, else storage's.
+fn upload_gone_or(err: DbErr, new: &NewMessage) -> AppendError {
+    if !new.attachments.is_empty() && is_upload_gone(&err) {
+        AppendError::UploadGone
+    } else {
+        AppendError::Infra(infra_error(err))
     }
 }
