@@ -20,6 +20,7 @@ use crate::ports::{
 };
 use crate::services::reactions::with_reactions;
 use crate::upload::{AttachmentIds, Upload};
+use attachments::{check_not_blank, upload_gone};
 
 /// Most messages in one batch.
 pub const MAX_BATCH: usize = 1000;
@@ -453,45 +454,6 @@ impl MessageService {
         Ok(())
     }
 
-    /// The caller's uploads each `(ids, prefix)` attaches, in their order,
-    /// read in one query; an id that is not the caller's upload (unknown,
-    /// expired, someone else's) is refused naming `{prefix}attachments`.
-    async fn own_uploads(
-        &self,
-        caller: UserId,
-        lists: &[(&AttachmentIds, String)],
-    ) -> Result<Vec<Vec<Upload>>, MessageError> {
-        let mut wanted: Vec<_> = lists
-            .iter()
-            .flat_map(|(ids, _)| ids.ids().iter().copied())
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        let found: std::collections::HashMap<_, Upload> = self
-            .uploads
-            .find_owned(caller, &wanted)
-            .await?
-            .into_iter()
-            .map(|upload| (upload.id, upload))
-            .collect();
-        lists
-            .iter()
-            .map(|(ids, prefix)| {
-                ids.ids()
-                    .iter()
-                    .map(|id| {
-                        found.get(id).cloned().ok_or_else(|| {
-                            invalid(
-                                format!("{prefix}attachments"),
-                                format!("{id} is not one of your uploads"),
-                            )
-                        })
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
     /// The root of the thread a reply to `reply_to` joins: `reply_to`
     /// itself, or its own root when it is a reply. `None` when it is not
     /// a message of `chat_id`.
@@ -641,27 +603,8 @@ impl MessageService {
     }
 }
 
+mod attachments;
 mod reads;
 
 #[cfg(test)]
 mod tests;
-
-/// A message needs content or at least one attachment; `prefix` names the
-/// batch item.
-fn check_not_blank(request: &SendMessage, prefix: &str) -> Result<(), MessageError> {
-    if request.content.is_empty() && request.attachments.is_empty() {
-        Err(invalid(
-            format!("{prefix}content"),
-            MessageContent::EMPTY_NEEDS_ATTACHMENTS,
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-fn upload_gone(prefix: &str) -> MessageError {
-    invalid(
-        format!("{prefix}attachments"),
-        "an upload expired while the message was sent; upload it again",
-    )
-}
