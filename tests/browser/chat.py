@@ -188,7 +188,8 @@ def watch(page, problems):
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
     page.on("request", lambda r: problems.append(f"request elsewhere: {r.url}")
-            if not r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:")) else None)
+            if not r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:http://127.0.0.1"))
+            else None)
 
 
 async def live_chat_and_xss(browser, server):
@@ -572,9 +573,9 @@ async def attachments_upload_preview_download(browser, server):
     ada, bob = await ada_ctx.new_page(), await bob_ctx.new_page()
     watch(ada, problems)
     watch(bob, problems)
-    await register(ada, server.base, "gia@example.org", "Gia")
-    await register(bob, server.base, "hob@example.org", "Hob")
-    await ada.fill("#new-chat-emails", "hob@example.org")
+    await register(ada, server.base, "uma@example.org", "Uma")
+    await register(bob, server.base, "vic@example.org", "Vic")
+    await ada.fill("#new-chat-emails", "vic@example.org")
     await ada.click("button:has-text('Start chat')")
     await ada.wait_for_selector("#composer-input")
     await send(ada, "files coming")

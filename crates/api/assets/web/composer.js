@@ -151,8 +151,9 @@ function attachmentTray(id) {
   const tray = el("ul", { class: "attachment-tray", "aria-label": "Files to send", hidden: true });
   const picker = el("input", { type: "file", multiple: true, id: `${id}-files`, class: "visually-hidden", tabindex: "-1",
     "aria-hidden": "true", onchange: () => { add(picker.files); picker.value = ""; } });
-  const button = el("button", { type: "button", class: "tool attach", "aria-label": "Attach files", title: "Attach files (or drop or paste them)",
-    onclick: () => picker.click(), text: "📎" });
+  const button = el("span", { class: "attach" }, picker,
+    el("button", { type: "button", class: "tool", "aria-label": "Attach files", title: "Attach files (or drop or paste them)",
+      onclick: () => picker.click(), text: "📎" }));
 
   function render() {
     tray.hidden = items.length === 0;
