@@ -200,6 +200,10 @@ pub fn build_state(
         reactions,
         pins,
         uploads,
+        upload_slots: crate::upload_slots::UploadSlots::new(
+            settings.uploads.max_in_flight_per_user.max(1),
+            settings.uploads.max_in_flight.max(1),
+        ),
         sync,
         rate_limits,
         realtime,

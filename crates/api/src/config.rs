@@ -56,6 +56,10 @@ pub struct UploadSettings {
     pub gc_every_secs: u64,
     /// Most items of each kind one run removes.
     pub gc_batch: u32,
+    /// Most uploads one user streams at once (429 past it).
+    pub max_in_flight_per_user: usize,
+    /// Most uploads streaming at once on this instance (429 past it).
+    pub max_in_flight: usize,
 }
 
 impl Default for UploadSettings {
@@ -81,6 +85,8 @@ impl Default for UploadSettings {
             unattached_ttl_secs: 24 * 3600,
             gc_every_secs: 300,
             gc_batch: 500,
+            max_in_flight_per_user: 4,
+            max_in_flight: 64,
         }
     }
 }

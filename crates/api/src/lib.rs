@@ -21,6 +21,7 @@ pub mod routes;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod upload_slots;
 pub mod views;
 
 pub use app::Application;

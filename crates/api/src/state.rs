@@ -43,6 +43,8 @@ pub struct App {
     pub pins: PinService,
     /// Uploads (attachments).
     pub uploads: UploadService,
+    /// How many uploads stream at once.
+    pub upload_slots: std::sync::Arc<crate::upload_slots::UploadSlots>,
     /// The change log: `GET /sync`, WebSocket resume and live delivery.
     pub sync: SyncService,
     /// Request rate limits.

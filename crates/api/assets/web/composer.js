@@ -190,6 +190,7 @@ function attachmentTray(id) {
       await Promise.all(items.map((i) => i.done));
       return items.some((i) => i.error) ? null : items.map((i) => i.upload);
     },
+    sending: false,
     clear() { items = []; render(); },
     get empty() { return items.length === 0; },
   };
@@ -202,18 +203,27 @@ function announceTyping(chatId) {
 }
 
 async function send(chatId, input, replyTo, picked, files) {
+  if (files.sending) return; // Enter pressed again while files finish uploading
   const content = input.value.trim();
-  if (!content && files.empty) return;
-  const attachments = await files.ready();
+  // Sending the text of a failed message again (with no new files)
+  // retries it under the same client_id and with the same files: if the
+  // first attempt did reach the server, it is not stored twice.
+  const map = messagesOf(chatId);
+  const failed = files.empty
+    ? [...map.values()].find((m) => m.pending && m.failed && m.content === content && (m.thread_root_id || null) === replyTo)
+    : null;
+  if (!content && files.empty && !failed) return;
+  let attachments;
+  files.sending = true;
+  try {
+    attachments = failed ? failed.attachments || [] : await files.ready();
+  } finally {
+    files.sending = false;
+  }
   if (attachments === null) return; // a file failed: its error shows, ✕ removes it
   files.clear();
   const mentions = [...new Set([...picked].filter(([name, id]) => id !== "all" && content.includes(name)).map(([, id]) => id))];
   const mentionAll = [...picked].some(([name, id]) => id === "all" && content.includes(name));
-  // Sending the text of a failed message again retries it under the same
-  // client_id: if the first attempt did reach the server, it is not
-  // stored twice.
-  const map = messagesOf(chatId);
-  const failed = [...map.values()].find((m) => m.pending && m.failed && m.content === content && (m.thread_root_id || null) === replyTo);
   if (failed) map.delete(failed.id);
   const clientId = failed?.client_id || crypto.randomUUID();
   const body = { content, client_id: clientId };

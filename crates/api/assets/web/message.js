@@ -72,7 +72,7 @@ function attachmentsNode(message) {
         else {
           if (!known) thumbnails.set(file.id, client.blob(`/uploads/${file.id}/thumbnail`)
             .then((blob) => { const url = URL.createObjectURL(blob); thumbnails.set(file.id, url); return url; })
-            .catch(() => { thumbnails.delete(file.id); return null; }));
+            .catch(() => null)); // not fetched again on every render
           thumbnails.get(file.id).then((url) => { if (url) img.src = url; });
         }
         preview = img;
@@ -87,7 +87,9 @@ function attachmentsNode(message) {
 /** Saves a file under its name (fetched with the credentials). */
 async function download(file) {
   try {
-    const url = URL.createObjectURL(await client.blob(`/uploads/${file.id}`));
+    // As opaque bytes: the page never opens the file as its own type.
+    const blob = await client.blob(`/uploads/${file.id}`);
+    const url = URL.createObjectURL(new Blob([blob], { type: "application/octet-stream" }));
     const link = el("a", { href: url, download: file.filename, hidden: true });
     document.body.append(link);
     link.click();

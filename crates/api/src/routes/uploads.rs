@@ -18,8 +18,8 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::openapi::{
-    BadRequest, NotFound, RangeNotSatisfiable, Unauthorized, UploadRefused, UploadTooLarge,
-    ValidationFailed,
+    BadRequest, NotFound, RangeNotSatisfiable, TooManyRequests, Unauthorized, UploadRefused,
+    UploadTooLarge, ValidationFailed,
 };
 use crate::state::AppState;
 use crate::views::{BinaryBody, UploadView};
@@ -89,7 +89,9 @@ fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
 /// the bytes — the declared `Content-Type` is ignored — and checked
 /// against `uploads.allowed_types` (415); over your quota
 /// (`uploads.quota_bytes`) is 413 `quota_exceeded`. The same bytes
-/// uploaded again (by anyone) are stored once.
+/// uploaded again (by anyone) are stored once. At most
+/// `uploads.max_in_flight_per_user` of one user's (4) and
+/// `uploads.max_in_flight` in all (64) stream at once: 429 past them.
 #[utoipa::path(
     post, path = "/uploads", tag = "uploads", operation_id = "upload_file",
     params(UploadQuery),
@@ -103,6 +105,7 @@ fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
         (status = 413, response = UploadTooLarge),
         (status = 415, response = UploadRefused),
         (status = 422, response = ValidationFailed),
+        (status = 429, response = TooManyRequests),
     )
 )]
 async fn upload(
@@ -122,6 +125,11 @@ async fn upload(
             format!("must be at most {MAX_FILENAME_PARAM} characters"),
         )]));
     }
+    // A slot before any byte is read; held until the upload is done.
+    let slot = app
+        .upload_slots
+        .try_take(caller)
+        .ok_or_else(|| ApiError::rate_limited(1))?;
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -179,9 +187,12 @@ async fn upload(
     // To completion even if the client or the request timeout gives up:
     // the steps after the bytes arrived (record, clean-up) always finish.
     let uploads = app.uploads.clone();
-    let stored =
-        super::to_completion(async move { uploads.receive(caller, &filename, source).await })
-            .await?;
+    let stored = super::to_completion(async move {
+        let stored = uploads.receive(caller, &filename, source).await;
+        drop(slot);
+        stored
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 

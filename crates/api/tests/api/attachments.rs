@@ -387,3 +387,72 @@ async fn with_s3_storage_files_go_up_attach_and_come_down_the_same() {
     assert_eq!(thumb.status(), 200);
     assert!(image::load_from_memory(&thumb.bytes().await.expect("body")).is_ok());
 }
+
+#[tokio::test]
+async fn a_member_who_leaves_or_whose_chat_is_deleted_can_no_longer_download() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada@example.org").await;
+    let bob = app.register("bob@example.org").await;
+    let cy = app.register("cy@example.org").await;
+    let chat = app.group(&ada, &[&bob, &cy]).await;
+    let file = upload(&app, &ada, "plan.pdf", pdf()).await;
+    let sent = send(&app, &ada, &chat, json!({"attachments": [id(&file)]})).await;
+    assert_eq!(sent.status(), 201);
+    let path = format!("/api/v1/uploads/{}", id(&file));
+    assert_eq!(app.get(&path, &bob.token).await.status(), 200);
+
+    let removed = app
+        .delete(
+            &format!("/api/v1/chats/{chat}/members/{}", bob.id),
+            &ada.token,
+        )
+        .await;
+    assert_eq!(removed.status(), 204);
+    assert_eq!(app.get(&path, &bob.token).await.status(), 404);
+    assert_eq!(app.get(&path, &cy.token).await.status(), 200);
+
+    let deleted = app
+        .delete(&format!("/api/v1/chats/{chat}"), &ada.token)
+        .await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(app.get(&path, &cy.token).await.status(), 404);
+    assert_eq!(app.get(&path, &ada.token).await.status(), 200);
+}
+
+#[tokio::test]
+async fn one_user_streams_a_bounded_number_of_uploads_at_once() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.uploads.max_in_flight_per_user = 1;
+    })
+    .await;
+    let ada = app.register("ada@example.org").await;
+    // One upload whose body never ends holds the only slot …
+    let (sender, body) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    sender.unbounded_send(Ok(pdf())).expect("the first bytes");
+    let slow = app
+        .request(Method::POST, "/api/v1/uploads?filename=slow.pdf")
+        .bearer_auth(&ada.token)
+        .header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(body))
+        .send();
+    let slow = tokio::spawn(slow);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // … so a second one is 429 at once, with Retry-After.
+    let second = app
+        .request(Method::POST, "/api/v1/uploads?filename=b.pdf")
+        .bearer_auth(&ada.token)
+        .header("content-type", "application/octet-stream")
+        .body(pdf())
+        .send()
+        .await
+        .expect("second");
+    assert_eq!(second.status(), 429);
+    assert!(header(&second, "retry-after").is_some());
+    // Others are not held up by Ada.
+    let bob = app.register("bob@example.org").await;
+    upload(&app, &bob, "c.pdf", pdf()).await;
+    // Once the first ends, the slot comes back.
+    drop(sender);
+    assert_eq!(slow.await.expect("task").expect("first").status(), 201);
+    upload(&app, &ada, "d.pdf", pdf()).await;
+}

@@ -180,7 +180,13 @@ pub trait UploadRepository: Send + Sync {
     /// [`CreateUploadError::QuotaExceeded`], or storage failure.
     async fn create(&self, upload: &Upload, quota_bytes: u64) -> Result<(), CreateUploadError>;
 
-    /// Those of `ids` that `owner` uploaded (and that are not expired), in
+    /// The bytes `owner`'s uploads hold together (what the quota counts).
+    ///
+    /// # Errors
+    /// [`InfraError`] when storage fails.
+    async fn used_bytes(&self, owner: UserId) -> Result<u64, InfraError>;
+
+    /// Those of `ids` that `owner` uploaded (and that still exist), in
     /// any order.
     ///
     /// # Errors

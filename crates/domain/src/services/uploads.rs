@@ -157,6 +157,12 @@ impl UploadService {
             .ok_or_else(|| {
                 UploadError::UnsupportedType(detected.unwrap_or_else(|| "unknown".to_owned()))
             })?;
+        // A quota already used up is told before any work (the check that
+        // counts is `create`'s, under the owner's lock).
+        let used = self.uploads.used_bytes(owner).await?;
+        if used.saturating_add(staged.size) > self.policy.quota_bytes {
+            return Err(UploadError::QuotaExceeded);
+        }
         // The blob exists before any record names it; so does the
         // thumbnail's.
         self.blobs.commit(staged).await?;

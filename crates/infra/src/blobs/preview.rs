@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use image::codecs::jpeg::JpegEncoder;
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use missive_domain::ports::{ChunkSource, ImagePreviewer, Preview};
 use missive_domain::upload::ContentType;
@@ -28,6 +29,8 @@ pub const MAX_DECODE_BYTES: u64 = 256 << 20;
 /// The largest file decoded; of a bigger one only the first
 /// [`HEADER_BYTES`] are read, for its dimensions.
 pub const MAX_DECODE_INPUT: u64 = 64 << 20;
+/// The longest an upload waits for a turn to be previewed.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// What is read of a file too big to decode.
 const HEADER_BYTES: u64 = 256 << 10;
 
@@ -71,7 +74,12 @@ impl ImagePreviewer for ImagePreviews {
     }
 
     async fn preview(&self, mut image: Box<dyn ChunkSource>, size: u64) -> Option<Preview> {
-        let _turn = self.turns.acquire().await.ok()?;
+        // A queue longer than this is load the previews should not add
+        // to: the file is kept without one.
+        let _turn = tokio::time::timeout(MAX_WAIT, self.turns.acquire())
+            .await
+            .ok()?
+            .ok()?;
         let whole = size <= MAX_DECODE_INPUT;
         let wanted = if whole { size } else { HEADER_BYTES };
         let mut bytes = Vec::with_capacity(usize::try_from(wanted).ok()?);
@@ -123,28 +131,44 @@ fn preview_of(bytes: &[u8], max_decode_bytes: u64) -> Option<Preview> {
             thumbnail: None,
         });
     }
-    let mut decoded = DynamicImage::from_decoder(decoder).ok();
-    if let (Some(decoded), Some(orientation)) = (decoded.as_mut(), orientation) {
-        decoded.apply_orientation(orientation);
-    }
     // Dimensions as shown: a photo taken sideways reports them turned.
-    let (width, height) = decoded
-        .as_ref()
-        .map_or((width, height), |d| (d.width(), d.height()));
+    let turned = matches!(
+        orientation,
+        Some(
+            Orientation::Rotate90
+                | Orientation::Rotate270
+                | Orientation::Rotate90FlipH
+                | Orientation::Rotate270FlipH
+        )
+    );
+    let (width, height) = if turned {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    let thumbnail = DynamicImage::from_decoder(decoder)
+        .ok()
+        .and_then(|decoded| thumbnail(decoded, orientation));
     Some(Preview {
         width,
         height,
-        thumbnail: decoded.and_then(|d| thumbnail(&d)),
+        thumbnail,
     })
 }
 
-/// The encoded thumbnail of a decoded image.
-fn thumbnail(image: &DynamicImage) -> Option<Vec<u8>> {
-    let small = if image.width() > THUMBNAIL_SIDE || image.height() > THUMBNAIL_SIDE {
-        image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+/// The encoded thumbnail of a decoded image, turned upright (the small
+/// copy is turned, never the full image: no second full-size buffer).
+fn thumbnail(image: DynamicImage, orientation: Option<Orientation>) -> Option<Vec<u8>> {
+    let mut small = if image.width() > THUMBNAIL_SIDE || image.height() > THUMBNAIL_SIDE {
+        let small = image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE);
+        drop(image);
+        small
     } else {
-        image.clone()
+        image
     };
+    if let Some(orientation) = orientation {
+        small.apply_orientation(orientation);
+    }
     let mut out = Vec::new();
     if small.color().has_alpha() {
         small

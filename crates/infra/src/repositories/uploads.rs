@@ -159,6 +159,23 @@ impl UploadRepository for SeaUploadRepository {
         Ok(())
     }
 
+    async fn used_bytes(&self, owner: UserId) -> Result<u64, InfraError> {
+        let used: i64 = self
+            .conn
+            .query_one_raw(statement(
+                self.conn.get_database_backend(),
+                "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM uploads WHERE owner_id = ?",
+                vec![owner.as_uuid().into()],
+            ))
+            .await
+            .map_err(infra_error)?
+            .map(|row| row.try_get("", "used"))
+            .transpose()
+            .map_err(infra_error)?
+            .unwrap_or(0);
+        Ok(u64::try_from(used).unwrap_or(0))
+    }
+
     async fn find_owned(&self, owner: UserId, ids: &[UploadId]) -> Result<Vec<Upload>, InfraError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -209,34 +226,71 @@ impl UploadRepository for SeaUploadRepository {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<u64, InfraError> {
-        // A message being stored that attaches an upload holds a key-share
-        // lock on the upload's row (its foreign key's check) until it
-        // commits: PostgreSQL skips such rows here, so a reference being
-        // written is never cascaded away. An upload locked here first
-        // makes that message fail its check instead
-        // (`AppendError::UploadGone`). SQLite runs one writer at a time.
+        const UNATTACHED: &str = "u.created_us < ? AND NOT EXISTS ( \
+                SELECT 1 FROM message_attachments a WHERE a.upload_id = u.id)";
         let backend = self.conn.get_database_backend();
-        let lock = if backend == DbBackend::Postgres {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        let turn = self.write_gate.turn().await;
-        let result = self
-            .conn
-            .execute_raw(statement(
+        if backend != DbBackend::Postgres {
+            // SQLite runs one writer at a time: a send and this never
+            // interleave.
+            let turn = self.write_gate.turn().await;
+            let result = self
+                .conn
+                .execute_raw(statement(
+                    backend,
+                    &format!(
+                        "DELETE FROM uploads WHERE id IN (SELECT u.id FROM uploads u \
+                         WHERE {UNATTACHED} LIMIT ?)"
+                    ),
+                    vec![micros(before).into(), i64::from(limit).into()],
+                ))
+                .await
+                .map_err(infra_error)?;
+            drop(turn);
+            return Ok(result.rows_affected());
+        }
+        // PostgreSQL, in two statements of one transaction. The first locks
+        // the candidates, skipping any a send holds (its reference's
+        // foreign-key check takes a key-share lock until it commits). The
+        // second deletes them only if, by its own later snapshot, still no
+        // reference names them: a send that committed in between keeps its
+        // upload (a single statement would judge by its first snapshot and
+        // cascade the new reference away). A send that comes after the lock
+        // waits for it and then fails its check: 422, never a dangling
+        // file (`AppendError::UploadGone`).
+        let txn = self.conn.begin().await.map_err(infra_error)?;
+        let locked: Vec<uuid::Uuid> = txn
+            .query_all_raw(statement(
                 backend,
                 &format!(
-                    "DELETE FROM uploads WHERE id IN (SELECT u.id FROM uploads u \
-                     WHERE u.created_us < ? AND NOT EXISTS ( \
-                         SELECT 1 FROM message_attachments a WHERE a.upload_id = u.id) \
-                     LIMIT ?{lock})"
+                    "SELECT u.id FROM uploads u WHERE {UNATTACHED} \
+                     LIMIT ? FOR UPDATE SKIP LOCKED"
                 ),
                 vec![micros(before).into(), i64::from(limit).into()],
             ))
             .await
+            .map_err(infra_error)?
+            .iter()
+            .map(|row| row.try_get::<uuid::Uuid>("", "id"))
+            .collect::<Result<_, _>>()
             .map_err(infra_error)?;
-        drop(turn);
+        if locked.is_empty() {
+            txn.rollback().await.map_err(infra_error)?;
+            return Ok(0);
+        }
+        let values: Vec<sea_orm::Value> = locked.iter().map(|id| (*id).into()).collect();
+        let result = txn
+            .execute_raw(statement(
+                backend,
+                &format!(
+                    "DELETE FROM uploads u WHERE u.id IN ({}) AND NOT EXISTS ( \
+                         SELECT 1 FROM message_attachments a WHERE a.upload_id = u.id)",
+                    placeholders(locked.len())
+                ),
+                values,
+            ))
+            .await
+            .map_err(infra_error)?;
+        txn.commit().await.map_err(infra_error)?;
         Ok(result.rows_affected())
     }
 

@@ -132,6 +132,10 @@ async fn only_the_owners_uploads_are_found_for_attaching() {
             .find_owned(people[0], &[mine.id, theirs.id, UploadId::new()])
             .await
             .expect("find");
+        assert_eq!(
+            uploads.used_bytes(people[0]).await.expect("used"),
+            mine.size
+        );
         assert_eq!(found, vec![mine]);
         assert!(
             uploads
@@ -220,6 +224,42 @@ async fn a_batch_stores_each_messages_attachments() {
                 .await
                 .expect("find")
                 .is_some()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_collection_skips_an_upload_a_send_is_attaching() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    on_each_backend(|db| async move {
+        if db.connection().get_database_backend() != sea_orm::DbBackend::Postgres {
+            return; // SQLite: one writer at a time, nothing to interleave.
+        }
+        let people = users(&db, 1).await;
+        let uploads = SeaUploadRepository::new(&db);
+        let mut old = upload(people[0], "old.png", 1);
+        old.created_at = now() - Duration::days(2);
+        uploads.create(&old, 1 << 20).await.expect("upload");
+        // A send's reference check holds a key-share lock on the upload
+        // until it commits.
+        let send = db.connection().begin().await.expect("begin");
+        send.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT id FROM uploads WHERE id = $1 FOR KEY SHARE",
+            [old.id.as_uuid().into()],
+        ))
+        .await
+        .expect("lock");
+        assert_eq!(
+            uploads.expire_unattached(now(), 10).await.expect("expire"),
+            0
+        );
+        send.rollback().await.expect("rollback");
+        // Released (the send gave up): now it goes.
+        assert_eq!(
+            uploads.expire_unattached(now(), 10).await.expect("expire"),
+            1
         );
     })
     .await;

@@ -85,6 +85,7 @@ impl Fakes {
 
     /// A stage that succeeds, and the release that must follow it.
     fn staging(&mut self) {
+        self.uploads.expect_used_bytes().returning(|_| Ok(0));
         self.blobs
             .expect_stage()
             .withf(|_, max| *max == 1000)
@@ -176,6 +177,34 @@ fn an_image_gets_its_dimensions_and_a_thumbnail_stored_before_its_record() {
     .expect("valid");
     assert_eq!((upload.width, upload.height), (Some(640), Some(480)));
     assert_eq!(upload.thumbnail, Some(thumb_sha()));
+}
+
+#[test]
+fn a_used_up_quota_is_told_before_the_file_is_stored_or_previewed() {
+    let mut fakes = Fakes::new();
+    fakes.previews = true;
+    fakes
+        .uploads
+        .expect_used_bytes()
+        .returning(|_| Ok(5000 - PNG.len() as u64 + 1));
+    fakes.blobs.expect_stage().returning(|_, _| Ok(staged()));
+    fakes.blobs.expect_release().times(1).return_const(());
+    fakes
+        .sniffer
+        .expect_sniff()
+        .return_const(Some("image/png".to_owned()));
+    fakes.blobs.expect_commit().never();
+    fakes.previewer.expect_preview().never();
+    fakes.uploads.expect_create().never();
+    let refused = block_on(
+        fakes
+            .service()
+            .receive(UserId::new(), "a.png", Box::new(body())),
+    );
+    assert!(
+        matches!(refused, Err(UploadError::QuotaExceeded)),
+        "{refused:?}"
+    );
 }
 
 #[test]

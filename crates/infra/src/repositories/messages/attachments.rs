@@ -71,9 +71,15 @@ impl<'a> References<'a> {
 
 /// Whether an append failed because an attached upload was deleted (by a
 /// collection) after the message service checked it.
+/// PostgreSQL names the constraint (the append is one statement, whose
+/// other keys must not be taken for this); SQLite names none, but there
+/// the references are written by a statement of their own.
 pub(super) fn is_upload_gone(err: &DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(SqlErr::ForeignKeyConstraintViolation(_))
-    )
+    match err.sql_err() {
+        Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
+            message.contains("fk_message_attachments_upload")
+                || message.contains("FOREIGN KEY constraint failed")
+        }
+        _ => false,
+    }
 }
