@@ -12,7 +12,7 @@
 # - `negative_data_rejection` is left out of the coverage phase only: that
 #   phase drops a property required by one `anyOf` branch and reports the
 #   body as invalid even when another branch accepts it (PATCH
-#   /messages/{id} needs content or rating). The fuzzing and stateful
+#   /messages/{message_id} needs content or rating). The fuzzing and stateful
 #   phases still run it.
 #
 # Then runs the README's Python example (scripts/llm_transcript_example.py)

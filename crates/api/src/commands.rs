@@ -21,7 +21,7 @@ use crate::extract::FieldErrors;
 use crate::state::AppState;
 use crate::views::MessageRoleDto;
 
-/// Body of `POST /chats/{id}/messages` (and of the WebSocket
+/// Body of `POST /chats/{chat_id}/messages` (and of the WebSocket
 /// `message.send` command, beside its `chat_id`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageRequest {

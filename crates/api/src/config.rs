@@ -297,7 +297,7 @@ pub struct ServerSettings {
     pub request_timeout_secs: u64,
     /// Largest accepted request body (413 above).
     pub max_body_bytes: usize,
-    /// Largest body of `POST /chats/{id}/messages/batch` (413 above).
+    /// Largest body of `POST /chats/{chat_id}/messages/batch` (413 above).
     pub max_batch_bytes: usize,
     /// Origins allowed to call the API from browsers (CORS); none by default.
     pub cors_origins: Vec<String>,

@@ -139,7 +139,7 @@ fn describe() {
 }
 
 /// Middleware: counts and times every request by its route template
-/// (`/api/v1/chats/{id}`), never the raw path.
+/// (`/api/v1/chats/{chat_id}`), never the raw path.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());

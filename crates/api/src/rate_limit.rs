@@ -396,11 +396,11 @@ mod tests {
             Some(Class::Auth)
         );
         assert_eq!(
-            class_of(&Method::POST, "/api/v1/chats/{id}/messages"),
+            class_of(&Method::POST, "/api/v1/chats/{chat_id}/messages"),
             Some(Class::Write)
         );
         assert_eq!(
-            class_of(&Method::DELETE, "/api/v1/messages/{id}"),
+            class_of(&Method::DELETE, "/api/v1/messages/{message_id}"),
             Some(Class::Write)
         );
         assert_eq!(class_of(&Method::GET, "/api/v1/chats"), Some(Class::Read));
@@ -409,7 +409,7 @@ mod tests {
             Some(Class::ChatCreate)
         );
         assert_eq!(
-            class_of(&Method::POST, "/api/v1/chats/{id}/members"),
+            class_of(&Method::POST, "/api/v1/chats/{chat_id}/members"),
             Some(Class::Write)
         );
         assert_eq!(class_of(&Method::GET, "/health/ready"), None);

@@ -91,7 +91,7 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
-    /// Imports messages in batches (POST /chats/{id}/messages/batch).
+    /// Imports messages in batches (POST /chats/{chat_id}/messages/batch).
     Import {
         /// Messages to store.
         #[arg(long, default_value_t = 100_000)]

@@ -248,7 +248,7 @@ pub enum ClientCommand {
 pub struct SendCommand {
     /// Target chat.
     pub chat_id: uuid::Uuid,
-    /// The message, as for `POST /chats/{id}/messages` (its fields sit
+    /// The message, as for `POST /chats/{chat_id}/messages` (its fields sit
     /// beside `chat_id` in the frame).
     pub message: SendMessageRequest,
 }

@@ -61,6 +61,7 @@ impl From<ApiKey> for ApiKeyView {
 
 /// A key just created, with its secret: the only time it is shown.
 #[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = CreatedApiKey)]
 pub struct CreatedApiKeyView {
     /// Key id, for revocation.
     pub id: uuid::Uuid,
@@ -140,8 +141,8 @@ async fn list_api_keys(
 
 /// Revokes one of the caller's keys; it stops working at once.
 #[utoipa::path(
-    delete, path = "/api-keys/{id}", tag = "api-keys",
-    params(("id" = uuid::Uuid, Path, description = "Key id")),
+    delete, path = "/api-keys/{key_id}", tag = "api-keys",
+    params(("key_id" = uuid::Uuid, Path, description = "Key id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 204, description = "Revoked"),

@@ -1,5 +1,5 @@
-//! Whole transcripts at once: `POST /chats/{id}/messages/batch` stores up
-//! to 1 000 messages atomically; `GET /chats/{id}/export` streams every
+//! Whole transcripts at once: `POST /chats/{chat_id}/messages/batch` stores up
+//! to 1 000 messages atomically; `GET /chats/{chat_id}/export` streams every
 //! message of a chat as NDJSON.
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -29,10 +29,10 @@ pub(crate) fn router(max_batch_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(export))
 }
 
-/// Body of `POST /chats/{id}/messages/batch`.
+/// Body of `POST /chats/{chat_id}/messages/batch`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchRequest {
-    /// 1–1000 messages, each exactly as for `POST /chats/{id}/messages`.
+    /// 1–1000 messages, each exactly as for `POST /chats/{chat_id}/messages`.
     #[schema(min_items = 1, max_items = 1000)]
     items: Vec<SendMessageRequest>,
 }
@@ -55,8 +55,8 @@ pub struct BatchResult {
 /// everything once. 201 when anything new was stored, else 200. The body
 /// may be up to `server.max_batch_bytes` (8 MiB).
 #[utoipa::path(
-    post, path = "/chats/{id}/messages/batch", tag = "messages",
-    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    post, path = "/chats/{chat_id}/messages/batch", tag = "messages",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id")),
     request_body = BatchRequest,
     security(("bearer" = []), ("api_key" = [])),
     responses(
@@ -124,8 +124,9 @@ const EXPORT_PAGE: i64 = 200;
 /// as tombstones). Streamed page by page, so the server's memory stays
 /// the same whatever the chat's size. A chat you are not in is 404.
 #[utoipa::path(
-    get, path = "/chats/{id}/export", tag = "messages",
-    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    operation_id = "export_chat",
+    get, path = "/chats/{chat_id}/export", tag = "messages",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "One JSON message per line, in seq order", content_type = "application/x-ndjson", body = String),

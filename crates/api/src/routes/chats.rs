@@ -154,8 +154,8 @@ async fn list_chats(
 
 /// One of the caller's chats.
 #[utoipa::path(
-    get, path = "/chats/{id}", tag = "chats",
-    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    get, path = "/chats/{chat_id}", tag = "chats",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The chat", body = ChatView),
@@ -173,7 +173,7 @@ async fn get_chat(
     Ok(Json(details.into()))
 }
 
-/// Body of `PATCH /chats/{id}`: either field or both.
+/// Body of `PATCH /chats/{chat_id}`: either field or both.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateChatRequest {
     /// A new title, 1–100 characters (groups only).
@@ -200,8 +200,8 @@ impl UpdateChatRequest {
 
 /// Renames a group and/or replaces a chat's metadata (owner or admin).
 #[utoipa::path(
-    patch, path = "/chats/{id}", tag = "chats",
-    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    patch, path = "/chats/{chat_id}", tag = "chats",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id")),
     request_body = UpdateChatRequest,
     security(("bearer" = []), ("api_key" = [])),
     responses(
@@ -234,8 +234,8 @@ async fn update_chat(
 
 /// Deletes a chat and all its messages (owner only).
 #[utoipa::path(
-    delete, path = "/chats/{id}", tag = "chats",
-    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    delete, path = "/chats/{chat_id}", tag = "chats",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 204, description = "Deleted"),
@@ -255,7 +255,7 @@ async fn delete_chat(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Body of `POST /chats/{id}/read`.
+/// Body of `POST /chats/{chat_id}/read`.
 #[derive(Deserialize, ToSchema)]
 pub struct ReadRequest {
     /// Every message up to this seq is read. Clamped to the chat's
@@ -267,8 +267,8 @@ pub struct ReadRequest {
 /// Marks messages read up to `seq`. Other members see it in
 /// `members[].last_read_seq` and as a `chat.read` event.
 #[utoipa::path(
-    post, path = "/chats/{id}/read", tag = "chats",
-    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    post, path = "/chats/{chat_id}/read", tag = "chats",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id")),
     request_body = ReadRequest,
     security(("bearer" = []), ("api_key" = [])),
     responses(

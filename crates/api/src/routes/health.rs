@@ -26,21 +26,24 @@ pub struct Health {
 }
 
 /// 200 while the process runs.
-#[utoipa::path(get, path = "/health/live", tag = "health",
+#[utoipa::path(
+    operation_id = "health_live",get, path = "/health/live", tag = "health",
     responses((status = 200, description = "Alive", body = Health)))]
 async fn live() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// Same as `/health/live`.
-#[utoipa::path(get, path = "/health", tag = "health",
+#[utoipa::path(
+    operation_id = "health_live_alias",get, path = "/health", tag = "health",
     responses((status = 200, description = "Alive", body = Health)))]
 async fn live_alias() -> Json<Health> {
     live().await
 }
 
 /// 200 only when the database answers; 503 otherwise.
-#[utoipa::path(get, path = "/health/ready", tag = "health",
+#[utoipa::path(
+    operation_id = "health_ready",get, path = "/health/ready", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = Health),
         (status = 503, response = Unavailable),

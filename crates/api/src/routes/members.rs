@@ -1,4 +1,4 @@
-//! `/chats/{id}/members`: listing, adding and removing members.
+//! `/chats/{chat_id}/members`: listing, adding and removing members.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -24,7 +24,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_member))
 }
 
-/// Query of `GET /chats/{id}/members`.
+/// Query of `GET /chats/{chat_id}/members`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListMembersQuery {
@@ -39,8 +39,8 @@ pub struct ListMembersQuery {
 /// view embeds only the first 50 (and the caller), so big groups cost the
 /// same to list and to announce as small ones.
 #[utoipa::path(
-    get, path = "/chats/{id}/members", tag = "chats",
-    params(("id" = uuid::Uuid, Path, description = "Chat id"), ListMembersQuery),
+    get, path = "/chats/{chat_id}/members", tag = "chats",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id"), ListMembersQuery),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "A page of members", body = MemberList),
@@ -86,7 +86,7 @@ pub enum NewMemberRole {
     Member,
 }
 
-/// Body of `POST /chats/{id}/members`.
+/// Body of `POST /chats/{chat_id}/members`.
 #[derive(Deserialize, ToSchema)]
 pub struct AddMemberRequest {
     /// The user to add.
@@ -99,8 +99,8 @@ pub struct AddMemberRequest {
 /// Adds a user to a group (owner or admin). Adding an existing member
 /// changes nothing and answers 200 too.
 #[utoipa::path(
-    post, path = "/chats/{id}/members", tag = "chats",
-    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    post, path = "/chats/{chat_id}/members", tag = "chats",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id")),
     request_body = AddMemberRequest,
     security(("bearer" = []), ("api_key" = [])),
     responses(
@@ -144,9 +144,9 @@ async fn add_member(
 /// leaves, the longest-standing admin (else member) becomes owner; when the
 /// last member leaves, the chat is deleted.
 #[utoipa::path(
-    delete, path = "/chats/{id}/members/{user_id}", tag = "chats",
+    delete, path = "/chats/{chat_id}/members/{user_id}", tag = "chats",
     params(
-        ("id" = uuid::Uuid, Path, description = "Chat id"),
+        ("chat_id" = uuid::Uuid, Path, description = "Chat id"),
         ("user_id" = uuid::Uuid, Path, description = "The member to remove"),
     ),
     security(("bearer" = []), ("api_key" = [])),

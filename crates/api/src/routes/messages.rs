@@ -1,5 +1,5 @@
-//! Messages: `POST|GET /chats/{id}/messages`, `GET|PATCH|DELETE
-//! /messages/{id}`, `GET /messages/search`.
+//! Messages: `POST|GET /chats/{chat_id}/messages`, `GET|PATCH|DELETE
+//! /messages/{message_id}`, `GET /messages/search`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -34,8 +34,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// `client_id` the sender used before in this chat, nothing is stored and
 /// the original message is returned, unchanged, with 200.
 #[utoipa::path(
-    post, path = "/chats/{id}/messages", tag = "messages",
-    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    post, path = "/chats/{chat_id}/messages", tag = "messages",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id")),
     request_body = SendMessageRequest,
     security(("bearer" = []), ("api_key" = [])),
     responses(
@@ -66,7 +66,7 @@ async fn send_message(
     Ok((status, Json(message.into())))
 }
 
-/// Query of `GET /chats/{id}/messages`.
+/// Query of `GET /chats/{chat_id}/messages`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
@@ -129,8 +129,9 @@ impl HistoryQuery {
 /// messages; `before_seq` scrolls back, `after_seq` catches up, `offset`
 /// counts positions from the end.
 #[utoipa::path(
-    get, path = "/chats/{id}/messages", tag = "messages",
-    params(("id" = uuid::Uuid, Path, description = "Chat id"), HistoryQuery),
+    operation_id = "get_chat_history",
+    get, path = "/chats/{chat_id}/messages", tag = "messages",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id"), HistoryQuery),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "A page, ascending by seq", body = MessagePageView),
@@ -157,8 +158,8 @@ async fn history(
 /// One message of a chat the caller is in; a deleted one is returned as
 /// its tombstone.
 #[utoipa::path(
-    get, path = "/messages/{id}", tag = "messages",
-    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    get, path = "/messages/{message_id}", tag = "messages",
+    params(("message_id" = uuid::Uuid, Path, description = "Message id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The message", body = MessageView),
@@ -179,7 +180,7 @@ async fn get_message(
     Ok(Json(message.into()))
 }
 
-/// Body of `PATCH /messages/{id}`: either field or both.
+/// Body of `PATCH /messages/{message_id}`: either field or both.
 #[derive(Deserialize, ToSchema)]
 pub struct EditMessageRequest {
     /// New text (the sender only); sets `edited_at`. `""` only on a
@@ -226,8 +227,8 @@ impl EditMessageRequest {
 /// Edits a message's content or metadata (sender only) or rating (any
 /// member).
 #[utoipa::path(
-    patch, path = "/messages/{id}", tag = "messages",
-    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    patch, path = "/messages/{message_id}", tag = "messages",
+    params(("message_id" = uuid::Uuid, Path, description = "Message id")),
     request_body = EditMessageRequest,
     security(("bearer" = []), ("api_key" = [])),
     responses(
@@ -261,8 +262,8 @@ async fn edit_message(
 /// Deletes a message (sender, or the chat's owner or admins). It stays in
 /// the sequence as a tombstone.
 #[utoipa::path(
-    delete, path = "/messages/{id}", tag = "messages",
-    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    delete, path = "/messages/{message_id}", tag = "messages",
+    params(("message_id" = uuid::Uuid, Path, description = "Message id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 204, description = "Deleted (also when it already was)"),

@@ -1,4 +1,4 @@
-//! Pins: `PUT|DELETE /chats/{id}/pins/{message_id}`, `GET /chats/{id}/pins`.
+//! Pins: `PUT|DELETE /chats/{chat_id}/pins/{message_id}`, `GET /chats/{chat_id}/pins`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -23,9 +23,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// either member. A chat keeps at most 50 pins (the 51st is 422 naming
 /// `message_id`). Answers the message with its `pinned`.
 #[utoipa::path(
-    put, path = "/chats/{id}/pins/{message_id}", tag = "pins",
+    put, path = "/chats/{chat_id}/pins/{message_id}", tag = "pins",
     params(
-        ("id" = uuid::Uuid, Path, description = "Chat id"),
+        ("chat_id" = uuid::Uuid, Path, description = "Chat id"),
         ("message_id" = uuid::Uuid, Path, description = "A message of that chat"),
     ),
     security(("bearer" = []), ("api_key" = [])),
@@ -60,9 +60,9 @@ async fn pin_message(
 /// Unpins a message of the chat; 204 whether or not it was pinned. The
 /// same members as for pinning may.
 #[utoipa::path(
-    delete, path = "/chats/{id}/pins/{message_id}", tag = "pins",
+    delete, path = "/chats/{chat_id}/pins/{message_id}", tag = "pins",
     params(
-        ("id" = uuid::Uuid, Path, description = "Chat id"),
+        ("chat_id" = uuid::Uuid, Path, description = "Chat id"),
         ("message_id" = uuid::Uuid, Path, description = "A message of that chat"),
     ),
     security(("bearer" = []), ("api_key" = [])),
@@ -95,8 +95,8 @@ async fn unpin_message(
 /// The chat's pinned messages, newest pin first (at most 50, so no
 /// paging). Any member may list them.
 #[utoipa::path(
-    get, path = "/chats/{id}/pins", tag = "pins",
-    params(("id" = uuid::Uuid, Path, description = "Chat id")),
+    get, path = "/chats/{chat_id}/pins", tag = "pins",
+    params(("chat_id" = uuid::Uuid, Path, description = "Chat id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The pinned messages", body = PinList),

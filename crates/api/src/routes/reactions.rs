@@ -1,4 +1,4 @@
-//! Reactions: `PUT|DELETE|GET /messages/{id}/reactions/{reaction}`.
+//! Reactions: `PUT|DELETE|GET /messages/{message_id}/reactions/{reaction}`.
 //!
 //! The reaction is a path segment, percent-encoded by the client as any
 //! segment (`%F0%9F%91%8D` for 👍; `:+1:` may go as it is).
@@ -35,9 +35,9 @@ fn reaction(raw: String) -> Result<Reaction, ApiError> {
 /// nothing. Any member may react; a message carries at most 50 different
 /// reactions (the 51st is 422). Answers the message with its reactions.
 #[utoipa::path(
-    put, path = "/messages/{id}/reactions/{reaction}", tag = "reactions",
+    put, path = "/messages/{message_id}/reactions/{reaction}", tag = "reactions",
     params(
-        ("id" = uuid::Uuid, Path, description = "Message id"),
+        ("message_id" = uuid::Uuid, Path, description = "Message id"),
         ("reaction" = String, Path, description = "An emoji or a `:shortcode:`, 1–32 characters, percent-encoded"),
     ),
     security(("bearer" = []), ("api_key" = [])),
@@ -67,9 +67,9 @@ async fn add_reaction(
 
 /// Takes back the caller's reaction; 204 whether or not there was one.
 #[utoipa::path(
-    delete, path = "/messages/{id}/reactions/{reaction}", tag = "reactions",
+    delete, path = "/messages/{message_id}/reactions/{reaction}", tag = "reactions",
     params(
-        ("id" = uuid::Uuid, Path, description = "Message id"),
+        ("message_id" = uuid::Uuid, Path, description = "Message id"),
         ("reaction" = String, Path, description = "An emoji or a `:shortcode:`, percent-encoded"),
     ),
     security(("bearer" = []), ("api_key" = [])),
@@ -96,7 +96,7 @@ async fn remove_reaction(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Query of `GET /messages/{id}/reactions/{reaction}`.
+/// Query of `GET /messages/{message_id}/reactions/{reaction}`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReactorsQuery {
@@ -109,9 +109,9 @@ pub struct ReactorsQuery {
 
 /// Who added a reaction to a message, in the order they added it.
 #[utoipa::path(
-    get, path = "/messages/{id}/reactions/{reaction}", tag = "reactions",
+    get, path = "/messages/{message_id}/reactions/{reaction}", tag = "reactions",
     params(
-        ("id" = uuid::Uuid, Path, description = "Message id"),
+        ("message_id" = uuid::Uuid, Path, description = "Message id"),
         ("reaction" = String, Path, description = "An emoji or a `:shortcode:`, percent-encoded"),
         ReactorsQuery,
     ),

@@ -1,4 +1,4 @@
-//! Threads: `GET /messages/{id}/replies`. A reply is sent like any message,
+//! Threads: `GET /messages/{message_id}/replies`. A reply is sent like any message,
 //! with `reply_to`.
 
 use axum::extract::State;
@@ -19,7 +19,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(replies))
 }
 
-/// Query of `GET /messages/{id}/replies`.
+/// Query of `GET /messages/{message_id}/replies`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RepliesQuery {
@@ -41,8 +41,9 @@ pub struct RepliesQuery {
 /// message `{id}`. An empty page for a message nobody answered (and for a
 /// reply: replies to a reply join its root's thread).
 #[utoipa::path(
-    get, path = "/messages/{id}/replies", tag = "messages",
-    params(("id" = uuid::Uuid, Path, description = "The thread's root"), RepliesQuery),
+    operation_id = "list_replies",
+    get, path = "/messages/{message_id}/replies", tag = "messages",
+    params(("message_id" = uuid::Uuid, Path, description = "The thread's root"), RepliesQuery),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "A page of replies, ascending by seq", body = MessagePageView),

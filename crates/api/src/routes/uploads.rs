@@ -1,6 +1,6 @@
 //! Uploads: `POST /uploads` (the file as the body, or the first file part
-//! of a `multipart/form-data` body), `GET /uploads/{id}` and
-//! `GET /uploads/{id}/thumbnail` (ranges, `ETag`, safe dispositions).
+//! of a `multipart/form-data` body), `GET /uploads/{upload_id}` and
+//! `GET /uploads/{upload_id}/thumbnail` (ranges, `ETag`, safe dispositions).
 
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -204,8 +204,8 @@ async fn upload(
 /// `attachment`, with `nosniff` and a sandboxing policy, so no file can
 /// run script on this origin.
 #[utoipa::path(
-    get, path = "/uploads/{id}", tag = "uploads", operation_id = "download_upload",
-    params(("id" = uuid::Uuid, Path, description = "Upload id")),
+    get, path = "/uploads/{upload_id}", tag = "uploads", operation_id = "download_upload",
+    params(("upload_id" = uuid::Uuid, Path, description = "Upload id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The file, with its own type (`Content-Type` as detected at upload)", content_type = "*/*", body = BinaryBody),
@@ -231,8 +231,8 @@ async fn download(
 /// transparency. Under the same rules as the upload; 404 when it has none
 /// (not an image, or one too large to decode).
 #[utoipa::path(
-    get, path = "/uploads/{id}/thumbnail", tag = "uploads", operation_id = "download_thumbnail",
-    params(("id" = uuid::Uuid, Path, description = "Upload id")),
+    get, path = "/uploads/{upload_id}/thumbnail", tag = "uploads", operation_id = "download_thumbnail",
+    params(("upload_id" = uuid::Uuid, Path, description = "Upload id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The preview", content(

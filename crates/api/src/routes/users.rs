@@ -52,6 +52,7 @@ impl From<User> for UserView {
 
 /// The authenticated caller.
 #[utoipa::path(
+    operation_id = "get_me",
     get, path = "/users/me", tag = "users",
     security(("bearer" = []), ("api_key" = [])),
     responses(
@@ -75,8 +76,8 @@ async fn me(
 
 /// One user by id.
 #[utoipa::path(
-    get, path = "/users/{id}", tag = "users",
-    params(("id" = uuid::Uuid, Path, description = "User id")),
+    get, path = "/users/{user_id}", tag = "users",
+    params(("user_id" = uuid::Uuid, Path, description = "User id")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The user", body = UserView),
@@ -105,6 +106,7 @@ pub struct EmailQuery {
 
 /// The one user with this e-mail address.
 #[utoipa::path(
+    operation_id = "find_user_by_email",
     get, path = "/users", tag = "users",
     params(EmailQuery),
     security(("bearer" = []), ("api_key" = [])),

@@ -10,6 +10,7 @@ use super::{MemberView, MessageView, rfc3339};
 /// `direct` or `group`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ChatKind)]
 pub enum ChatKindDto {
     /// Two people; one chat per pair.
     Direct,
@@ -64,7 +65,7 @@ pub struct ChatView {
     pub last_message: Option<MessageView>,
     /// The first 50 members in joining order (all of them in most chats),
     /// plus the caller if they joined later; page through all of them with
-    /// `GET /chats/{id}/members`.
+    /// `GET /chats/{chat_id}/members`.
     pub members: Vec<MemberView>,
     /// How many members the chat has.
     pub member_count: u64,
@@ -108,6 +109,7 @@ pub struct ChatList {
 
 /// The caller's read position in a chat.
 #[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = ReadState)]
 pub struct ReadStateView {
     /// The chat.
     pub chat_id: uuid::Uuid,

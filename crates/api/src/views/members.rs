@@ -10,6 +10,7 @@ use super::rfc3339;
 /// A member's role.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = MemberRole)]
 pub enum RoleDto {
     /// Created the chat; may delete it.
     Owner,

@@ -13,6 +13,7 @@ use super::uploads::UploadView;
 /// Transcript role of a message.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = MessageRole)]
 pub enum MessageRoleDto {
     /// A person (default).
     User,
@@ -110,7 +111,7 @@ pub struct MessageView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reactions: Option<Vec<ReactionView>>,
     /// The files it carries (the sender's uploads), in order; `[]` for
-    /// none and for a tombstone. Download each with `GET /uploads/{id}`.
+    /// none and for a tombstone. Download each with `GET /uploads/{upload_id}`.
     #[serde(default)]
     pub attachments: Vec<UploadView>,
 }
@@ -221,6 +222,7 @@ impl From<Message> for MessageView {
 
 /// A page of history.
 #[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = MessagePage)]
 pub struct MessagePageView {
     /// Always in ascending seq.
     pub items: Vec<MessageView>,

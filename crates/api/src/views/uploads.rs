@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 /// A file a user uploaded, to attach to messages.
 #[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+#[schema(as = Upload)]
 pub struct UploadView {
     /// Upload id (what `attachments` lists).
     pub id: uuid::Uuid,
@@ -24,7 +25,7 @@ pub struct UploadView {
     /// An image's height in pixels.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
-    /// Whether `GET /uploads/{id}/thumbnail` has a preview.
+    /// Whether `GET /uploads/{upload_id}/thumbnail` has a preview.
     pub thumbnail: bool,
     /// When it was uploaded.
     #[serde(with = "super::rfc3339")]

@@ -45,25 +45,25 @@ async fn the_openapi_document_is_3_1_and_lists_every_route_and_both_schemes() {
         ("/api/v1/auth/register", "post"),
         ("/api/v1/auth/login", "post"),
         ("/api/v1/users/me", "get"),
-        ("/api/v1/users/{id}", "get"),
+        ("/api/v1/users/{user_id}", "get"),
         ("/api/v1/users", "get"),
         ("/api/v1/api-keys", "post"),
         ("/api/v1/api-keys", "get"),
-        ("/api/v1/api-keys/{id}", "delete"),
+        ("/api/v1/api-keys/{key_id}", "delete"),
         ("/api/v1/chats", "post"),
         ("/api/v1/chats", "get"),
-        ("/api/v1/chats/{id}", "get"),
-        ("/api/v1/chats/{id}", "patch"),
-        ("/api/v1/chats/{id}", "delete"),
-        ("/api/v1/chats/{id}/members", "post"),
-        ("/api/v1/chats/{id}/members/{user_id}", "delete"),
-        ("/api/v1/chats/{id}/read", "post"),
-        ("/api/v1/chats/{id}/members", "get"),
-        ("/api/v1/chats/{id}/messages", "post"),
-        ("/api/v1/chats/{id}/messages", "get"),
-        ("/api/v1/messages/{id}", "get"),
-        ("/api/v1/messages/{id}", "patch"),
-        ("/api/v1/messages/{id}", "delete"),
+        ("/api/v1/chats/{chat_id}", "get"),
+        ("/api/v1/chats/{chat_id}", "patch"),
+        ("/api/v1/chats/{chat_id}", "delete"),
+        ("/api/v1/chats/{chat_id}/members", "post"),
+        ("/api/v1/chats/{chat_id}/members/{user_id}", "delete"),
+        ("/api/v1/chats/{chat_id}/read", "post"),
+        ("/api/v1/chats/{chat_id}/members", "get"),
+        ("/api/v1/chats/{chat_id}/messages", "post"),
+        ("/api/v1/chats/{chat_id}/messages", "get"),
+        ("/api/v1/messages/{message_id}", "get"),
+        ("/api/v1/messages/{message_id}", "patch"),
+        ("/api/v1/messages/{message_id}", "delete"),
         ("/api/v1/messages/search", "get"),
         ("/health", "get"),
         ("/health/live", "get"),
@@ -81,7 +81,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_route_and_both_schemes() {
     assert_eq!(schemes["api_key"]["name"], "X-API-Key");
     let me_security = &doc["paths"]["/api/v1/users/me"]["get"]["security"];
     assert_eq!(me_security.as_array().map(Vec::len), Some(2));
-    let send = &doc["paths"]["/api/v1/chats/{id}/messages"]["post"];
+    let send = &doc["paths"]["/api/v1/chats/{chat_id}/messages"]["post"];
     for status in ["200", "201", "404", "422"] {
         assert!(
             send["responses"][status].is_object(),
@@ -89,7 +89,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_route_and_both_schemes() {
         );
     }
     let history_params: Vec<&str> =
-        doc["paths"]["/api/v1/chats/{id}/messages"]["get"]["parameters"]
+        doc["paths"]["/api/v1/chats/{chat_id}/messages"]["get"]["parameters"]
             .as_array()
             .expect("parameters")
             .iter()
@@ -97,7 +97,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_route_and_both_schemes() {
             .collect();
     assert_eq!(
         history_params,
-        ["id", "limit", "before_seq", "after_seq", "offset"]
+        ["chat_id", "limit", "before_seq", "after_seq", "offset"]
     );
     let register_responses = &doc["paths"]["/api/v1/auth/register"]["post"]["responses"];
     for status in ["201", "400", "409", "413", "415", "422"] {
@@ -156,5 +156,71 @@ fn assert_no_external_assets(html: &str) {
             !html.contains(attribute),
             "external asset ({attribute}) in {html}"
         );
+    }
+}
+
+/// What generated clients read: schema names in the domain's words, path
+/// parameters named for what they are, every operation with a unique
+/// operationId, a summary and a tag, and every error a problem document.
+#[tokio::test]
+async fn the_openapi_document_reads_well_in_generated_clients() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .request(reqwest::Method::GET, "/openapi.json")
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    for name in [
+        "Chat",
+        "ChatKind",
+        "MessageRole",
+        "MemberRole",
+        "MessagePage",
+        "CreatedApiKey",
+        "ReadState",
+        "Upload",
+        "Message",
+        "Problem",
+    ] {
+        assert!(schemas.contains_key(name), "schema {name}");
+    }
+    for name in schemas.keys() {
+        assert!(
+            !name.ends_with("Dto") && !name.ends_with("View"),
+            "an internal suffix leaks: {name}"
+        );
+    }
+    let mut ids = std::collections::HashSet::new();
+    for (path, operations) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let id = operation["operationId"].as_str().expect("operationId");
+            assert!(ids.insert(id.to_owned()), "operationId {id} twice");
+            assert!(
+                operation["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path} has a summary"
+            );
+            assert!(
+                operation["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{method} {path} has a tag"
+            );
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["in"] == "path" {
+                    assert_ne!(parameter["name"], "id", "{method} {path} names its id");
+                }
+            }
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let text = response.to_string();
+                    assert!(
+                        text.contains("Problem") || text.contains("#/components/responses/"),
+                        "{method} {path} {status} is a problem document"
+                    );
+                }
+            }
+        }
     }
 }

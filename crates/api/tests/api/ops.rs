@@ -159,7 +159,7 @@ async fn metrics_expose_the_named_series_with_route_templates() {
         assert!(text.contains(series), "missing {series} in\n{text}");
     }
     assert!(
-        text.contains("route=\"/api/v1/chats/{id}\""),
+        text.contains("route=\"/api/v1/chats/{chat_id}\""),
         "route templates"
     );
     assert!(!text.contains(&group), "never raw paths");
