@@ -280,6 +280,19 @@ pub fn router(state: AppState) -> Router {
     if settings.metrics.bind.is_none() {
         router = router.route("/metrics", axum::routing::get(metrics::render));
     }
+    // The WebSocket protocol's document, built once from the same types.
+    let asyncapi = crate::asyncapi::document(&openapi);
+    let asyncapi_page = axum::response::Html(crate::asyncapi::page(&asyncapi));
+    let asyncapi = axum::Json(asyncapi);
+    router = router
+        .route(
+            "/asyncapi.json",
+            axum::routing::get(move || std::future::ready(asyncapi.clone())),
+        )
+        .route(
+            "/docs/asyncapi",
+            axum::routing::get(move || std::future::ready(asyncapi_page.clone())),
+        );
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(routes::docs::router())

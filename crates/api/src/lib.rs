@@ -6,6 +6,7 @@
 //! document and the `missive` command line.
 
 pub mod app;
+pub mod asyncapi;
 pub mod auth;
 pub mod cli;
 pub mod commands;

@@ -13,8 +13,9 @@ use crate::extract::parse_value;
 use crate::views::{ChatView, MessageView, ThreadView};
 use missive_domain::message::MessageContent;
 
-/// Server → client.
-#[derive(Debug, Serialize)]
+/// Server → client. Its schema (`utoipa`) is what `/asyncapi.json`
+/// documents, so the document cannot drift from the frames.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type")]
 pub enum ServerEvent {
     /// Sent once, first, on every connection.
@@ -169,6 +170,7 @@ pub enum ServerEvent {
     Ack {
         /// The command's `ref`.
         #[serde(rename = "ref")]
+        #[schema(value_type = Object)]
         reference: Value,
         /// For `message.send`: the stored message.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,6 +181,7 @@ pub enum ServerEvent {
     Error {
         /// The command's `ref` (null when it could not be read).
         #[serde(rename = "ref")]
+        #[schema(value_type = Object)]
         reference: Value,
         /// The same problem document REST would answer.
         error: Problem,
@@ -192,6 +195,7 @@ pub enum ServerEvent {
     Pong {
         /// The ping's `ref`, if any.
         #[serde(rename = "ref", skip_serializing_if = "Value::is_null")]
+        #[schema(value_type = Object)]
         reference: Value,
     },
 }
@@ -297,7 +301,7 @@ impl SendCommand {
 }
 
 /// `message.read`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReadCommand {
     /// The chat.
     pub chat_id: uuid::Uuid,
@@ -306,7 +310,7 @@ pub struct ReadCommand {
 }
 
 /// `typing`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TypingCommand {
     /// The chat.
     pub chat_id: uuid::Uuid,

@@ -224,3 +224,35 @@ async fn the_openapi_document_reads_well_in_generated_clients() {
         }
     }
 }
+
+/// The WebSocket protocol's AsyncAPI document and its page are public.
+#[tokio::test]
+async fn the_asyncapi_document_and_its_page_are_served() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .request(Method::GET, "/asyncapi.json")
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["asyncapi"], "3.1.0");
+    assert_eq!(doc["channels"]["ws"]["address"], "/api/v1/ws");
+    assert_eq!(
+        doc["components"]["messages"]["event_message_created"]["name"],
+        "message.created"
+    );
+    let page = app
+        .request(Method::GET, "/docs/asyncapi")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .expect("html")
+            .contains("<code>message.send</code>")
+    );
+}
