@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PG_ENV := .pg-env
 
-.PHONY: help run test test-pg soak browser asyncapi screenshots lint fmt doc fuzz bench bench-sqlite migrate db-up db-down docker compose-up compose-down ci
+.PHONY: help run test test-pg soak browser asyncapi sdk screenshots lint fmt doc fuzz bench bench-sqlite migrate db-up db-down docker compose-up compose-down ci
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ browser: ## The web client in Chromium against a release server (installs chromi
 
 asyncapi: ## Validate /asyncapi.json with the AsyncAPI parser against a release server
 	bash scripts/asyncapi-check.sh
+
+sdk: ## The JavaScript SDK (/sdk/missive.js) in Node's test runner against a release server
+	bash scripts/sdk-tests.sh
 
 screenshots: ## Screenshots of the web client with a seeded conversation, into docs/screenshots/
 	bash scripts/screenshots.sh

@@ -1,23 +1,33 @@
-// Missive's client API layer: REST calls and one live WebSocket with
-// automatic reconnect and resume by sync token. No DOM, no state beyond
-// the connection: the web client's views build on it, and any front end
-// can (see the README's "Sync" section for the algorithm it follows).
+// Missive's JavaScript SDK: REST calls and one live WebSocket with
+// automatic reconnect and resume by sync token, and sends that are safe
+// to retry. No DOM, no build step, no dependency: served at
+// /sdk/missive.js (types: /sdk/missive.d.ts) for any front end, used by
+// the web client, and runs in Node (pass `WebSocket` there before Node 22).
+// See the README's "Sync" section for the algorithm it follows.
 
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     super(problem?.detail || `HTTP ${status}`);
     this.status = status;
     this.problem = problem;
+    /** Seconds to wait (a 429's or 503's `Retry-After`), when given. */
+    this.retryAfter = retryAfter;
   }
 }
 
 export class Missive {
   /** `base`: the server's origin ("" for this page's); `token`: a bearer
-   *  access token; `onUnauthorized`: called once credentials stop working. */
-  constructor({ base = "", token = null, onUnauthorized = () => {} } = {}) {
+   *  access token, or `apiKey`; `onUnauthorized`: called once credentials
+   *  stop working; `WebSocket` and `fetch`: implementations to use where
+   *  the platform has none (Node before 22 has no WebSocket). */
+  constructor({ base = "", token = null, apiKey = null, onUnauthorized = () => {},
+    WebSocket: socketClass = globalThis.WebSocket, fetch: fetchImpl = globalThis.fetch?.bind(globalThis) } = {}) {
     this.base = base;
     this.token = token;
+    this.apiKey = apiKey;
     this.onUnauthorized = onUnauthorized;
+    this.WebSocket = socketClass;
+    this.fetch = fetchImpl;
     this.socket = null;
     this.retry = 0;
     this.timer = null;
@@ -26,10 +36,9 @@ export class Missive {
   /** One REST call under `/api/v1`: the parsed JSON answer (null for 204);
    *  an `ApiError` carrying the problem document otherwise. */
   async request(method, path, body) {
-    const headers = { accept: "application/json" };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const headers = { accept: "application/json", ...this.credentials() };
     if (body !== undefined) headers["content-type"] = "application/json";
-    const response = await fetch(`${this.base}/api/v1${path}`, {
+    const response = await this.fetch(`${this.base}/api/v1${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -37,10 +46,43 @@ export class Missive {
     if (response.status === 204) return null;
     const data = await response.json().catch(() => null);
     if (!response.ok) {
-      if (response.status === 401 && this.token) this.onUnauthorized();
-      throw new ApiError(response.status, data);
+      if (response.status === 401 && (this.token || this.apiKey)) this.onUnauthorized();
+      throw new ApiError(response.status, data, Number(response.headers.get("retry-after")) || null);
     }
     return data;
+  }
+
+  /** The headers that authenticate a request. */
+  credentials() {
+    if (this.token) return { authorization: `Bearer ${this.token}` };
+    if (this.apiKey) return { "x-api-key": this.apiKey };
+    return {};
+  }
+
+  /** Registers (or, with `login: true`, signs in) and keeps the token. */
+  async signIn({ email, password, full_name: fullName, login = false }) {
+    const answer = await this.request("POST", login ? "/auth/login" : "/auth/register",
+      login ? { email, password } : { email, password, full_name: fullName });
+    this.token = answer.access_token;
+    return answer;
+  }
+
+  /** Sends a message, safe to retry: it carries a `client_id` (given, or
+   *  made here), and a network failure, 429, 503 or 5xx is retried up to
+   *  `retries` times with the same one — the server stores it once and
+   *  answers the stored message to every repeat. */
+  async sendMessage(chatId, body, { retries = 3 } = {}) {
+    const message = { ...body, client_id: body.client_id || globalThis.crypto.randomUUID() };
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.request("POST", `/chats/${chatId}/messages`, message);
+      } catch (error) {
+        const transient = !(error instanceof ApiError) || error.status === 0 || error.status === 429 || error.status >= 500;
+        if (!transient || attempt >= retries) throw error;
+        const wait = error.retryAfter || 0.2 * 2 ** attempt;
+        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      }
+    }
   }
 
   /** Uploads a file (`POST /uploads`, the file as the body), reporting
@@ -50,7 +92,7 @@ export class Missive {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open("POST", `${this.base}/api/v1/uploads?filename=${encodeURIComponent(file.name || "file")}`);
-      if (this.token) xhr.setRequestHeader("authorization", `Bearer ${this.token}`);
+      for (const [name, value] of Object.entries(this.credentials())) xhr.setRequestHeader(name, value);
       xhr.setRequestHeader("content-type", file.type || "application/octet-stream");
       xhr.setRequestHeader("accept", "application/json");
       xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
@@ -73,9 +115,7 @@ export class Missive {
   /** A download as a Blob (`path` under `/api/v1`, with the credentials a
    *  plain link or <img> could not carry). */
   async blob(path) {
-    const headers = {};
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const response = await fetch(`${this.base}/api/v1${path}`, { headers });
+    const response = await this.fetch(`${this.base}/api/v1${path}`, { headers: this.credentials() });
     if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
     return response.blob();
   }
@@ -103,16 +143,17 @@ export class Missive {
   }
 
   open() {
-    if (!this.live || !this.token) return;
+    if (!this.live || !(this.token || this.apiKey)) return;
     const { since, onEvent, onStatus, onExpired } = this.live;
     onStatus("connecting");
-    const origin = this.base || location.origin;
+    const origin = this.base || globalThis.location.origin;
     const url = new URL(`${origin}/api/v1/ws`);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("access_token", this.token);
+    if (this.token) url.searchParams.set("access_token", this.token);
+    else url.searchParams.set("api_key", this.apiKey);
     const token = since();
     if (token) url.searchParams.set("since", token);
-    const socket = new WebSocket(url);
+    const socket = new this.WebSocket(url);
     this.socket = socket;
     socket.onmessage = (frame) => {
       let event;
@@ -140,7 +181,7 @@ export class Missive {
 
   /** Sends a command frame (e.g. `{type: "typing", chat_id}`) when live. */
   command(frame) {
-    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    if (this.socket?.readyState !== 1) return false; // OPEN
     this.socket.send(JSON.stringify(frame));
     return true;
   }

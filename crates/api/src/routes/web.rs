@@ -28,6 +28,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 const HTML: &str = "text/html; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
+const TS: &str = "text/plain; charset=utf-8";
 
 /// The client's files: name under `/app/`, type, contents.
 const FILES: &[(&str, &str, &str)] = &[
@@ -57,6 +58,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     ("panels.js", JS, include_str!("../../assets/web/panels.js")),
     ("sdk.js", JS, include_str!("../../assets/web/sdk.js")),
+    (
+        "missive.d.ts",
+        TS,
+        include_str!("../../assets/web/missive.d.ts"),
+    ),
     ("store.js", JS, include_str!("../../assets/web/store.js")),
     (
         "timeline.js",
@@ -96,9 +102,18 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         .collect()
 });
 
-/// `/` and `/app/{file}`.
+/// `/`, `/app/{file}`, and the SDK as `/sdk/missive.js` and
+/// `/sdk/missive.d.ts`.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
+        .route(
+            "/sdk/missive.js",
+            get(|headers: HeaderMap| async move { serve("sdk.js", &headers) }),
+        )
+        .route(
+            "/sdk/missive.d.ts",
+            get(|headers: HeaderMap| async move { serve("missive.d.ts", &headers) }),
+        )
         .route("/", get(|headers: HeaderMap| async move { serve("index.html", &headers) }))
         .route(
             "/app/{file}",
