@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PG_ENV := .pg-env
 
-.PHONY: help run test test-pg soak browser asyncapi sdk screenshots lint fmt doc fuzz bench bench-sqlite migrate db-up db-down docker compose-up compose-down ci
+.PHONY: help run test test-pg soak browser clients asyncapi sdk screenshots lint fmt doc fuzz bench bench-sqlite migrate db-up db-down docker compose-up compose-down ci
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ doc: ## Build the API docs (warnings are errors)
 
 browser: ## The web client in Chromium against a release server (installs chromium and Playwright if missing)
 	bash scripts/browser-tests.sh
+
+clients: ## Generate Python and TypeScript clients from /openapi.json and run a journey through each (tools pinned under target/)
+	bash scripts/client-journeys.sh
 
 asyncapi: ## Validate /asyncapi.json with the AsyncAPI parser against a release server
 	bash scripts/asyncapi-check.sh

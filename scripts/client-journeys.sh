@@ -18,14 +18,11 @@
 # - openapi-python-client omits the bodies of export_chat
 #   (application/x-ndjson), download_upload (*/*) and download_thumbnail
 #   (image/jpeg, image/png): those answer `Response.content` bytes only.
-# - `metadata` (`type: object`, no `additionalProperties`) becomes
-#   `Record<string, never>` in openapi-typescript — nothing could be put in
-#   it — unless `--empty-objects-unknown` is given, as here; in Python it is
-#   a model per schema (ChatMetadata, MessageMetadata,
-#   SendMessageRequestMetadataType0 for the nullable request fields, …).
-#   The same flag turns the `anyOf` of EditMessageRequest (branches with
-#   `required` but no properties) into `& Record<string, unknown>`, which
-#   lets a misspelt field through; without it no PATCH body type-checks.
+# - Free-form objects (`metadata`: one shared `Metadata` schema) say
+#   `additionalProperties: true`, so openapi-typescript types them
+#   `Record<string, unknown>` and Python has one `Metadata` model; the
+#   branches of EditMessageRequest's "at least one of" carry their fields'
+#   types, so a PATCH body type-checks and a misspelt field does not.
 # - The query parameter `metadata.KEY` (a placeholder for any
 #   `metadata.<key>=VALUE`) becomes one fixed keyword, `metadata_key` in
 #   Python and `"metadata.KEY"` in TypeScript: neither can filter on a real
@@ -131,7 +128,7 @@ python_journey() {
 typescript_journey() {
   local ts=$out/ts
   mkdir -p "$ts"
-  "$node_dir/node_modules/.bin/openapi-typescript" "$out/openapi.json" --empty-objects-unknown \
+  "$node_dir/node_modules/.bin/openapi-typescript" "$out/openapi.json" \
     -o "$ts/schema.d.ts" > "$work/ts-generate.log" 2>&1 || { cat "$work/ts-generate.log"; return 1; }
   cp tests/clients/ts/journey.ts tests/clients/ts/tsconfig.json "$ts/" || return 1
   echo '{"type": "module", "private": true}' > "$ts/package.json"

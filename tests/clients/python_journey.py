@@ -41,9 +41,8 @@ from missive_client.models import (
     RegisterRequest,
     SearchResults,
     SendMessageRequest,
-    # `metadata` is `type: ["object", "null"]` inline, so the generator
-    # names the non-null branch after the request and "type 0".
-    SendMessageRequestMetadataType0,
+    # One shared free-form `Metadata` schema: one model.
+    Metadata,
     TokenResponse,
     User,
 )
@@ -173,7 +172,7 @@ def main(base):
                 content="Rocket telemetry nominal",
                 role=MessageRole.ASSISTANT,
                 rating=True,
-                metadata=SendMessageRequestMetadataType0.from_dict(METADATA),
+                metadata=Metadata.from_dict(METADATA),
                 client_id=f"journey-{stamp}",
             ),
         )

@@ -122,7 +122,82 @@ pub fn document(mut paths: OpenApiDoc) -> OpenApiDoc {
         "EditMessageRequest",
         &["content", "rating", "metadata"],
     );
-    paths
+    for_generators(paths)
+}
+
+/// What client generators need and the derive does not say: free-form
+/// objects say so (`additionalProperties: true`; else TypeScript reads
+/// `Record<string, never>`), every `metadata` is one shared `Metadata`
+/// schema (one model, not one per owner), and each "one of these fields"
+/// branch carries its field's type.
+fn for_generators(doc: OpenApiDoc) -> OpenApiDoc {
+    use serde_json::{Value, json};
+    let Ok(mut value) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    fn walk(node: &mut Value) {
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::Object(properties)) = map.get_mut("properties") {
+                    if let Some(metadata) = properties.get_mut("metadata") {
+                        let nullable = metadata.to_string().contains("\"null\"");
+                        let description = metadata.get("description").cloned();
+                        let reference = json!({"$ref": "#/components/schemas/Metadata"});
+                        let mut shared = if nullable {
+                            json!({"oneOf": [reference, {"type": "null"}]})
+                        } else {
+                            reference
+                        };
+                        if let Some(description) = description {
+                            shared["description"] = description;
+                        }
+                        *metadata = shared;
+                    }
+                }
+                let is_object = match map.get("type") {
+                    Some(Value::String(t)) => t == "object",
+                    Some(Value::Array(types)) => types.iter().any(|t| t == "object"),
+                    _ => false,
+                };
+                let open = [
+                    "properties",
+                    "additionalProperties",
+                    "$ref",
+                    "allOf",
+                    "oneOf",
+                    "anyOf",
+                ]
+                .iter()
+                .all(|key| !map.contains_key(*key));
+                if is_object && open {
+                    map.insert("additionalProperties".to_owned(), Value::Bool(true));
+                }
+                for child in map.values_mut() {
+                    walk(child);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    let schemas = &mut value["components"]["schemas"];
+    schemas["Metadata"] = json!({
+        "type": "object",
+        "additionalProperties": true,
+        "description": "Anything the sender wants kept: a JSON object of at most 64 keys and 16 KiB serialised.",
+    });
+    // Each "at least one of" branch with its property's type.
+    let edit = &mut schemas["EditMessageRequest"]["allOf"];
+    let properties = edit[0]["properties"].clone();
+    if let Some(branches) = edit[1]["anyOf"].as_array_mut() {
+        for branch in branches {
+            if let Some(field) = branch["required"][0].as_str() {
+                branch["properties"] = json!({ field: properties[field].clone() });
+            }
+        }
+    }
+    serde_json::from_value(value).unwrap_or(doc)
 }
 
 /// Documents "give at least one of these fields" (an empty PATCH body is

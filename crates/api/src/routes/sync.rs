@@ -72,6 +72,7 @@ pub(crate) fn parse_token(field: &str, raw: &str) -> Result<SyncToken, ApiError>
 /// `has_more`. A token older than `sync.retention_days` (30) → 410
 /// `sync_expired`: reload state, then start again without `since`.
 #[utoipa::path(
+    operation_id = "get_changes",
     get, path = "/sync", tag = "sync",
     params(SyncQuery),
     security(("bearer" = []), ("api_key" = [])),

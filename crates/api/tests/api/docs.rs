@@ -188,6 +188,12 @@ async fn the_openapi_document_reads_well_in_generated_clients() {
     ] {
         assert!(schemas.contains_key(name), "schema {name}");
     }
+    // One free-form Metadata, referenced wherever metadata goes.
+    assert_eq!(schemas["Metadata"]["additionalProperties"], true);
+    assert_eq!(
+        schemas["Message"]["properties"]["metadata"]["$ref"],
+        "#/components/schemas/Metadata"
+    );
     for name in schemas.keys() {
         assert!(
             !name.ends_with("Dto") && !name.ends_with("View"),
