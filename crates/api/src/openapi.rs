@@ -138,21 +138,21 @@ fn for_generators(doc: OpenApiDoc) -> OpenApiDoc {
     fn walk(node: &mut Value) {
         match node {
             Value::Object(map) => {
-                if let Some(Value::Object(properties)) = map.get_mut("properties") {
-                    if let Some(metadata) = properties.get_mut("metadata") {
-                        let nullable = metadata.to_string().contains("\"null\"");
-                        let description = metadata.get("description").cloned();
-                        let reference = json!({"$ref": "#/components/schemas/Metadata"});
-                        let mut shared = if nullable {
-                            json!({"oneOf": [reference, {"type": "null"}]})
-                        } else {
-                            reference
-                        };
-                        if let Some(description) = description {
-                            shared["description"] = description;
-                        }
-                        *metadata = shared;
+                if let Some(Value::Object(properties)) = map.get_mut("properties")
+                    && let Some(metadata) = properties.get_mut("metadata")
+                {
+                    let nullable = metadata.to_string().contains("\"null\"");
+                    let description = metadata.get("description").cloned();
+                    let reference = json!({"$ref": "#/components/schemas/Metadata"});
+                    let mut shared = if nullable {
+                        json!({"oneOf": [reference, {"type": "null"}]})
+                    } else {
+                        reference
+                    };
+                    if let Some(description) = description {
+                        shared["description"] = description;
                     }
+                    *metadata = shared;
                 }
                 let is_object = match map.get("type") {
                     Some(Value::String(t)) => t == "object",
