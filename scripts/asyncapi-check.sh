@@ -18,7 +18,7 @@ fi
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 MISSIVE__SERVER__BIND="127.0.0.1:$port" MISSIVE__DATABASE__URL="sqlite://$work/a.db?mode=rwc" \
-MISSIVE__STORAGE__DIR="$work/storage" MISSIVE__AUTH__JWT_SECRET="asyncapi-check-$(head -c 24 /dev/urandom | base64)" \
+MISSIVE__STORAGE__DIR="$work/storage" MISSIVE__AUTH__JWT_SECRET="$(head -c 36 /dev/urandom | base64)" \
 RUST_LOG=warn "$binary" > "$work/log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT

@@ -84,7 +84,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 MISSIVE__SERVER__BIND="127.0.0.1:$port" \
 MISSIVE__DATABASE__URL="sqlite://$work/missive.db?mode=rwc" \
 MISSIVE__STORAGE__DIR="$work/storage" \
-MISSIVE__AUTH__JWT_SECRET="client-journeys-$(python3 -c 'import secrets; print(secrets.token_hex(24))')" \
+MISSIVE__AUTH__JWT_SECRET="$(head -c 36 /dev/urandom | base64)" \
 MISSIVE__RATE_LIMIT__ENABLED=false \
 RUST_LOG=warn \
   "$binary" > "$work/server.log" 2>&1 &

@@ -19,7 +19,7 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 MISSIVE__SERVER__BIND="127.0.0.1:$port" MISSIVE__DATABASE__URL="sqlite://$work/s.db?mode=rwc" \
 MISSIVE__STORAGE__DIR="$work/storage" MISSIVE__RATE_LIMIT__ENABLED=false \
-MISSIVE__AUTH__JWT_SECRET="sdk-tests-$(head -c 24 /dev/urandom | base64)" \
+MISSIVE__AUTH__JWT_SECRET="$(head -c 36 /dev/urandom | base64)" \
 RUST_LOG=warn "$binary" > "$work/log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
