@@ -71,6 +71,23 @@ fn upload(row: &QueryResult) -> Result<Upload, InfraError> {
     })
 }
 
+/// The bytes `owner`'s uploads hold together (what the quota counts).
+async fn used_by(db: &impl ConnectionTrait, owner: UserId) -> Result<u64, InfraError> {
+    let used: i64 = db
+        .query_one_raw(statement(
+            db.get_database_backend(),
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM uploads WHERE owner_id = ?",
+            vec![owner.as_uuid().into()],
+        ))
+        .await
+        .map_err(infra_error)?
+        .map(|row| row.try_get("", "used"))
+        .transpose()
+        .map_err(infra_error)?
+        .unwrap_or(0);
+    Ok(u64::try_from(used).unwrap_or(0))
+}
+
 fn size(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
@@ -90,19 +107,8 @@ impl UploadRepository for SeaUploadRepository {
         ))
         .await
         .map_err(infra_error)?;
-        let used: i64 = txn
-            .query_one_raw(statement(
-                backend,
-                "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM uploads WHERE owner_id = ?",
-                vec![owner.into()],
-            ))
-            .await
-            .map_err(infra_error)?
-            .map(|row| row.try_get("", "used"))
-            .transpose()
-            .map_err(infra_error)?
-            .unwrap_or(0);
-        if u64::try_from(used).unwrap_or(0).saturating_add(upload.size) > quota_bytes {
+        let used = used_by(&txn, upload.owner).await?;
+        if used.saturating_add(upload.size) > quota_bytes {
             txn.rollback().await.map_err(infra_error)?;
             return Err(CreateUploadError::QuotaExceeded);
         }
@@ -160,20 +166,7 @@ impl UploadRepository for SeaUploadRepository {
     }
 
     async fn used_bytes(&self, owner: UserId) -> Result<u64, InfraError> {
-        let used: i64 = self
-            .conn
-            .query_one_raw(statement(
-                self.conn.get_database_backend(),
-                "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM uploads WHERE owner_id = ?",
-                vec![owner.as_uuid().into()],
-            ))
-            .await
-            .map_err(infra_error)?
-            .map(|row| row.try_get("", "used"))
-            .transpose()
-            .map_err(infra_error)?
-            .unwrap_or(0);
-        Ok(u64::try_from(used).unwrap_or(0))
+        used_by(&self.conn, owner).await
     }
 
     async fn find_owned(&self, owner: UserId, ids: &[UploadId]) -> Result<Vec<Upload>, InfraError> {
