@@ -73,23 +73,8 @@ echo "tools ready in $(since "$setup_started") s (openapi-python-client $python_
   "openapi-typescript $openapi_typescript_version, openapi-fetch $openapi_fetch_version," \
   "typescript $typescript_version, node $(node --version))"
 
-work=$(mktemp -d)
-server=
-stop() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap stop EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-MISSIVE__SERVER__BIND="127.0.0.1:$port" \
-MISSIVE__DATABASE__URL="sqlite://$work/missive.db?mode=rwc" \
-MISSIVE__STORAGE__DIR="$work/storage" \
-MISSIVE__AUTH__JWT_SECRET="$(head -c 36 /dev/urandom | base64)" \
-MISSIVE__RATE_LIMIT__ENABLED=false \
-RUST_LOG=warn \
-  "$binary" > "$work/server.log" 2>&1 &
-server=$!
-base="http://127.0.0.1:$port"
+source scripts/lib/throwaway-server.sh
+start_throwaway_server "$binary"
 
 out=target/clients
 mkdir -p "$out"
