@@ -48,6 +48,8 @@ pub mod reaction;
 pub mod search;
 pub mod services;
 pub mod sync;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod thread;
 pub mod upload;
 pub mod user;

@@ -1,5 +1,7 @@
-//! Repository contract tests: every body runs on SQLite, and on PostgreSQL
-//! when `MISSIVE_TEST_DATABASE_URL` is set.
+//! Repository contract tests: the shared suite (`missive_domain::testkit`,
+//! in `suite.rs`) and the rules only SQL storage has (migrations, search
+//! plans, PostgreSQL's locks, blob stores). Every body runs on SQLite, and
+//! on PostgreSQL when `MISSIVE_TEST_DATABASE_URL` is set.
 
 mod api_keys;
 mod attachments;
@@ -11,7 +13,7 @@ mod messages;
 mod migrations;
 mod reactions;
 mod s3;
+mod suite;
 mod support;
 mod threads;
 mod uploads;
-mod users;

@@ -1,0 +1,3 @@
+//! Rules of the `api_keys` port(s): being moved here from `missive-infra`'s contract tests.
+
+super::rules!("api_keys":);

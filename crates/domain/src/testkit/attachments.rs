@@ -1,0 +1,3 @@
+//! Rules of the `attachments` port(s): being moved here from `missive-infra`'s contract tests.
+
+super::rules!("attachments":);

@@ -1,0 +1,90 @@
+//! The shared repository contract (`missive_domain::testkit`) against the
+//! SeaORM adapters: on SQLite always, on PostgreSQL when
+//! `MISSIVE_TEST_DATABASE_URL` is set. `MISSIVE_CONTRACT_RULE=part` runs
+//! only the rules whose name contains `part`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use missive_domain::testkit::{Adapters, Fixture, Hooks, Suite};
+use missive_infra::scratch::{fresh_database, postgres_test_url};
+use missive_infra::{
+    Database, LocalBlobStore, SeaApiKeyRepository, SeaChangeLog, SeaChatRepository,
+    SeaMessageRepository, SeaPinRepository, SeaReactionRepository, SeaUploadRepository,
+    SeaUserRepository,
+};
+use tempfile::TempDir;
+
+/// Fresh migrated databases: SQLite files, or new databases on a
+/// PostgreSQL server.
+struct SeaFixture {
+    postgres: Option<String>,
+}
+
+/// Keeps the database and its directory for as long as the adapters.
+struct SeaHooks {
+    db: Database,
+    _dir: TempDir,
+}
+
+#[async_trait]
+impl Hooks for SeaHooks {
+    async fn settle(&self) {
+        missive_infra::scratch::settle(&self.db)
+            .await
+            .expect("the change log settles");
+    }
+}
+
+#[async_trait]
+impl Fixture for SeaFixture {
+    async fn fresh(&self) -> Adapters {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pool = if self.postgres.is_some() { 16 } else { 4 };
+        let (db, _) = fresh_database(dir.path(), self.postgres.as_deref(), pool)
+            .await
+            .expect("a fresh database");
+        let blobs = LocalBlobStore::new(dir.path().join("blobs")).expect("blob store");
+        Adapters {
+            users: Arc::new(SeaUserRepository::new(&db)),
+            api_keys: Arc::new(SeaApiKeyRepository::new(&db)),
+            chats: Arc::new(SeaChatRepository::new(&db)),
+            messages: Arc::new(SeaMessageRepository::new(&db)),
+            reactions: Arc::new(SeaReactionRepository::new(&db)),
+            pins: Arc::new(SeaPinRepository::new(&db)),
+            uploads: Arc::new(SeaUploadRepository::new(&db)),
+            blobs: Arc::new(blobs),
+            changes: Arc::new(SeaChangeLog::new(&db)),
+            hooks: Arc::new(SeaHooks { db, _dir: dir }),
+        }
+    }
+}
+
+fn suite() -> Suite {
+    match std::env::var("MISSIVE_CONTRACT_RULE") {
+        Ok(part) if !part.is_empty() => Suite::new().only(part),
+        _ => Suite::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_keeps_the_shared_contract() {
+    suite()
+        .run(&SeaFixture { postgres: None })
+        .await
+        .assert_passed();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_keeps_the_shared_contract() {
+    let Some(server) = postgres_test_url() else {
+        eprintln!("PostgreSQL contract run skipped: MISSIVE_TEST_DATABASE_URL is not set");
+        return;
+    };
+    suite()
+        .run(&SeaFixture {
+            postgres: Some(server),
+        })
+        .await
+        .assert_passed();
+}
