@@ -1,0 +1,1 @@
+//! In-memory adapters for every port of `missive-domain` (being built).
