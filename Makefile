@@ -28,7 +28,7 @@ fmt: ## Format the code
 	cargo fmt --all
 
 doc: ## Build the API docs (warnings are errors)
-	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --features missive-domain/testkit,missive-domain/mocks
 
 browser: ## The web client in Chromium against a release server (installs chromium and Playwright if missing)
 	bash scripts/browser-tests.sh
