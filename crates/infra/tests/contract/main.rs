@@ -11,7 +11,6 @@ mod chats;
 mod mentions;
 mod messages;
 mod migrations;
-mod reactions;
 mod s3;
 mod suite;
 mod support;

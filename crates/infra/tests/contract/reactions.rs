@@ -1,1 +1,0 @@
-//! Moved to missive_domain::testkit::reactions.
