@@ -3,16 +3,13 @@
 //! plans, PostgreSQL's locks, blob stores). Every body runs on SQLite, and
 //! on PostgreSQL when `MISSIVE_TEST_DATABASE_URL` is set.
 
-mod api_keys;
 mod attachments;
 mod blobs;
 mod changes;
 mod chats;
-mod mentions;
 mod messages;
 mod migrations;
 mod s3;
 mod suite;
 mod support;
-mod threads;
 mod uploads;

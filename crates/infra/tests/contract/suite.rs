@@ -11,7 +11,7 @@ use missive_infra::scratch::{fresh_database, postgres_test_url};
 use missive_infra::{
     Database, LocalBlobStore, SeaApiKeyRepository, SeaChangeLog, SeaChatRepository,
     SeaMessageRepository, SeaPinRepository, SeaReactionRepository, SeaUploadRepository,
-    SeaUserRepository,
+    SeaUserRepository, SearchTuning,
 };
 use tempfile::TempDir;
 
@@ -39,24 +39,31 @@ impl Hooks for SeaHooks {
 #[async_trait]
 impl Fixture for SeaFixture {
     async fn fresh(&self) -> Adapters {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let pool = if self.postgres.is_some() { 16 } else { 4 };
-        let (db, _) = fresh_database(dir.path(), self.postgres.as_deref(), pool)
-            .await
-            .expect("a fresh database");
-        let blobs = LocalBlobStore::new(dir.path().join("blobs")).expect("blob store");
-        Adapters {
-            users: Arc::new(SeaUserRepository::new(&db)),
-            api_keys: Arc::new(SeaApiKeyRepository::new(&db)),
-            chats: Arc::new(SeaChatRepository::new(&db)),
-            messages: Arc::new(SeaMessageRepository::new(&db)),
-            reactions: Arc::new(SeaReactionRepository::new(&db)),
-            pins: Arc::new(SeaPinRepository::new(&db)),
-            uploads: Arc::new(SeaUploadRepository::new(&db)),
-            blobs: Arc::new(blobs),
-            changes: Arc::new(SeaChangeLog::new(&db)),
-            hooks: Arc::new(SeaHooks { db, _dir: dir }),
-        }
+        sea_adapters(self.postgres.as_deref(), SearchTuning::default()).await
+    }
+}
+
+/// Adapters over a fresh migrated database — SQLite in a temporary
+/// directory, or a new database on the PostgreSQL server `postgres` — with
+/// messages searched under `tuning`, and a local blob store beside it.
+pub async fn sea_adapters(postgres: Option<&str>, tuning: SearchTuning) -> Adapters {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pool = if postgres.is_some() { 16 } else { 4 };
+    let (db, _) = fresh_database(dir.path(), postgres, pool)
+        .await
+        .expect("a fresh database");
+    let blobs = LocalBlobStore::new(dir.path().join("blobs")).expect("blob store");
+    Adapters {
+        users: Arc::new(SeaUserRepository::new(&db)),
+        api_keys: Arc::new(SeaApiKeyRepository::new(&db)),
+        chats: Arc::new(SeaChatRepository::new(&db)),
+        messages: Arc::new(SeaMessageRepository::new(&db).with_search_tuning(tuning)),
+        reactions: Arc::new(SeaReactionRepository::new(&db)),
+        pins: Arc::new(SeaPinRepository::new(&db)),
+        uploads: Arc::new(SeaUploadRepository::new(&db)),
+        blobs: Arc::new(blobs),
+        changes: Arc::new(SeaChangeLog::new(&db)),
+        hooks: Arc::new(SeaHooks { db, _dir: dir }),
     }
 }
 
