@@ -163,7 +163,9 @@ pub struct ChatDetails {
     /// The message with `seq == last_seq` (possibly a tombstone).
     pub last_message: Option<Message>,
     /// Messages after the viewer's read position, not sent by the viewer
-    /// and not deleted.
+    /// and not deleted. Exact for the first thousand positions after the
+    /// read position at least; beyond them an adapter may count positions
+    /// (as the SQL adapters do, to bound the cost).
     pub unread_count: u64,
     /// Those of them that mention the viewer (by name or as everyone).
     pub mention_count: u64,

@@ -179,7 +179,7 @@ pub trait ChatRepository: Send + Sync {
         users: &[UserId],
     ) -> Result<Vec<UserId>, InfraError>;
 
-    /// Every member of a chat, oldest first.
+    /// Every member of a chat, oldest first (then by user id).
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.

@@ -33,6 +33,7 @@ super::rules!("chats":
     members_page_in_joining_order_without_gaps_or_repeats_and_counts_follow,
     a_chosen_id_is_stored_once_whoever_races_for_it,
     a_chats_title_and_metadata_change_apart,
+    unread_counts_skip_own_and_deleted_messages,
 );
 
 /// The chat's membership version, or `None` when it does not exist.
@@ -764,5 +765,73 @@ pub async fn a_chats_title_and_metadata_change_apart(a: &Adapters) {
         chat.title.as_ref().map(ChatTitle::as_str),
         Some("Renamed"),
         "the new title is stored"
+    );
+}
+
+/// Unread counts are the messages after the reader's position that others
+/// sent and did not delete, in the chat's details, its listing and the
+/// read state; reading moves them down, and a mention is counted apart.
+pub async fn unread_counts_skip_own_and_deleted_messages(a: &Adapters) {
+    let people = users(a, 2).await;
+    let (me, them) = (people[0], people[1]);
+    let chat_id = group(a, &people).await;
+    let mut theirs = Vec::new();
+    for text in ["one", "two", "three"] {
+        let sent = message(chat_id, them, text, None);
+        a.messages.append(&sent).await.expect("send");
+        theirs.push(sent.id);
+    }
+    a.messages
+        .append(&message(chat_id, me, "mine", None))
+        .await
+        .expect("send");
+    let mut mention = message(chat_id, them, "@me look", None);
+    mention.mentions = crate::mention::Mentions::new(vec![me]).expect("one mention");
+    a.messages.append(&mention).await.expect("send");
+    a.messages
+        .soft_delete(theirs[0], now())
+        .await
+        .expect("delete")
+        .expect("deleted");
+
+    let details = a
+        .chats
+        .details(chat_id, me)
+        .await
+        .expect("details")
+        .expect("member");
+    assert_eq!(
+        (details.unread_count, details.mention_count),
+        (3, 1),
+        "5 positions after mine: one is mine, one deleted; one mentions me"
+    );
+    let listed = a.chats.list_for_member(me, 10, None).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|d| d.unread_count).collect::<Vec<_>>(),
+        vec![3],
+        "the listing counts as the details do"
+    );
+    let theirs_view = a
+        .chats
+        .details(chat_id, them)
+        .await
+        .expect("details")
+        .expect("member");
+    assert_eq!(
+        theirs_view.unread_count, 1,
+        "the sender has only mine unread"
+    );
+
+    let (state, moved) = a
+        .chats
+        .mark_read(chat_id, me, 3)
+        .await
+        .expect("read")
+        .expect("member");
+    assert!(moved, "reading forward moves");
+    assert_eq!(
+        (state.last_read_seq, state.unread_count, state.mention_count),
+        (3, 1, 1),
+        "after position 3 only the mention is left"
     );
 }
