@@ -33,7 +33,7 @@
 //! | crate | what | ports |
 //! |---|---|---|
 //! | `missive-infra` | SeaORM on PostgreSQL and SQLite, argon2id, local and S3 blob stores | all |
-//! | `missive-memory` | in memory, one lock over all state | all (hashing for tests only) |
+//! | `missive-memory` | in memory, one lock over all state | every storage port, events, clock; a test-only hasher, no key minter |
 //! | this crate, feature `mocks` | `mockall` fakes (`MockUserRepository`, …) | all |
 //!
 //! ## Features
