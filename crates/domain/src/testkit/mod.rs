@@ -61,6 +61,7 @@ pub mod chats;
 pub mod mentions;
 pub mod messages;
 pub mod reactions;
+pub mod search;
 pub mod threads;
 pub mod uploads;
 pub mod users;
@@ -141,6 +142,7 @@ pub const RULES: &[&[Rule]] = &[
     api_keys::RULES,
     chats::RULES,
     messages::RULES,
+    search::RULES,
     threads::RULES,
     mentions::RULES,
     reactions::RULES,

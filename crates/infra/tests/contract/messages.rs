@@ -1,11 +1,11 @@
 //! The search rules of the shared contract
-//! (`missive_domain::testkit::messages`, run as they are by `suite.rs`)
+//! (`missive_domain::testkit::search`, run as they are by `suite.rs`)
 //! once more per search plan: PostgreSQL picks a plan per query, and every
 //! plan must give the same answers. Each run gets fresh adapters whose
 //! message repository is tuned to one plan.
 
 use futures_util::future::BoxFuture;
-use missive_domain::testkit::{Adapters, messages};
+use missive_domain::testkit::{Adapters, search};
 use missive_infra::scratch::postgres_test_url;
 use missive_infra::{SearchPlan, SearchTuning};
 
@@ -66,15 +66,13 @@ async fn under_every_plan(rule: Check) {
 
 #[tokio::test]
 async fn search_terms_cannot_escape_into_the_sql() {
-    under_every_plan(|a| Box::pin(messages::search_terms_cannot_escape_into_the_sql(a))).await;
+    under_every_plan(|a| Box::pin(search::search_terms_are_data_never_syntax(a))).await;
 }
 
 #[tokio::test]
 async fn search_matches_every_term_case_insensitively_in_the_viewers_chats_only() {
     under_every_plan(|a| {
-        Box::pin(
-            messages::search_matches_every_term_case_insensitively_in_the_viewers_chats_only(a),
-        )
+        Box::pin(search::search_matches_every_term_case_insensitively_in_the_viewers_chats_only(a))
     })
     .await;
 }
@@ -82,17 +80,12 @@ async fn search_matches_every_term_case_insensitively_in_the_viewers_chats_only(
 #[tokio::test]
 async fn cjk_runs_are_found_by_any_part_and_only_where_it_occurs() {
     under_every_plan(|a| {
-        Box::pin(messages::cjk_runs_are_found_by_any_part_and_only_where_it_occurs(a))
+        Box::pin(search::cjk_runs_are_found_by_any_part_and_only_where_it_occurs(a))
     })
     .await;
 }
 
 #[tokio::test]
 async fn search_pages_through_every_match_under_every_plan() {
-    under_every_plan(|a| {
-        Box::pin(messages::search_pages_through_every_match_under_every_plan(
-            a,
-        ))
-    })
-    .await;
+    under_every_plan(|a| Box::pin(search::search_pages_through_every_match(a))).await;
 }
