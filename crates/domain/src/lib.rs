@@ -96,3 +96,10 @@ pub mod user;
 pub mod value;
 
 pub use error::InfraError;
+
+/// The attribute the ports are declared with (`#[missive_domain::async_trait]`
+/// on an `impl` of a port), so an adapter needs no `async-trait` of its own.
+pub use async_trait::async_trait;
+/// The `time` crate the ports speak (`OffsetDateTime`), so an adapter uses
+/// the very same version.
+pub use time;

@@ -152,6 +152,28 @@ impl MemoryStore {
         }
     }
 
+    /// Every adapter as the contract suite takes them
+    /// ([`missive_domain::testkit::Adapters`], with no hooks): a complete
+    /// set to start from when proving an adapter of your own — replace the
+    /// field of the port you build, e.g. with a decorator over the memory
+    /// one, since all adapters must share one store.
+    #[must_use]
+    pub fn testkit_adapters(&self) -> missive_domain::testkit::Adapters {
+        let ports = self.adapters();
+        missive_domain::testkit::Adapters {
+            users: ports.users,
+            api_keys: ports.api_keys,
+            chats: ports.chats,
+            messages: ports.messages,
+            reactions: ports.reactions,
+            pins: ports.pins,
+            uploads: ports.uploads,
+            blobs: ports.blobs,
+            changes: ports.changes,
+            hooks: Arc::new(missive_domain::testkit::NoHooks),
+        }
+    }
+
     /// Runs `step` on the state under the lock: one atomic operation.
     ///
     /// # Errors

@@ -2,10 +2,8 @@
 //! in-memory adapters. `MISSIVE_CONTRACT_RULE=part` runs only the rules
 //! whose name contains `part`.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use missive_domain::testkit::{Adapters, Fixture, NoHooks, Suite};
+use missive_domain::async_trait;
+use missive_domain::testkit::{Adapters, Fixture, Suite};
 use missive_memory::MemoryStore;
 
 /// A new, empty store for every rule.
@@ -14,29 +12,13 @@ struct MemoryFixture;
 #[async_trait]
 impl Fixture for MemoryFixture {
     async fn fresh(&self) -> Adapters {
-        let ports = MemoryStore::new().adapters();
-        Adapters {
-            users: ports.users,
-            api_keys: ports.api_keys,
-            chats: ports.chats,
-            messages: ports.messages,
-            reactions: ports.reactions,
-            pins: ports.pins,
-            uploads: ports.uploads,
-            blobs: ports.blobs,
-            changes: ports.changes,
-            hooks: Arc::new(NoHooks),
-        }
+        MemoryStore::new().testkit_adapters()
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_keeps_the_shared_contract() {
-    let suite = match std::env::var("MISSIVE_CONTRACT_RULE") {
-        Ok(part) if !part.is_empty() => Suite::new().only(part),
-        _ => Suite::new(),
-    };
-    let report = suite.run(&MemoryFixture).await;
+    let report = Suite::from_env().run(&MemoryFixture).await;
     eprintln!(
         "{} contract rules held, {} broke",
         report.passed.len(),

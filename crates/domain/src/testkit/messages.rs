@@ -142,7 +142,7 @@ pub async fn a_repeated_client_id_returns_the_original_and_leaves_no_gap(a: &Ada
     assert_eq!(
         retry,
         Appended::Existing(original.clone()),
-        "the retry answers the original"
+        "append with a client_id this sender already used must answer Appended::Existing with the stored message, unchanged"
     );
     assert!(
         matches!(other_sender, Appended::Created(ref m) if m.seq == 2),
@@ -177,7 +177,10 @@ pub async fn racing_duplicates_store_exactly_one_message(a: &Adapters) {
         }
     }
 
-    assert_eq!(created, 1, "exactly one message is created");
+    assert_eq!(
+        created, 1,
+        "of the racing appends of one client_id exactly one answers Appended::Created, the others Existing"
+    );
     assert!(
         ids.iter().all(|id| *id == ids[0]),
         "every attempt answers the same message: {ids:?}"

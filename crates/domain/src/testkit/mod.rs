@@ -13,31 +13,48 @@
 //!
 //! # Running it against your adapters
 //!
-//! Implement [`Fixture`] (a fresh, empty set of [`Adapters`] per rule) and
-//! run [`Suite`] under the async runtime you use — the suite itself needs
-//! none:
+//! Implement [`Fixture`] (a fresh, empty set of [`Adapters`] per rule, all
+//! over one store: a repository checks membership and writes the change
+//! log in the same atomic step as its change, so one adapter of yours
+//! cannot be mixed with another store's) and run [`Suite`] under the async
+//! runtime you use — the suite itself needs none:
 //!
 //! ```ignore
-//! use missive_domain::testkit::{Adapters, Fixture, Suite};
+//! use std::sync::Arc;
+//! use missive_domain::async_trait;
+//! use missive_domain::testkit::{Adapters, Fixture, NoHooks, Suite};
 //!
 //! struct Mine;
 //!
-//! #[async_trait::async_trait]
+//! #[async_trait]
 //! impl Fixture for Mine {
 //!     async fn fresh(&self) -> Adapters {
-//!         my_storage::fresh_adapters().await
+//!         let db = my_storage::fresh_database().await;
+//!         Adapters {
+//!             users: Arc::new(MyUsers::new(&db)),
+//!             // … one field per port …
+//!             hooks: Arc::new(NoHooks), // or yours, see `Hooks`
+//!         }
 //!     }
 //! }
 //!
-//! #[tokio::test]
+//! #[tokio::test(flavor = "multi_thread")]
 //! async fn my_adapters_keep_the_contract() {
-//!     Suite::new().run(&Mine).await.assert_passed();
+//!     Suite::from_env().run(&Mine).await.assert_passed();
 //! }
 //! ```
 //!
 //! `Suite::new().only("messages::")` runs the rules whose name contains a
-//! string, which helps while an adapter is under construction; [`RULES`]
-//! lists them all.
+//! string, which helps while an adapter is under construction;
+//! [`Suite::from_env`] takes that string from `MISSIVE_CONTRACT_RULE`.
+//! [`Suite::rules`] lists the rules a suite runs, [`RULES`] all of them
+//! by module. A broken rule panics inside the suite: the test's output
+//! shows each panic as it happens (with its location), then
+//! [`Report::assert_passed`] lists every broken rule by name.
+//!
+//! With `missive-memory`'s `testkit` feature, `MemoryStore::testkit_adapters()`
+//! gives a complete set to start from: replace the field of the port
+//! you are building with a decorator over the memory one.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -165,6 +182,16 @@ impl Default for Suite {
 }
 
 impl Suite {
+    /// The rules whose name contains `MISSIVE_CONTRACT_RULE` when that
+    /// variable is set and not empty, else every rule.
+    #[must_use]
+    pub fn from_env() -> Self {
+        match std::env::var("MISSIVE_CONTRACT_RULE") {
+            Ok(part) if !part.trim().is_empty() => Self::new().only(part.trim()),
+            _ => Self::new(),
+        }
+    }
+
     /// Every rule, eight at a time.
     #[must_use]
     pub fn new() -> Self {
@@ -250,19 +277,24 @@ impl Report {
             !self.passed.is_empty() || !self.failed.is_empty(),
             "no contract rule ran"
         );
-        if !self.failed.is_empty() {
-            let list: Vec<String> = self
-                .failed
-                .iter()
-                .map(|(name, why)| format!("  {name}: {why}"))
-                .collect();
-            panic!(
-                "{} of {} contract rules broke:\n{}",
-                self.failed.len(),
-                self.failed.len() + self.passed.len(),
-                list.join("\n")
-            );
+        assert!(self.failed.is_empty(), "{self}");
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total = self.failed.len() + self.passed.len();
+        if self.failed.is_empty() {
+            return write!(f, "all {total} contract rules held");
         }
+        writeln!(f, "{} of {total} contract rules broke:", self.failed.len())?;
+        for (name, why) in &self.failed {
+            writeln!(f, "- {name}")?;
+            for line in why.lines() {
+                writeln!(f, "      {line}")?;
+            }
+        }
+        Ok(())
     }
 }
 

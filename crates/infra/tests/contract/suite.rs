@@ -67,16 +67,9 @@ pub async fn sea_adapters(postgres: Option<&str>, tuning: SearchTuning) -> Adapt
     }
 }
 
-fn suite() -> Suite {
-    match std::env::var("MISSIVE_CONTRACT_RULE") {
-        Ok(part) if !part.is_empty() => Suite::new().only(part),
-        _ => Suite::new(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sqlite_keeps_the_shared_contract() {
-    suite()
+    Suite::from_env()
         .run(&SeaFixture { postgres: None })
         .await
         .assert_passed();
@@ -88,7 +81,7 @@ async fn postgres_keeps_the_shared_contract() {
         eprintln!("PostgreSQL contract run skipped: MISSIVE_TEST_DATABASE_URL is not set");
         return;
     };
-    suite()
+    Suite::from_env()
         .run(&SeaFixture {
             postgres: Some(server),
         })
