@@ -4,12 +4,14 @@
 use super::Adapters;
 use super::support::{group, member, message, new_chat, users};
 use crate::chat::{ChatKind, MemberRole};
+use crate::ports::Removal;
 use crate::sync::{Change, ChangeKind, SyncToken};
 
 super::rules!("changes":
     changes_come_in_commit_order_to_members_only_and_page_without_loss,
     pruning_deletes_the_oldest_in_batches_and_raises_the_floor,
     a_chat_created_again_with_a_deleted_ones_id_shows_none_of_its_changes,
+    whoever_a_deleted_chats_changes_were_addressed_to_still_learns_it_is_gone,
 );
 
 fn kinds(changes: &[Change]) -> Vec<ChangeKind> {
@@ -207,4 +209,53 @@ pub async fn a_chat_created_again_with_a_deleted_ones_id_shows_none_of_its_chang
         [ChangeKind::ChatDeleted],
         "a former member sees the deletion only"
     );
+}
+
+/// Deleting a chat forgets its changes, but not the news that it is gone:
+/// a member removed before the deletion (whose removal was one of those
+/// changes) and the former members of an earlier chat of the same id
+/// (whose deletion notices were) each still read a `ChatDeleted`.
+pub async fn whoever_a_deleted_chats_changes_were_addressed_to_still_learns_it_is_gone(
+    a: &Adapters,
+) {
+    let people = users(a, 3).await;
+    let (ada, bob, eve) = (people[0], people[1], people[2]);
+    let log = &a.changes;
+    let start = log.now().await.expect("now");
+    let chat = group(a, &[ada, bob, eve]).await;
+    let removal = Removal {
+        user_id: bob,
+        role: MemberRole::Member,
+        new_owner: None,
+    };
+    a.chats.remove_member(chat, &removal).await.expect("remove");
+    a.chats.delete(chat).await.expect("delete");
+    a.hooks.settle().await;
+    let bobs = log.read(start, Some(bob), 100, 1000).await.expect("read");
+    assert_eq!(
+        kinds(&bobs.changes).last(),
+        Some(&ChangeKind::ChatDeleted),
+        "bob, removed before the deletion and not synced since, must learn the chat is gone: {:?}",
+        kinds(&bobs.changes)
+    );
+
+    // The id again, with ada alone, deleted again: the first deletion's
+    // notices went with the chat's changes; their readers are told anew.
+    let mut again = new_chat(ChatKind::Group, ada);
+    again.id = chat;
+    a.chats
+        .insert_group(&again, &[member(ada, MemberRole::Owner)])
+        .await
+        .expect("create again");
+    a.chats.delete(chat).await.expect("delete again");
+    a.hooks.settle().await;
+    for (name, user) in [("ada", ada), ("bob", bob), ("eve", eve)] {
+        let seen = log.read(start, Some(user), 100, 1000).await.expect("read");
+        assert_eq!(
+            kinds(&seen.changes).last(),
+            Some(&ChangeKind::ChatDeleted),
+            "{name} must still read that the chat is gone: {:?}",
+            kinds(&seen.changes)
+        );
+    }
 }

@@ -492,20 +492,41 @@ impl ChatRepository for SeaChatRepository {
             .await
             .map_err(infra_error)?;
         // Each former member is told (one change each: they are members
-        // of nothing left to read it through).
-        let former: Vec<NewChange> = chat_members::Entity::find()
+        // of nothing left to read it through) — and so is everyone a change
+        // still in the log is addressed to (removed earlier, or told of an
+        // earlier deletion of this id): deleting the chat's changes below
+        // takes theirs too, and a client that has not synced since must
+        // still learn the chat is gone.
+        let mut told: Vec<uuid::Uuid> = chat_members::Entity::find()
             .filter(chat_members::Column::ChatId.eq(chat_id.as_uuid()))
             .all(&txn)
             .await
             .map_err(infra_error)?
             .into_iter()
-            .map(|m| {
-                NewChange::user(
-                    chat_id,
-                    ChangeKind::ChatDeleted,
-                    UserId::from_uuid(m.user_id),
-                )
-            })
+            .map(|m| m.user_id)
+            .collect();
+        let addressed = txn
+            .query_all_raw(statement(
+                txn.get_database_backend(),
+                &format!(
+                    "SELECT DISTINCT user_id FROM changes \
+                     WHERE chat_id = ? AND user_id IS NOT NULL AND kind IN ({removed}, {deleted})",
+                    removed = ChangeKind::MemberRemoved.code(),
+                    deleted = ChangeKind::ChatDeleted.code()
+                ),
+                vec![chat_id.as_uuid().into()],
+            ))
+            .await
+            .map_err(infra_error)?;
+        for row in addressed {
+            let user: uuid::Uuid = row.try_get("", "user_id").map_err(infra_error)?;
+            if !told.contains(&user) {
+                told.push(user);
+            }
+        }
+        let former: Vec<NewChange> = told
+            .into_iter()
+            .map(|user| NewChange::user(chat_id, ChangeKind::ChatDeleted, UserId::from_uuid(user)))
             .collect();
         // The chat's own changes go with it: nobody can read them any more
         // (no member is left), and a chat created again with this id must

@@ -60,13 +60,22 @@ impl State {
     }
 
     /// Deletes a chat with its members, messages and changes, and tells
-    /// each former member (one change each).
+    /// each former member and each user a forgotten change was addressed
+    /// to (one change each).
     pub fn delete_chat(&mut self, chat_id: ChatId) {
         let Some(row) = self.chats.get(&chat_id) else {
             return;
         };
         let messages: Vec<_> = row.ids.iter().copied().collect();
-        let former: Vec<UserId> = row.sorted_members().iter().map(|m| m.user_id).collect();
+        let mut former: Vec<UserId> = row.sorted_members().iter().map(|m| m.user_id).collect();
+        // Everyone a change still in the log is addressed to (removed
+        // earlier, or told of an earlier deletion of this id) is told
+        // too: forgetting the chat's changes takes theirs.
+        for user in self.log.addressed(chat_id) {
+            if !former.contains(&user) {
+                former.push(user);
+            }
+        }
         for id in messages {
             self.remove_message(id);
         }

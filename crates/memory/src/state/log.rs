@@ -62,6 +62,26 @@ impl Log {
         self.entries.values().map(|e| e.recorded_at).min()
     }
 
+    /// The users changes of a chat are addressed to (removals, and
+    /// deletions of an earlier chat of that id), each once.
+    pub fn addressed(&self, chat_id: missive_domain::ids::ChatId) -> Vec<UserId> {
+        let mut users = Vec::new();
+        for entry in self.entries.values() {
+            let change = &entry.change;
+            if change.chat_id == chat_id
+                && matches!(
+                    change.kind,
+                    ChangeKind::MemberRemoved | ChangeKind::ChatDeleted
+                )
+                && let Some(user) = change.user_id
+                && !users.contains(&user)
+            {
+                users.push(user);
+            }
+        }
+        users
+    }
+
     /// Forgets every change of a chat (it was deleted: nobody can read
     /// them, and a chat created again with its id must not show them).
     pub fn forget_chat(&mut self, chat_id: missive_domain::ids::ChatId) {
