@@ -5,11 +5,11 @@
 use time::Duration;
 
 use super::Adapters;
-use super::support::{group, message, now, users};
-use crate::ids::{UploadId, UserId};
+use super::support::{group, image_upload, message, now, users};
+use crate::ids::UploadId;
 use crate::message::{HistoryCursor, NewMessage};
 use crate::ports::{AppendError, Appended};
-use crate::upload::{ContentType, FileName, Sha256, Upload};
+use crate::upload::{Sha256, Upload};
 
 super::rules!("attachments":
     a_message_carries_its_attachments_and_releases_them_when_deleted,
@@ -17,21 +17,6 @@ super::rules!("attachments":
     an_upload_removed_before_the_message_is_stored_stores_nothing,
     a_batch_stores_each_messages_attachments,
 );
-
-fn upload(owner: UserId, name: &str, content: u8) -> Upload {
-    Upload {
-        id: UploadId::new(),
-        owner,
-        filename: FileName::clean(name),
-        content_type: ContentType::new("image/png").expect("valid"),
-        size: 100 + u64::from(content),
-        sha256: Sha256::from_digest(&[content; 32]),
-        width: Some(64),
-        height: Some(32),
-        thumbnail: Some(Sha256::from_digest(&[content.wrapping_add(100); 32])),
-        created_at: now(),
-    }
-}
 
 fn with_files(mut new: NewMessage, uploads: &[&Upload]) -> NewMessage {
     new.attachments = uploads.iter().map(|u| (*u).clone()).collect();
@@ -47,7 +32,10 @@ pub async fn a_message_carries_its_attachments_and_releases_them_when_deleted(a:
     let (sender, member, stranger) = (people[0], people[1], people[2]);
     let chat = group(a, &people[..2]).await;
     let (uploads, messages) = (&a.uploads, &a.messages);
-    let (first, second) = (upload(sender, "b.png", 1), upload(sender, "a.png", 2));
+    let (first, second) = (
+        image_upload(sender, "b.png", 1),
+        image_upload(sender, "a.png", 2),
+    );
     for u in [&first, &second] {
         uploads.create(u, 1 << 20).await.expect("upload");
     }
@@ -151,7 +139,10 @@ pub async fn a_message_carries_its_attachments_and_releases_them_when_deleted(a:
 pub async fn only_the_owners_uploads_are_found_for_attaching(a: &Adapters) {
     let people = users(a, 2).await;
     let uploads = &a.uploads;
-    let (mine, theirs) = (upload(people[0], "m.png", 1), upload(people[1], "t.png", 2));
+    let (mine, theirs) = (
+        image_upload(people[0], "m.png", 1),
+        image_upload(people[1], "t.png", 2),
+    );
     uploads.create(&mine, 1 << 20).await.expect("upload");
     uploads.create(&theirs, 1 << 20).await.expect("upload");
 
@@ -181,10 +172,10 @@ pub async fn an_upload_removed_before_the_message_is_stored_stores_nothing(a: &A
     let people = users(a, 2).await;
     let chat = group(a, &people).await;
     let (uploads, messages) = (&a.uploads, &a.messages);
-    let kept = upload(people[0], "kept.png", 1);
+    let kept = image_upload(people[0], "kept.png", 1);
     uploads.create(&kept, 1 << 20).await.expect("upload");
     // Checked by the service, then collected before the append.
-    let gone = upload(people[0], "gone.png", 2);
+    let gone = image_upload(people[0], "gone.png", 2);
 
     let single = with_files(message(chat, people[0], "", None), &[&kept, &gone]);
     let appended = messages.append(&single).await;
@@ -224,7 +215,10 @@ pub async fn a_batch_stores_each_messages_attachments(a: &Adapters) {
     let people = users(a, 2).await;
     let chat = group(a, &people).await;
     let (uploads, messages) = (&a.uploads, &a.messages);
-    let (first, second) = (upload(people[0], "a.pdf", 1), upload(people[0], "b.pdf", 2));
+    let (first, second) = (
+        image_upload(people[0], "a.pdf", 1),
+        image_upload(people[0], "b.pdf", 2),
+    );
     uploads.create(&first, 1 << 20).await.expect("upload");
     uploads.create(&second, 1 << 20).await.expect("upload");
     let batch = vec![

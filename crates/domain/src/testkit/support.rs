@@ -5,8 +5,9 @@ use time::OffsetDateTime;
 
 use super::Adapters;
 use crate::chat::{Chat, ChatKind, ChatMember, ChatTitle, MemberRole};
-use crate::ids::{ChatId, MessageId, UserId};
+use crate::ids::{ChatId, MessageId, UploadId, UserId};
 use crate::message::{ClientId, MessageContent, MessageRole, NewMessage};
+use crate::upload::{ContentType, FileName, Sha256, Upload};
 use crate::user::{Email, FullName, PasswordHash, User};
 
 /// Now, at the microsecond precision the databases keep.
@@ -130,5 +131,47 @@ pub fn message(
         created_at: at,
         metadata: crate::metadata::Metadata::default(),
         attachments: Vec::new(),
+    }
+}
+
+/// A PDF upload record of `size` bytes whose content (and so digest) is
+/// told by `content`, with a shared thumbnail digest; not stored.
+///
+/// # Panics
+/// Never.
+#[must_use]
+pub fn pdf_upload(owner: UserId, size: u64, content: u8) -> Upload {
+    Upload {
+        id: UploadId::new(),
+        owner,
+        filename: FileName::clean("report.pdf"),
+        content_type: ContentType::new("application/pdf").expect("valid"),
+        size,
+        sha256: Sha256::from_digest(&[content; 32]),
+        width: Some(640),
+        height: None,
+        thumbnail: Some(Sha256::from_digest(&[255; 32])),
+        created_at: now(),
+    }
+}
+
+/// A PNG upload record named `name` whose content (and so digests, its
+/// thumbnail's too) is told by `content`; not stored.
+///
+/// # Panics
+/// Never.
+#[must_use]
+pub fn image_upload(owner: UserId, name: &str, content: u8) -> Upload {
+    Upload {
+        id: UploadId::new(),
+        owner,
+        filename: FileName::clean(name),
+        content_type: ContentType::new("image/png").expect("valid"),
+        size: 100 + u64::from(content),
+        sha256: Sha256::from_digest(&[content; 32]),
+        width: Some(64),
+        height: Some(32),
+        thumbnail: Some(Sha256::from_digest(&[content.wrapping_add(100); 32])),
+        created_at: now(),
     }
 }

@@ -8,31 +8,16 @@ use async_trait::async_trait;
 use futures_util::future::join_all;
 
 use super::Adapters;
-use super::support::{now, users};
-use crate::ids::{UploadId, UserId};
+use super::support::{pdf_upload, users};
+use crate::ids::UploadId;
 use crate::ports::{BlobError, BlobStore, ChunkSource, CreateUploadError};
-use crate::upload::{ContentType, FileName, Sha256, Upload};
+use crate::upload::{Sha256, Upload};
 
 super::rules!("uploads":
     an_upload_reads_back_as_stored_and_only_for_its_owner,
     parallel_uploads_never_overrun_the_quota,
     collection_removes_expired_uploads_then_their_blob_and_what_crashes_left,
 );
-
-fn upload(owner: UserId, size: u64, content: u8) -> Upload {
-    Upload {
-        id: UploadId::new(),
-        owner,
-        filename: FileName::clean("report.pdf"),
-        content_type: ContentType::new("application/pdf").expect("valid"),
-        size,
-        sha256: Sha256::from_digest(&[content; 32]),
-        width: Some(640),
-        height: None,
-        thumbnail: Some(Sha256::from_digest(&[255; 32])),
-        created_at: now(),
-    }
-}
 
 /// Bytes handed over in one chunk.
 struct Once(Option<Vec<u8>>);
@@ -62,7 +47,7 @@ async fn stored_bytes(store: &Arc<dyn BlobStore>, bytes: &[u8]) -> Sha256 {
 pub async fn an_upload_reads_back_as_stored_and_only_for_its_owner(a: &Adapters) {
     let people = users(a, 2).await;
     let repo = &a.uploads;
-    let stored = upload(people[0], 1234, 1);
+    let stored = pdf_upload(people[0], 1234, 1);
     repo.create(&stored, 10_000).await.expect("create");
     let found = repo.find_visible(people[0], stored.id).await.expect("find");
     assert_eq!(
@@ -84,7 +69,7 @@ pub async fn an_upload_reads_back_as_stored_and_only_for_its_owner(a: &Adapters)
     );
     // The same bytes again (another upload, another owner), with the same
     // thumbnail: both share their blobs.
-    repo.create(&upload(people[1], 1234, 1), 10_000)
+    repo.create(&pdf_upload(people[1], 1234, 1), 10_000)
         .await
         .expect("the same bytes again, another owner: stored too");
 }
@@ -93,7 +78,7 @@ pub async fn an_upload_reads_back_as_stored_and_only_for_its_owner(a: &Adapters)
 /// three are kept, the others `QuotaExceeded`.
 pub async fn parallel_uploads_never_overrun_the_quota(a: &Adapters) {
     let owner = users(a, 1).await[0];
-    let uploads: Vec<Upload> = (0..10u8).map(|n| upload(owner, 300, n)).collect();
+    let uploads: Vec<Upload> = (0..10u8).map(|n| pdf_upload(owner, 300, n)).collect();
     let outcomes = join_all(uploads.iter().map(|u| a.uploads.create(u, 1000))).await;
     let mut kept = 0;
     for outcome in outcomes {
@@ -119,7 +104,7 @@ pub async fn collection_removes_expired_uploads_then_their_blob_and_what_crashes
 
     // A named blob is kept; once its upload expires, it goes.
     let sha = stored_bytes(store, b"kept until expired").await;
-    let mut kept = upload(owner, 18, 0);
+    let mut kept = pdf_upload(owner, 18, 0);
     kept.sha256 = sha.clone();
     kept.thumbnail = None;
     repo.create(&kept, 1000).await.expect("create");
@@ -179,7 +164,7 @@ pub async fn collection_removes_expired_uploads_then_their_blob_and_what_crashes
     // A crash after deleting the bytes, before the row: the next run
     // finishes (missing bytes are not an error).
     let gone = stored_bytes(store, b"deleted, row left").await;
-    let mut half = upload(owner, 17, 0);
+    let mut half = pdf_upload(owner, 17, 0);
     half.sha256 = gone.clone();
     half.thumbnail = None;
     repo.create(&half, 1000).await.expect("create");

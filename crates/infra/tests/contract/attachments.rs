@@ -2,28 +2,13 @@
 //! interleave. The rules every adapter keeps are in
 //! `missive_domain::testkit::attachments`.
 
-use missive_domain::ids::{UploadId, UserId};
 use missive_domain::ports::UploadRepository;
-use missive_domain::upload::{ContentType, FileName, Sha256, Upload};
 use missive_infra::SeaUploadRepository;
 use time::Duration;
 
-use crate::support::{now, on_each_backend, users};
+use missive_domain::testkit::support::image_upload;
 
-fn upload(owner: UserId, name: &str, content: u8) -> Upload {
-    Upload {
-        id: UploadId::new(),
-        owner,
-        filename: FileName::clean(name),
-        content_type: ContentType::new("image/png").expect("valid"),
-        size: 100 + u64::from(content),
-        sha256: Sha256::from_digest(&[content; 32]),
-        width: Some(64),
-        height: Some(32),
-        thumbnail: Some(Sha256::from_digest(&[content.wrapping_add(100); 32])),
-        created_at: now(),
-    }
-}
+use crate::support::{now, on_each_backend, users};
 
 #[tokio::test]
 async fn the_collection_skips_an_upload_a_send_is_attaching() {
@@ -34,7 +19,7 @@ async fn the_collection_skips_an_upload_a_send_is_attaching() {
         }
         let people = users(&db, 1).await;
         let uploads = SeaUploadRepository::new(&db);
-        let mut old = upload(people[0], "old.png", 1);
+        let mut old = image_upload(people[0], "old.png", 1);
         old.created_at = now() - Duration::days(2);
         uploads.create(&old, 1 << 20).await.expect("upload");
         // A send's reference check holds a key-share lock on the upload

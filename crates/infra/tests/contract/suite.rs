@@ -52,6 +52,16 @@ pub async fn sea_adapters(postgres: Option<&str>, tuning: SearchTuning) -> Adapt
     let (db, _) = fresh_database(dir.path(), postgres, pool)
         .await
         .expect("a fresh database");
+    adapters_with(db, dir, tuning)
+}
+
+/// Adapters over `db` (a local blob store in a new temporary directory).
+pub fn adapters_over(db: &Database) -> Adapters {
+    let dir = tempfile::tempdir().expect("temp dir");
+    adapters_with(db.clone(), dir, SearchTuning::default())
+}
+
+fn adapters_with(db: Database, dir: TempDir, tuning: SearchTuning) -> Adapters {
     let blobs = LocalBlobStore::new(dir.path().join("blobs")).expect("blob store");
     Adapters {
         users: Arc::new(SeaUserRepository::new(&db)),
