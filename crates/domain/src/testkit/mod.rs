@@ -73,6 +73,7 @@ pub mod support;
 
 pub mod api_keys;
 pub mod attachments;
+pub mod blobs;
 pub mod changes;
 pub mod chats;
 pub mod mentions;
@@ -166,6 +167,7 @@ pub const RULES: &[&[Rule]] = &[
     changes::RULES,
     uploads::RULES,
     attachments::RULES,
+    blobs::RULES,
 ];
 
 /// A run of the contract against one fixture.
