@@ -1,6 +1,6 @@
 //! Repository contract tests: the shared suite (`missive_domain::testkit`,
 //! in `suite.rs`) and the rules only SQL storage has (migrations, search
-//! plans, PostgreSQL's locks, blob stores). Every body runs on SQLite, and
+//! plans, PostgreSQL's locks, S3), and the blob rules on S3. Every body runs on SQLite, and
 //! on PostgreSQL when `MISSIVE_TEST_DATABASE_URL` is set.
 
 mod attachments;
