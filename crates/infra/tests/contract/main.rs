@@ -1,7 +1,8 @@
 //! Repository contract tests: the shared suite (`missive_domain::testkit`,
-//! in `suite.rs`) and the rules only SQL storage has (migrations, search
-//! plans, PostgreSQL's locks, S3), and the blob rules on S3. Every body runs on SQLite, and
-//! on PostgreSQL when `MISSIVE_TEST_DATABASE_URL` is set.
+//! in `suite.rs`), its blob rules on S3 (`blobs.rs`), and what only SQL
+//! storage has (migrations, search plans, PostgreSQL's locks) or S3 has.
+//! Every body runs on SQLite, and on PostgreSQL when
+//! `MISSIVE_TEST_DATABASE_URL` is set.
 
 mod attachments;
 mod blobs;
