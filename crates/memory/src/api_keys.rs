@@ -8,6 +8,7 @@ use missive_domain::ports::ApiKeyRepository;
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
+use crate::state::micros;
 
 /// [`ApiKeyRepository`] over a [`MemoryStore`]: keys by id and by digest.
 #[derive(Debug, Clone)]
@@ -33,7 +34,10 @@ impl ApiKeyRepository for MemoryApiKeyRepository {
             }
             state.user_exists(key.owner_id)?;
             state.key_hashes.insert(hash.as_str().to_owned(), key.id);
-            state.api_keys.insert(key.id, (key.clone(), hash.clone()));
+            let mut key = key.clone();
+            key.created_at = micros(key.created_at);
+            key.revoked_at = key.revoked_at.map(micros);
+            state.api_keys.insert(key.id, (key, hash.clone()));
             Ok(())
         })?
     }
@@ -59,7 +63,7 @@ impl ApiKeyRepository for MemoryApiKeyRepository {
     ) -> Result<bool, InfraError> {
         self.store.with(|state| match state.api_keys.get_mut(&id) {
             Some((key, _)) if key.owner_id == owner_id && key.is_active() => {
-                key.revoked_at = Some(at);
+                key.revoked_at = Some(micros(at));
                 true
             }
             _ => false,

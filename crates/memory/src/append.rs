@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use missive_domain::InfraError;
 use missive_domain::ids::MessageId;
-use missive_domain::message::NewMessage;
+use missive_domain::message::{Message, NewMessage};
 use missive_domain::ports::{AppendError, Appended};
 use missive_domain::sync::{ChangeKind, NewChange};
 
@@ -35,19 +35,32 @@ fn read_position(state: &State, new: &NewMessage) -> Option<i64> {
     chat.members.get(&new.sender_id).map(|m| m.last_read_seq)
 }
 
-/// Moves the chat to `last_seq` and its activity forward to `at`, and a
-/// sender more than [`UNREAD_WINDOW`] behind to their message.
-fn bump(state: &mut State, new: &NewMessage, last_seq: i64, read_seq: i64) {
-    let Some(chat) = state.chats.get_mut(&new.chat_id) else {
+/// The chat's last seq plus `count`: the seq of the last of `count` new
+/// messages; an error rather than a wrap past `i64::MAX` (a SQL adapter
+/// fails on the out-of-range value the same way), checked before anything
+/// is stored.
+fn last_new_seq(state: &State, new: &NewMessage, count: i64) -> Result<i64, InfraError> {
+    let last_seq = state.chats.get(&new.chat_id).map_or(0, |c| c.chat.last_seq);
+    last_seq
+        .checked_add(count)
+        .ok_or_else(|| InfraError::unexpected("the chat's seqs are used up"))
+}
+
+/// Moves the chat to `last_seq` and its activity forward to the stored
+/// message's time, and a sender whose read position is more than
+/// [`UNREAD_WINDOW`] behind their new message to it.
+fn bump(state: &mut State, stored: &Message, read_seq: i64) {
+    let Some(chat) = state.chats.get_mut(&stored.chat_id) else {
         return;
     };
+    let last_seq = stored.seq;
     chat.chat.last_seq = last_seq;
-    chat.chat.last_activity_at = chat.chat.last_activity_at.max(new.created_at);
-    if read_seq < last_seq - UNREAD_WINDOW
-        && let Some(member) = chat.members.get_mut(&new.sender_id)
+    chat.chat.last_activity_at = chat.chat.last_activity_at.max(stored.created_at);
+    if read_seq < last_seq.saturating_sub(UNREAD_WINDOW)
+        && let Some(member) = chat.members.get_mut(&stored.sender_id)
     {
         member.last_read_seq = last_seq;
-        state.record(NewChange::read(new.chat_id, new.sender_id, last_seq));
+        state.record(NewChange::read(stored.chat_id, stored.sender_id, last_seq));
     }
 }
 
@@ -65,11 +78,8 @@ pub(crate) fn append(state: &mut State, new: &NewMessage) -> Result<Appended, Ap
     if !uploads_exist(state, new) {
         return Err(AppendError::UploadGone);
     }
-    let seq = state
-        .chats
-        .get(&new.chat_id)
-        .map_or(1, |c| c.chat.last_seq + 1);
-    state.insert_message(new, seq);
+    let seq = last_new_seq(state, new, 1)?;
+    let stored = state.insert_message(new, seq);
     state.record(NewChange::message(
         new.chat_id,
         ChangeKind::MessageCreated,
@@ -78,8 +88,8 @@ pub(crate) fn append(state: &mut State, new: &NewMessage) -> Result<Appended, Ap
     if let Some(root) = new.thread_root_id {
         state.record(NewChange::message(new.chat_id, ChangeKind::Thread, root));
     }
-    bump(state, new, seq, read_seq);
-    Ok(Appended::Created(new.stored_as(seq)))
+    bump(state, &stored, read_seq);
+    Ok(Appended::Created(stored))
 }
 
 /// `MessageRepository::append_batch`.
@@ -107,7 +117,10 @@ pub(crate) fn append_batch(
     let Some(read_seq) = read_position(state, first) else {
         return Err(AppendError::NotMember);
     };
-    let existing: Vec<Option<MessageId>> = batch.iter().map(|m| repeated(state, m)).collect();
+    let existing: Vec<Option<Message>> = batch
+        .iter()
+        .map(|m| repeated(state, m).and_then(|id| state.view(id)))
+        .collect();
     // Every check before any change: all or nothing.
     let mut ids = HashSet::new();
     for (new, known) in batch.iter().zip(&existing) {
@@ -121,20 +134,19 @@ pub(crate) fn append_batch(
             return Err(AppendError::UploadGone);
         }
     }
-    let mut next = state
-        .chats
-        .get(&first.chat_id)
-        .map_or(0, |c| c.chat.last_seq);
+    let created = existing.iter().filter(|known| known.is_none()).count();
+    let created = i64::try_from(created).unwrap_or(i64::MAX);
+    let mut next = last_new_seq(state, first, created)? - created;
     let mut answer = Vec::with_capacity(batch.len());
     let mut roots = Vec::new();
     let mut newest = None;
-    for (new, known) in batch.iter().zip(&existing) {
-        if let Some(message) = known.and_then(|id| state.view(id)) {
+    for (new, known) in batch.iter().zip(existing) {
+        if let Some(message) = known {
             answer.push(Appended::Existing(message));
             continue;
         }
         next += 1;
-        state.insert_message(new, next);
+        let stored = state.insert_message(new, next);
         state.record(NewChange::message(
             new.chat_id,
             ChangeKind::MessageCreated,
@@ -145,14 +157,14 @@ pub(crate) fn append_batch(
         {
             roots.push(root);
         }
-        newest = Some(new);
-        answer.push(Appended::Created(new.stored_as(next)));
+        newest = Some(answer.len());
+        answer.push(Appended::Created(stored));
     }
     for root in roots {
         state.record(NewChange::message(first.chat_id, ChangeKind::Thread, root));
     }
-    if let Some(newest) = newest {
-        bump(state, newest, next, read_seq);
+    if let Some(Appended::Created(newest)) = newest.and_then(|at| answer.get(at)) {
+        bump(state, newest, read_seq);
     }
     Ok(answer)
 }

@@ -13,6 +13,8 @@ use missive_domain::upload::{ByteRange, Sha256};
 use sha2::Digest;
 use time::OffsetDateTime;
 
+use crate::state::micros;
+
 /// Bytes per chunk when a blob is read back.
 const CHUNK_BYTES: usize = 64 * 1024;
 
@@ -108,7 +110,7 @@ impl BlobStore for MemoryBlobStore {
         };
         let kept = Kept {
             bytes: Arc::new(bytes),
-            at: OffsetDateTime::now_utc(),
+            at: micros(OffsetDateTime::now_utc()),
         };
         self.lock()?.staged.insert(handle, kept);
         Ok(staged)
@@ -125,12 +127,14 @@ impl BlobStore for MemoryBlobStore {
             .entry(staged.sha256.clone())
             .or_insert_with(|| Kept {
                 bytes,
-                at: OffsetDateTime::now_utc(),
+                at: micros(OffsetDateTime::now_utc()),
             });
         Ok(())
     }
 
     async fn release(&self, staged: Staged) {
+        // Nothing to answer: a poisoned store refuses every later call
+        // anyway, and a copy left behind is only memory.
         if let Ok(mut blobs) = self.lock() {
             blobs.staged.remove(&staged.handle);
         }

@@ -17,7 +17,7 @@ use missive_domain::ports::{
 use missive_domain::sync::{ChangeKind, NewChange};
 
 use crate::MemoryStore;
-use crate::state::{ChatRow, State};
+use crate::state::{ChatRow, State, micros};
 
 /// [`ChatRepository`] over a [`MemoryStore`]. The chat's id and a direct
 /// chat's pair are unique keys checked and taken in one step; membership
@@ -144,11 +144,13 @@ impl ChatRepository for MemoryChatRepository {
         after: Option<ChatCursor>,
     ) -> Result<Vec<ChatDetails>, InfraError> {
         self.store.with(|state| {
+            // The cursor compares at whole microseconds, as stored.
+            let after = after.map(|c| (micros(c.last_activity_at), c.chat_id));
             let mut keys: Vec<(time::OffsetDateTime, ChatId)> = state
                 .chats_of(viewer)
                 .filter_map(|id| state.chats.get(&id))
                 .map(|row| (row.chat.last_activity_at, row.chat.id))
-                .filter(|key| after.is_none_or(|c| *key < (c.last_activity_at, c.chat_id)))
+                .filter(|key| after.is_none_or(|c| *key < c))
                 .collect();
             // Most recent activity first, then by id (descending).
             keys.sort_unstable_by(|a, b| b.cmp(a));

@@ -3,6 +3,8 @@
 use missive_domain::ports::Clock;
 use time::OffsetDateTime;
 
+use crate::state::micros;
+
 /// [`Clock`] reading the system time, cut to whole microseconds like the
 /// SQL adapters' clock (the precision both databases keep), so values
 /// compare the same whichever adapters stored them.
@@ -11,7 +13,6 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        let now = OffsetDateTime::now_utc();
-        now.replace_microsecond(now.microsecond()).unwrap_or(now)
+        micros(OffsetDateTime::now_utc())
     }
 }

@@ -1,5 +1,5 @@
-//! A password "hasher" for tests and demos that stores passwords as
-//! they are. **Never use it with real passwords.**
+//! **Stores passwords in plain text; it must never back a real user
+//! store.** A password "hasher" for tests and demos only.
 
 use async_trait::async_trait;
 use missive_domain::InfraError;
@@ -9,11 +9,16 @@ use missive_domain::user::{Password, PasswordHash};
 /// What its "hashes" start with, so nobody mistakes one for a real hash.
 const MARK: &str = "$plaintext-not-for-production$";
 
-/// **NOT FOR PRODUCTION: it does not hash at all.** A [`PasswordHasher`]
-/// that keeps each password in plain text (behind the marker
-/// `$plaintext-not-for-production$`), so tests and examples run fast and
-/// without a key-derivation function. Anyone who can read the stored
-/// "hash" can read the password.
+/// **Stores passwords in plain text; it must never back a real user
+/// store** (in memory or, worse, combined with a persistent
+/// `UserRepository` such as `missive-infra`'s SQL one).
+///
+/// A [`PasswordHasher`] that does not hash at all: it keeps each password
+/// as it is (behind the marker `$plaintext-not-for-production$`), so
+/// tests and examples run fast and without a key-derivation function.
+/// Anyone who can read the stored "hash" can read the password; it is
+/// deterministic and unsalted, so equal passwords give equal "hashes";
+/// and it is not in the PHC string format [`PasswordHash`] describes.
 ///
 /// It keeps the port's other rules: it never blocks, a verification
 /// against no hash (an unknown user) is `false` and as quick as any other

@@ -13,7 +13,8 @@
 //! * [`BroadcastPublisher`] is an [`EventPublisher`] whose events any number
 //!   of subscribers receive; [`SystemClock`] is the [`Clock`].
 //! * [`PlainTestHasher`] is a [`PasswordHasher`] for tests and demos that
-//!   **does not hash** (never use it with real passwords); [`BasicSniffer`]
+//!   **stores passwords in plain text** (never use it with real passwords,
+//!   nor with adapters that persist them); [`BasicSniffer`]
 //!   and [`NoPreviews`] serve the upload use case.
 //! * There is no `ApiKeyMinter`: a key's secret must come from a secure
 //!   random generator, which this crate does not depend on (use
@@ -30,7 +31,10 @@
 //! pins and upload quotas hold under any concurrency … Every operation runs
 //! in one step under the store's lock (never held across an `.await`), so
 //! each is atomic as a database transaction is, and changes are recorded in
-//! the change log in that same step.
+//! the change log in that same step. (Two upload operations take more than
+//! one step, as their SQL counterparts take a row lock: `create` may wait
+//! for a collection of the same bytes to end, and `collect_blob` deletes
+//! the bytes between two steps; see [`MemoryUploadRepository`].)
 //!
 //! Where they differ from the SQL adapters, it is by being exact or
 //! simpler, never by breaking a rule: unread and mention counts are
@@ -38,9 +42,11 @@
 //! survives the process. They mirror the SQL adapters' integrity too: a
 //! chat member, key owner, upload owner or reactor must be a stored user
 //! (an [`InfraError`](missive_domain::InfraError) otherwise, as a foreign
-//! key violation is), and a sender more than 1 000 positions behind their
-//! read position is caught up to their new message, as `missive-infra`
-//! does.
+//! key violation is), and a sender whose read position is more than
+//! 1 000 positions behind their new message has it moved to that message,
+//! as `missive-infra` does. Every time is stored cut to whole
+//! microseconds, the precision both databases keep, so values read back
+//! and cursors compare as they do there.
 //!
 //! ## Example
 //!
@@ -149,6 +155,7 @@ mod chats;
 mod clock;
 mod events;
 mod hasher;
+mod listing;
 mod media;
 mod messages;
 mod pins;

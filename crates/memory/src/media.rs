@@ -16,31 +16,49 @@ const MAGIC: &[(&[u8], &str)] = &[
     (b"\x1f\x8b", "application/gzip"),
 ];
 
-/// [`TypeSniffer`] for a handful of formats: PNG, JPEG, GIF, WebP, PDF,
-/// ZIP and gzip by their magic numbers; UTF-8 text as `text/html` or
-/// `image/svg+xml` when it holds markup (never mistaken for harmless
-/// text), else `text/plain`; anything else unknown. `missive-infra`'s
-/// `MagicSniffer` knows far more formats.
+/// [`TypeSniffer`] for a handful of formats, in the order of
+/// `missive-infra`'s `MagicSniffer`, so it refuses what production
+/// refuses: UTF-8 text is first looked at for markup, so HTML (even
+/// behind a GIF header, a classic polyglot) is `text/html`, SVG is
+/// `image/svg+xml` and other XML `application/xml`; then PNG, JPEG, GIF,
+/// WebP, PDF, ZIP and gzip by their magic numbers; then other UTF-8 text
+/// is `text/plain`; anything else is unknown. `MagicSniffer` knows far
+/// more magic numbers.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct BasicSniffer;
 
+/// The format the magic number at the start of `head` names, if known.
+fn magic(head: &[u8]) -> Option<&'static str> {
+    if let Some((_, kind)) = MAGIC.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return Some(kind);
+    }
+    (head.len() >= 12 && head.starts_with(b"RIFF") && head[8..12] == *b"WEBP")
+        .then_some("image/webp")
+}
+
+/// The bytes as text when they are UTF-8 (a character cut by the end of
+/// the sniffed bytes is fine); `None` for binary.
+fn utf8_prefix(head: &[u8]) -> Option<&str> {
+    match std::str::from_utf8(head) {
+        Ok(text) => Some(text),
+        // Only an incomplete last character (at most 3 bytes) is allowed.
+        Err(e) if e.error_len().is_none() && head.len() - e.valid_up_to() < 4 => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).ok()
+        }
+        Err(_) => None,
+    }
+}
+
 impl TypeSniffer for BasicSniffer {
     fn sniff(&self, head: &[u8]) -> Option<String> {
-        if let Some((_, kind)) = MAGIC.iter().find(|(magic, _)| head.starts_with(magic)) {
-            return Some((*kind).to_owned());
-        }
-        if head.len() >= 12 && head.starts_with(b"RIFF") && head[8..12] == *b"WEBP" {
-            return Some("image/webp".to_owned());
-        }
-        let text = match std::str::from_utf8(head) {
-            Ok(text) => text,
-            // A character cut by the end of the sniffed bytes is fine.
-            Err(e) if e.error_len().is_none() => {
-                std::str::from_utf8(&head[..e.valid_up_to()]).ok()?
-            }
-            Err(_) => return None,
+        let Some(text) = utf8_prefix(head) else {
+            return magic(head).map(str::to_owned);
         };
-        let lower = text.to_ascii_lowercase();
+        let start = text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .to_ascii_lowercase();
+        // Markup anywhere in the sniffed bytes counts, as in production.
         let markup = [
             "<!doctype html",
             "<html",
@@ -49,10 +67,14 @@ impl TypeSniffer for BasicSniffer {
             "<head",
             "<iframe",
         ];
-        let kind = if markup.iter().any(|tag| lower.contains(tag)) {
+        let kind = if markup.iter().any(|tag| start.contains(tag)) {
             "text/html"
-        } else if lower.contains("<svg") {
+        } else if start.contains("<svg") {
             "image/svg+xml"
+        } else if start.starts_with("<?xml") {
+            "application/xml"
+        } else if let Some(kind) = magic(head) {
+            kind
         } else if text.chars().all(|c| !c.is_control() || c.is_whitespace()) {
             "text/plain"
         } else {
@@ -99,5 +121,28 @@ mod tests {
         assert_eq!(sniff(b"<?xml?><svg>").as_deref(), Some("image/svg+xml"));
         assert_eq!(sniff("caf\u{e9}".as_bytes()).as_deref(), Some("text/plain"));
         assert_eq!(sniff(b"\x00\x01\x02\xff"), None);
+        assert_eq!(
+            sniff(b"GIF89a\x01\x00\x01\x00").as_deref(),
+            Some("image/gif")
+        );
+        assert_eq!(sniff(b"%PDF-1.7\n").as_deref(), Some("application/pdf"));
+    }
+
+    #[test]
+    fn markup_is_found_before_magic_numbers_as_in_production() {
+        let sniff = |bytes: &[u8]| BasicSniffer.sniff(bytes);
+        // A GIF/HTML polyglot: refused as HTML, not let through as an image.
+        assert_eq!(
+            sniff(b"GIF89a<script>alert(1)</script>").as_deref(),
+            Some("text/html")
+        );
+        assert_eq!(
+            sniff(b"\xef\xbb\xbf  <?xml version=\"1.0\"?><note/>").as_deref(),
+            Some("application/xml")
+        );
+        assert_eq!(
+            sniff(b"<?xml version=\"1.0\"?><svg/>").as_deref(),
+            Some("image/svg+xml")
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! [`MessageRepository`] in memory.
 
+use std::collections::BTreeMap;
+use std::ops::Bound::{Excluded, Unbounded};
+
 use async_trait::async_trait;
 use missive_domain::InfraError;
 use missive_domain::ids::{ChatId, MessageId, UserId};
@@ -10,8 +13,8 @@ use missive_domain::sync::ChangeKind;
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
-use crate::append;
-use crate::state::{State, matches};
+use crate::state::{State, micros};
+use crate::{append, listing};
 
 /// [`MessageRepository`] over a [`MemoryStore`]. Appends to a chat are
 /// serialised by the store's lock, so seqs are gap-free and a repeated
@@ -29,33 +32,35 @@ impl MemoryMessageRepository {
     }
 }
 
-/// A page of `seqs` (a chat's messages, or a thread's replies, as
-/// `(seq, id)`), items in ascending seq.
+/// A page of `seqs` (a chat's messages, or a thread's replies, by seq),
+/// items in ascending seq: a range of the index, so a page costs
+/// O(log n + limit) wherever it is.
 fn page(
     state: &State,
-    seqs: impl DoubleEndedIterator<Item = (i64, MessageId)>,
+    seqs: &BTreeMap<i64, MessageId>,
     cursor: HistoryCursor,
     bound: Option<i64>,
     limit: u32,
 ) -> MessagePage {
-    let take = usize::try_from(limit)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let take = limit.saturating_add(1);
     let mut ids: Vec<MessageId> = match cursor {
+        // `Excluded`, not `n + 1`: a seq may be `i64::MAX`.
         HistoryCursor::After(n) => seqs
-            .filter(|(seq, _)| *seq > n.get())
+            .range((Excluded(n.get()), Unbounded))
             .take(take)
-            .map(|(_, id)| id)
+            .map(|(_, id)| *id)
             .collect(),
-        HistoryCursor::Latest | HistoryCursor::Before(_) | HistoryCursor::Offset(_) => seqs
-            .rev()
-            .filter(|(seq, _)| bound.is_none_or(|b| *seq < b))
-            .take(take)
-            .map(|(_, id)| id)
-            .collect(),
+        HistoryCursor::Latest | HistoryCursor::Before(_) | HistoryCursor::Offset(_) => {
+            let range = match bound {
+                Some(bound) => seqs.range(..bound),
+                None => seqs.range(..),
+            };
+            range.rev().take(take).map(|(_, id)| *id).collect()
+        }
     };
-    let has_more = ids.len() > limit as usize;
-    ids.truncate(limit as usize);
+    let has_more = ids.len() > limit;
+    ids.truncate(limit);
     if !matches!(cursor, HistoryCursor::After(_)) {
         ids.reverse();
     }
@@ -65,23 +70,27 @@ fn page(
     }
 }
 
+/// An empty page.
+fn no_page() -> MessagePage {
+    MessagePage {
+        items: Vec::new(),
+        has_more: false,
+    }
+}
+
 /// A page of a chat's history (empty for an unknown chat).
 fn chat_page(state: &State, chat_id: ChatId, cursor: HistoryCursor, limit: u32) -> MessagePage {
     let Some(chat) = state.chats.get(&chat_id) else {
-        return MessagePage {
-            items: Vec::new(),
-            has_more: false,
-        };
+        return no_page();
     };
     let bound = match cursor {
         HistoryCursor::Latest | HistoryCursor::After(_) => None,
         HistoryCursor::Before(n) => Some(n.get()),
         // Gap-free seqs: skipping the n newest positions is reading
-        // before last_seq + 1 - n.
-        HistoryCursor::Offset(n) => Some(chat.chat.last_seq + 1 - n.get()),
+        // before last_seq + 1 - n (no bound when that is past i64::MAX).
+        HistoryCursor::Offset(n) => (chat.chat.last_seq - n.get()).checked_add(1),
     };
-    let seqs = chat.seqs.iter().map(|(seq, id)| (*seq, *id));
-    page(state, seqs, cursor, bound, limit)
+    page(state, &chat.seqs, cursor, bound, limit)
 }
 
 #[async_trait]
@@ -146,9 +155,9 @@ impl MessageRepository for MemoryMessageRepository {
             HistoryCursor::Before(n) => Some(n.get()),
             HistoryCursor::Latest | HistoryCursor::After(_) => None,
         };
-        self.store.with(|state| {
-            let replies = state.replies.get(&root).into_iter().flatten().copied();
-            page(state, replies, cursor, bound, limit)
+        self.store.with(|state| match state.replies.get(&root) {
+            Some(replies) => page(state, replies, cursor, bound, limit),
+            None => no_page(),
         })
     }
 
@@ -184,7 +193,7 @@ impl MessageRepository for MemoryMessageRepository {
             let message = &mut row.message;
             if let Some((content, at)) = &edit.content {
                 message.content = content.as_str().to_owned();
-                message.edited_at = Some(*at);
+                message.edited_at = Some(micros(*at));
             }
             if let Some(rating) = edit.rating {
                 message.rating = rating;
@@ -228,7 +237,7 @@ impl MessageRepository for MemoryMessageRepository {
             message.metadata = Metadata::default();
             message.pinned = None;
             message.attachments = Vec::new();
-            message.deleted_at = Some(at);
+            message.deleted_at = Some(micros(at));
             if let Some(root) = root {
                 state.recount_thread(root);
             }
@@ -244,32 +253,7 @@ impl MessageRepository for MemoryMessageRepository {
         limit: u32,
     ) -> Result<Vec<Message>, InfraError> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        self.store.with(|state| {
-            // Chat by chat, newest first, only the viewer's chats: a page
-            // from each, merged.
-            let mut found: Vec<Message> = Vec::new();
-            for chat_id in state.chats_of(viewer) {
-                if filter.chat_id.is_some_and(|c| c != chat_id) {
-                    continue;
-                }
-                let Some(chat) = state.chats.get(&chat_id) else {
-                    continue;
-                };
-                let ids = match filter.before {
-                    Some(before) => chat.ids.range(..before),
-                    None => chat.ids.range(..),
-                };
-                found.extend(
-                    ids.rev()
-                        .filter_map(|id| state.messages.get(id))
-                        .filter(|row| matches(filter, &row.message))
-                        .take(limit)
-                        .map(|row| row.view()),
-                );
-            }
-            found.sort_unstable_by_key(|m| std::cmp::Reverse(m.id));
-            found.truncate(limit);
-            found
-        })
+        self.store
+            .with(|state| listing::newest(state, viewer, filter, limit))
     }
 }

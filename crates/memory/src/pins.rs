@@ -10,6 +10,7 @@ use missive_domain::sync::ChangeKind;
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
+use crate::state::micros;
 
 /// [`PinRepository`] over a [`MemoryStore`]: the count of a chat's pins
 /// and the new pin are decided in one step, so
@@ -51,7 +52,7 @@ impl PinRepository for MemoryPinRepository {
             if pins >= MAX_PER_CHAT {
                 return Some(Pinned::TooMany);
             }
-            row.message.pinned = Some(Pin { by, at });
+            row.message.pinned = Some(Pin { by, at: micros(at) });
             if let Some(chat) = state.chats.get_mut(&chat_id) {
                 chat.pins.insert(message_id);
             }

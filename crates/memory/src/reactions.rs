@@ -11,7 +11,7 @@ use missive_domain::sync::ChangeKind;
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
-use crate::state::{MessageRow, ReactionRow};
+use crate::state::{MessageRow, ReactionRow, micros};
 
 /// [`ReactionRepository`] over a [`MemoryStore`]: each addition is
 /// decided in one step with the message's other reactions, so the limit
@@ -91,7 +91,7 @@ impl ReactionRepository for MemoryReactionRepository {
             row.reactions.push(ReactionRow {
                 reaction: reaction.clone(),
                 user,
-                at,
+                at: micros(at),
             });
             state.record_about_message(
                 ChangeKind::Reaction,
@@ -169,6 +169,8 @@ impl ReactionRepository for MemoryReactionRepository {
             let Some(row) = state.messages.get(&message_id) else {
                 return Vec::new();
             };
+            // The cursor compares at whole microseconds, as stored.
+            let after = after.map(|c| (micros(c.at), c.user_id));
             let mut reactors: Vec<Reactor> = row
                 .reactions
                 .iter()
@@ -177,11 +179,7 @@ impl ReactionRepository for MemoryReactionRepository {
                     user_id: r.user,
                     at: r.at,
                 })
-                .filter(|r| {
-                    after
-                        .as_ref()
-                        .is_none_or(|c| (r.at, r.user_id) > (c.at, c.user_id))
-                })
+                .filter(|r| after.is_none_or(|c| (r.at, r.user_id) > c))
                 .collect();
             reactors.sort_by_key(|r| (r.at, r.user_id));
             reactors.truncate(usize::try_from(limit).unwrap_or(usize::MAX));

@@ -22,7 +22,12 @@ use crate::{
 struct Shared {
     state: Mutex<State>,
     /// Woken when a blob's collection ends (an upload of the same bytes
-    /// waits for it, as it waits for the blob row's lock in SQL).
+    /// waits for it, as it waits for the blob row's lock in SQL). One
+    /// signal for every blob: the end of any collection wakes every
+    /// waiting upload, and each looks at the state again and goes back
+    /// to waiting if its own bytes are still being collected. Waiters are
+    /// few and collections short, so a signal per blob is not worth its
+    /// bookkeeping.
     collected: Notify,
 }
 
@@ -38,6 +43,9 @@ struct Shared {
 /// all, and concurrent callers are serialised.
 ///
 /// Nothing is persisted: the data lives as long as the last clone.
+///
+/// A panic under the lock (a bug) poisons the store for good: every later
+/// call is an [`InfraError`]; drop the store and build a new one.
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     shared: Arc<Shared>,
@@ -72,6 +80,12 @@ pub struct MemoryAdapters {
     pub blobs: Arc<dyn BlobStore>,
     /// The change log.
     pub changes: Arc<dyn ChangeLog>,
+}
+
+impl fmt::Debug for MemoryAdapters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryAdapters").finish_non_exhaustive()
+    }
 }
 
 impl MemoryStore {
@@ -193,7 +207,8 @@ impl MemoryStore {
         self.shared.collected.notified()
     }
 
-    /// Wakes those waiting for a blob's collection.
+    /// Wakes those waiting for a blob's collection: all of them, whatever
+    /// blob they wait for (see [`Shared::collected`]).
     pub(crate) fn end_collection(&self) {
         self.shared.collected.notify_waiters();
     }

@@ -11,7 +11,7 @@ use missive_domain::upload::{Sha256, Upload};
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
-use crate::state::State;
+use crate::state::{State, micros};
 
 /// [`UploadRepository`] over a [`MemoryStore`]. The quota is checked and
 /// the record stored in one step; a blob's collection keeps its blob row
@@ -31,15 +31,6 @@ impl MemoryUploadRepository {
     }
 }
 
-fn used_by(state: &State, owner: UserId) -> u64 {
-    state
-        .uploads
-        .values()
-        .filter(|u| u.owner == owner)
-        .map(|u| u.size)
-        .fold(0, u64::saturating_add)
-}
-
 /// What a try at creating an upload came to.
 enum Creating {
     Done(Result<(), CreateUploadError>),
@@ -48,13 +39,11 @@ enum Creating {
 }
 
 fn try_create(state: &mut State, upload: &Upload, quota_bytes: u64) -> Creating {
-    let blobs: Vec<&Sha256> = std::iter::once(&upload.sha256)
-        .chain(&upload.thumbnail)
-        .collect();
-    if blobs.iter().any(|sha| state.collecting.contains(*sha)) {
+    let mut blobs = std::iter::once(&upload.sha256).chain(&upload.thumbnail);
+    if blobs.any(|sha| state.collecting.contains(sha)) {
         return Creating::Wait;
     }
-    if used_by(state, upload.owner).saturating_add(upload.size) > quota_bytes {
+    if state.used_by(upload.owner).saturating_add(upload.size) > quota_bytes {
         return Creating::Done(Err(CreateUploadError::QuotaExceeded));
     }
     if state.uploads.contains_key(&upload.id) {
@@ -64,13 +53,7 @@ fn try_create(state: &mut State, upload: &Upload, quota_bytes: u64) -> Creating 
     if let Err(unknown) = state.user_exists(upload.owner) {
         return Creating::Done(Err(unknown.into()));
     }
-    for sha in blobs {
-        state
-            .blob_rows
-            .entry(sha.clone())
-            .or_insert(upload.created_at);
-    }
-    state.uploads.insert(upload.id, upload.clone());
+    state.add_upload(upload.clone());
     Creating::Done(Ok(()))
 }
 
@@ -118,7 +101,7 @@ impl UploadRepository for MemoryUploadRepository {
     }
 
     async fn used_bytes(&self, owner: UserId) -> Result<u64, InfraError> {
-        self.store.with(|state| used_by(state, owner))
+        self.store.with(|state| state.used_by(owner))
     }
 
     async fn find_owned(&self, owner: UserId, ids: &[UploadId]) -> Result<Vec<Upload>, InfraError> {
@@ -158,6 +141,8 @@ impl UploadRepository for MemoryUploadRepository {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<u64, InfraError> {
+        // Compared at whole microseconds, as stored (and as SQL does).
+        let before = micros(before);
         self.store.with(|state| {
             let mut doomed: Vec<(OffsetDateTime, UploadId)> = state
                 .uploads
@@ -168,7 +153,7 @@ impl UploadRepository for MemoryUploadRepository {
             doomed.sort_unstable();
             doomed.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
             for (_, id) in &doomed {
-                state.uploads.remove(id);
+                state.remove_upload(*id);
             }
             doomed.len() as u64
         })
@@ -177,9 +162,7 @@ impl UploadRepository for MemoryUploadRepository {
     async fn unreferenced_blobs(&self, limit: u32) -> Result<Vec<Sha256>, InfraError> {
         self.store.with(|state| {
             state
-                .blob_rows
-                .keys()
-                .filter(|sha| !state.blob_is_named(sha))
+                .unnamed_blobs()
                 .take(usize::try_from(limit).unwrap_or(usize::MAX))
                 .cloned()
                 .collect()
@@ -229,7 +212,7 @@ impl UploadRepository for MemoryUploadRepository {
         };
         let deleted = blobs.delete(sha256).await;
         if deleted.is_ok() {
-            self.store.with(|state| state.blob_rows.remove(sha256))?;
+            self.store.with(|state| state.forget_blob(sha256))?;
         }
         drop(mark);
         match deleted {

@@ -7,6 +7,7 @@ use missive_domain::ports::{InsertUserError, UserRepository};
 use missive_domain::user::{Email, PasswordHash, User, UserCredentials};
 
 use crate::MemoryStore;
+use crate::state::micros;
 
 /// [`UserRepository`] over a [`MemoryStore`]: the e-mail address is a
 /// unique key checked and taken in one step, so of concurrent
@@ -39,11 +40,13 @@ impl UserRepository for MemoryUserRepository {
                 return Err(InfraError::unexpected("the user id is taken").into());
             }
             state.emails.insert(user.email.as_str().to_owned(), user.id);
+            let mut user = user.clone();
+            user.created_at = micros(user.created_at);
             let credentials = UserCredentials {
-                user: user.clone(),
+                user,
                 password_hash: password_hash.clone(),
             };
-            state.users.insert(user.id, credentials);
+            state.users.insert(credentials.user.id, credentials);
             Ok(())
         })?
     }

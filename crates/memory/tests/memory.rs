@@ -1,20 +1,23 @@
 //! What the shared contract does not check but these adapters promise:
 //! an upload of bytes being collected waits for the collection, a
-//! far-behind sender catches up as with `missive-infra`, events reach
-//! every subscriber, and the test hasher tells passwords apart.
+//! far-behind sender catches up as with `missive-infra`, times are kept
+//! at whole microseconds as the databases keep them, events reach every
+//! subscriber, and the test hasher tells passwords apart.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use missive_domain::chat::{ChatKind, MemberRole};
+use missive_domain::chat::{ChatCursor, ChatKind, MemberCursor, MemberRole};
 use missive_domain::event::Event;
 use missive_domain::ids::UserId;
 use missive_domain::ids::{ChatId, UploadId};
 use missive_domain::ports::{
     BlobError, BlobStore, ChangeLog, ChatRepository, ChunkSource, EventPublisher,
-    MessageRepository, PasswordHasher, Staged, UploadRepository, UserRepository,
+    MessageRepository, PasswordHasher, ReactionRepository, Staged, UploadRepository,
+    UserRepository,
 };
+use missive_domain::reaction::{Reaction, Reactor};
 use missive_domain::sync::ChangeKind;
 use missive_domain::testkit::support::{member, message, new_chat, now};
 use missive_domain::upload::{ByteRange, ContentType, FileName, Sha256, Upload};
@@ -199,6 +202,124 @@ async fn a_sender_far_behind_catches_up_to_their_message_and_the_log_says_so() {
             (ChangeKind::Read, Some(1002))
         ]
     );
+}
+
+/// `base` plus `nanos` nanoseconds.
+fn at(base: OffsetDateTime, nanos: i64) -> OffsetDateTime {
+    base + time::Duration::nanoseconds(nanos)
+}
+
+/// `t` cut to whole microseconds, as the API's cursors carry it.
+fn micros(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_microsecond(t.microsecond()).expect("valid")
+}
+
+fn whole_micros(t: OffsetDateTime) -> bool {
+    t.nanosecond().is_multiple_of(1_000)
+}
+
+/// Pages of one item until an empty one; what each page held.
+async fn one_by_one<C, T, F: Future<Output = Vec<T>>>(
+    mut page: impl FnMut(Option<C>) -> F,
+    cursor: impl Fn(&T) -> C,
+) -> Vec<T> {
+    let (mut seen, mut after) = (Vec::new(), None);
+    for _ in 0..10 {
+        let mut items = page(after.take()).await;
+        assert!(items.len() <= 1, "a page of one");
+        let Some(item) = items.pop() else {
+            return seen;
+        };
+        after = Some(cursor(&item));
+        seen.push(item);
+    }
+    panic!("paging never ends");
+}
+
+#[tokio::test]
+async fn times_with_nanoseconds_are_kept_at_microseconds_and_page_without_repeat_or_skip() {
+    let store = MemoryStore::new();
+    let (chats, reactions) = (store.chats(), store.reactions());
+    let (ada, bob, cy) = (
+        registered(&store).await,
+        registered(&store).await,
+        registered(&store).await,
+    );
+    // Within one microsecond, nanoseconds apart; and one a microsecond on.
+    let base = micros(now()) + time::Duration::microseconds(1);
+    let group = new_chat(ChatKind::Group, ada);
+    let members: Vec<_> = [(ada, 900), (bob, 100), (cy, 500)]
+        .into_iter()
+        .map(|(user, nanos)| {
+            let mut m = member(user, MemberRole::Member);
+            m.joined_at = at(base, nanos);
+            m
+        })
+        .collect();
+    chats.insert_group(&group, &members).await.expect("group");
+    for nanos in [100, 900, 1_300] {
+        let mut chat = new_chat(ChatKind::Group, ada);
+        chat.last_activity_at = at(base, nanos);
+        let owner = [member(ada, MemberRole::Owner)];
+        chats.insert_group(&chat, &owner).await.expect("chat");
+    }
+    let m = message(group.id, ada, "hi", None);
+    store.messages().append(&m).await.expect("send");
+    let like = Reaction::new("👍").expect("valid");
+    for (user, nanos) in [(cy, 700), (ada, 999), (bob, 1)] {
+        let added = reactions.add(m.id, user, &like, at(base, nanos)).await;
+        added.expect("add").expect("a message");
+    }
+
+    // Each page's cursor as the API hands it back: at microseconds.
+    let (r, like) = (&reactions, &like);
+    let reactors = one_by_one(
+        move |after| async move { r.reactors(m.id, like, after, 1).await.expect("page") },
+        |last: &Reactor| Reactor {
+            user_id: last.user_id,
+            at: micros(last.at),
+        },
+    )
+    .await;
+    let mut by_time: Vec<_> = [ada, bob, cy].into_iter().collect();
+    by_time.sort_unstable();
+    let users: Vec<_> = reactors.iter().map(|r| r.user_id).collect();
+    assert_eq!(users, by_time, "one microsecond: by user, each once");
+    assert!(reactors.iter().all(|r| whole_micros(r.at)));
+
+    let c = &chats;
+    let listed = one_by_one(
+        move |after| async move { c.list_members(group.id, 1, after).await.expect("page") },
+        |last: &missive_domain::chat::ChatMember| MemberCursor {
+            joined_at: micros(last.joined_at),
+            user_id: last.user_id,
+        },
+    )
+    .await;
+    let users: Vec<_> = listed.iter().map(|m| m.user_id).collect();
+    assert_eq!(users, by_time, "one microsecond: by user, each once");
+    assert!(listed.iter().all(|m| whole_micros(m.joined_at)));
+
+    let paged = one_by_one(
+        move |after| async move { c.list_for_member(ada, 1, after).await.expect("page") },
+        |last: &missive_domain::chat::ChatDetails| ChatCursor {
+            last_activity_at: micros(last.chat.last_activity_at),
+            chat_id: last.chat.id,
+        },
+    )
+    .await;
+    let all = chats.list_for_member(ada, 10, None).await.expect("all");
+    let ids = |list: &[missive_domain::chat::ChatDetails]| -> Vec<_> {
+        list.iter().map(|d| d.chat.id).collect()
+    };
+    assert_eq!(all.len(), 4);
+    assert_eq!(ids(&paged), ids(&all), "every chat once, in order");
+    assert!(all.iter().all(|d| whole_micros(d.chat.last_activity_at)));
+
+    // What was sent reads back at microseconds too, as it was answered.
+    let stored = store.messages().find(m.id).await.expect("read");
+    let stored = stored.expect("stored");
+    assert!(whole_micros(stored.created_at) && whole_micros(stored.sent_at));
 }
 
 #[tokio::test]

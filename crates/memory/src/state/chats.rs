@@ -1,6 +1,8 @@
 //! A chat as a member sees it: embedded members, last message, unread
 //! and mention counts; and a chat's removal with what hangs off it.
 
+use std::ops::Bound::{Excluded, Unbounded};
+
 use missive_domain::chat::{ChatDetails, ChatMember, EMBEDDED_MEMBERS};
 use missive_domain::ids::{ChatId, UserId};
 use missive_domain::sync::{ChangeKind, NewChange};
@@ -15,20 +17,16 @@ impl State {
         let Some(chat) = self.chats.get(&chat_id) else {
             return (0, 0);
         };
-        let after = member.last_read_seq.saturating_add(1);
         let unread = chat
             .seqs
-            .range(after..)
+            .range((Excluded(member.last_read_seq), Unbounded))
             .filter_map(|(_, id)| self.messages.get(id))
             .filter(|r| r.message.sender_id != member.user_id && !r.message.is_deleted())
             .count();
-        let mentions = self
-            .mentions
-            .get(&member.user_id)
-            .into_iter()
-            .flatten()
-            .filter(|(_, (chat, seq))| *chat == chat_id && *seq > member.last_read_seq)
-            .count();
+        let mentions = chat.mention_seqs.get(&member.user_id).map_or(0, |seqs| {
+            seqs.range((Excluded(member.last_read_seq), Unbounded))
+                .count()
+        });
         (unread as u64, mentions as u64)
     }
 

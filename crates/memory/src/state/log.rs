@@ -4,12 +4,13 @@
 //! late behind a reader).
 
 use std::collections::BTreeMap;
+use std::ops::Bound::{Excluded, Unbounded};
 
 use missive_domain::ids::{MessageId, UserId};
 use missive_domain::sync::{Change, ChangeKind, ChangePage, NewChange, SyncToken};
 use time::OffsetDateTime;
 
-use super::State;
+use super::{State, micros};
 
 /// A change with when it was recorded (what pruning goes by).
 struct Entry {
@@ -42,7 +43,7 @@ impl Log {
             self.last_id,
             Entry {
                 change,
-                recorded_at: OffsetDateTime::now_utc(),
+                recorded_at: micros(OffsetDateTime::now_utc()),
             },
         );
     }
@@ -91,6 +92,8 @@ impl Log {
     /// Of the `batch` oldest changes, deletes those recorded before
     /// `before` and raises the floor past them; how many.
     pub fn prune(&mut self, before: OffsetDateTime, batch: u32) -> u64 {
+        // Compared at whole microseconds, as stored (and as SQL does).
+        let before = micros(before);
         let doomed: Vec<i64> = self
             .entries
             .iter()
@@ -159,16 +162,19 @@ impl State {
         let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
         let scan = usize::try_from(scan).unwrap_or(usize::MAX).max(limit);
         // Positions are (0, id): a token's id alone says where it is.
-        let start = after.id.saturating_add(1);
-        let window: Vec<&Change> = self
+        // The window is walked lazily: only what the page keeps is copied.
+        let window = self
             .log
             .entries
-            .range(start..)
+            .range((Excluded(after.id), Unbounded))
             .take(scan)
-            .map(|(_, e)| &e.change)
-            .collect();
+            .map(|(_, e)| &e.change);
         let mut changes: Vec<Change> = Vec::new();
-        for change in &window {
+        let mut scanned = 0_usize;
+        let mut last_scanned = after;
+        for change in window {
+            scanned += 1;
+            last_scanned = change.position;
             if viewer.is_none_or(|v| self.visible(change, v)) {
                 if changes.len() == limit {
                     // The page is full and more are readable.
@@ -179,14 +185,13 @@ impl State {
                         has_more: true,
                     };
                 }
-                changes.push((*change).clone());
+                changes.push(change.clone());
             }
         }
-        if window.len() >= scan {
-            let end = window.last().map_or(after, |c| c.position);
+        if scanned >= scan {
             return ChangePage {
                 changes,
-                end,
+                end: last_scanned,
                 has_more: true,
             };
         }

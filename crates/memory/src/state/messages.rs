@@ -8,7 +8,7 @@ use missive_domain::sync::ChangeKind;
 use missive_domain::thread::{MAX_PARTICIPANTS, ThreadSummary};
 use time::OffsetDateTime;
 
-use super::State;
+use super::{State, micros};
 
 /// A stored message and what is kept beside it.
 pub(crate) struct MessageRow {
@@ -97,11 +97,15 @@ impl State {
             return;
         };
         let (chat_id, seq) = (row.message.chat_id, row.message.seq);
+        let mut chat = self.chats.get_mut(&chat_id);
         for user in &notified {
             self.mentions
                 .entry(*user)
                 .or_default()
                 .insert(id, (chat_id, seq));
+            if let Some(chat) = chat.as_mut() {
+                chat.mention_seqs.entry(*user).or_default().insert(seq);
+            }
         }
         row.notified = notified;
     }
@@ -111,6 +115,8 @@ impl State {
         let Some(row) = self.messages.get_mut(&id) else {
             return;
         };
+        let (chat_id, seq) = (row.message.chat_id, row.message.seq);
+        let mut chat = self.chats.get_mut(&chat_id);
         for user in std::mem::take(&mut row.notified) {
             if let Some(rows) = self.mentions.get_mut(&user) {
                 rows.remove(&id);
@@ -118,14 +124,29 @@ impl State {
                     self.mentions.remove(&user);
                 }
             }
+            if let Some(chat) = chat.as_mut()
+                && let Some(seqs) = chat.mention_seqs.get_mut(&user)
+            {
+                seqs.remove(&seq);
+                if seqs.is_empty() {
+                    chat.mention_seqs.remove(&user);
+                }
+            }
         }
     }
 
     /// Stores a new message at `seq` with its indexes, thread summary,
     /// mention rows and attachment references (the caller has checked
-    /// membership, the client id and the uploads, and bumps the chat).
-    pub fn insert_message(&mut self, new: &NewMessage, seq: i64) {
-        let mut message = new.stored_as(seq);
+    /// membership, the client id and the uploads, and bumps the chat);
+    /// the message as stored, its times cut to whole microseconds.
+    pub fn insert_message(&mut self, new: &NewMessage, seq: i64) -> Message {
+        let mut stored = new.stored_as(seq);
+        stored.sent_at = micros(stored.sent_at);
+        stored.created_at = micros(stored.created_at);
+        for upload in &mut stored.attachments {
+            upload.created_at = micros(upload.created_at);
+        }
+        let mut message = stored.clone();
         message.reactions = None;
         if let Some(chat) = self.chats.get_mut(&new.chat_id) {
             chat.seqs.insert(seq, new.id);
@@ -147,10 +168,10 @@ impl State {
             },
         );
         if let Some(root) = new.thread_root_id {
-            self.replies.entry(root).or_default().insert((seq, new.id));
+            self.replies.entry(root).or_default().insert(seq, new.id);
             if let Some(root) = self.messages.get_mut(&root) {
                 root.reply_count += 1;
-                root.last_reply = Some((seq, new.created_at));
+                root.last_reply = Some((seq, stored.created_at));
                 if root.participants.len() < MAX_PARTICIPANTS
                     && !root.participants.contains(&new.sender_id)
                 {
@@ -172,6 +193,7 @@ impl State {
         for upload in &new.attachments {
             self.references.entry(upload.id).or_default().insert(new.id);
         }
+        stored
     }
 
     /// Recounts a root's summary from its live replies (after one of them
@@ -181,8 +203,8 @@ impl State {
             .replies
             .get(&root)
             .into_iter()
-            .flatten()
-            .filter_map(|(_, id)| self.messages.get(id))
+            .flat_map(|replies| replies.values())
+            .filter_map(|id| self.messages.get(id))
             .filter(|r| !r.message.is_deleted())
             .map(|r| (r.message.seq, r.message.created_at))
             .collect();
@@ -221,7 +243,7 @@ impl State {
         if let Some(root) = row.message.thread_root_id
             && let Some(replies) = self.replies.get_mut(&root)
         {
-            replies.remove(&(row.message.seq, id));
+            replies.remove(&row.message.seq);
             if replies.is_empty() {
                 self.replies.remove(&root);
             }

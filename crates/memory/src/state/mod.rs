@@ -17,6 +17,7 @@ mod chats;
 mod log;
 mod messages;
 mod search;
+mod uploads;
 
 pub(crate) use log::Log;
 pub(crate) use messages::{MessageRow, ReactionRow};
@@ -28,6 +29,15 @@ pub(crate) use search::matches;
 /// cheap unread counts rely on it; here counts are exact either way, but
 /// the read positions and the change log show the same).
 pub(crate) const UNREAD_WINDOW: i64 = 1_000;
+
+/// `at` cut to whole microseconds, the precision both databases keep
+/// (and the API's cursors carry): every time is stored through this, so
+/// values read back as the SQL adapters read them back and a cursor made
+/// from one compares with the stored rows as it does there.
+pub(crate) fn micros(at: OffsetDateTime) -> OffsetDateTime {
+    // A whole microsecond is always valid.
+    at.replace_microsecond(at.microsecond()).unwrap_or(at)
+}
 
 /// Everything stored.
 #[derive(Default)]
@@ -48,15 +58,25 @@ pub(crate) struct State {
     pub member_of: HashMap<UserId, HashSet<ChatId>>,
     /// Messages by id.
     pub messages: HashMap<MessageId, MessageRow>,
-    /// Replies by the root they name: `(seq, id)`, tombstones included.
-    pub replies: HashMap<MessageId, BTreeSet<(i64, MessageId)>>,
+    /// Replies by the root they name, by seq (replies share their root's
+    /// chat, so seqs are unique), tombstones included.
+    pub replies: HashMap<MessageId, BTreeMap<i64, MessageId>>,
     /// Mention rows: per notified user, the message with its chat and seq.
     pub mentions: HashMap<UserId, BTreeMap<MessageId, (ChatId, i64)>>,
-    /// Upload records by id.
+    /// Upload records by id (changed only through `add_upload` and
+    /// `remove_upload`, which keep the three indexes below in step).
     pub uploads: BTreeMap<UploadId, Upload>,
+    /// The bytes each owner's uploads hold together.
+    used: HashMap<UserId, u128>,
+    /// How many times upload records name each blob (as content or
+    /// thumbnail).
+    named: HashMap<Sha256, usize>,
+    /// The blob rows no upload record names: what the collector takes.
+    unnamed: BTreeSet<Sha256>,
     /// Which messages attach each upload (their references).
     pub references: HashMap<UploadId, BTreeSet<MessageId>>,
-    /// Blob rows: recorded blobs, with when they were first recorded.
+    /// Blob rows: recorded blobs, with when they were first recorded
+    /// (changed only through `record_blob` and `forget_blob`).
     pub blob_rows: BTreeMap<Sha256, OffsetDateTime>,
     /// Blobs whose collection is deleting their bytes right now.
     pub collecting: HashSet<Sha256>,
@@ -86,11 +106,18 @@ pub(crate) struct ChatRow {
     pub client_ids: HashMap<(UserId, String), MessageId>,
     /// The pinned messages.
     pub pins: BTreeSet<MessageId>,
+    /// The seqs of the messages whose mention rows notify each member
+    /// (kept with `State::mentions`): a count after a read position is
+    /// a range.
+    pub mention_seqs: HashMap<UserId, BTreeSet<i64>>,
 }
 
 impl ChatRow {
-    /// A new chat with `members` and no message.
-    pub fn new(chat: Chat, direct_key: Option<Vec<UserId>>, members: &[ChatMember]) -> Self {
+    /// A new chat with `members` and no message (its times cut to whole
+    /// microseconds).
+    pub fn new(mut chat: Chat, direct_key: Option<Vec<UserId>>, members: &[ChatMember]) -> Self {
+        chat.created_at = micros(chat.created_at);
+        chat.last_activity_at = micros(chat.last_activity_at);
         let mut row = Self {
             chat,
             direct_key,
@@ -101,6 +128,7 @@ impl ChatRow {
             ids: BTreeSet::new(),
             client_ids: HashMap::new(),
             pins: BTreeSet::new(),
+            mention_seqs: HashMap::new(),
         };
         for member in members {
             row.join(member.clone());
@@ -108,8 +136,10 @@ impl ChatRow {
         row
     }
 
-    /// Adds (or replaces) a member.
-    pub fn join(&mut self, member: ChatMember) {
+    /// Adds (or replaces) a member, its joining time cut to whole
+    /// microseconds.
+    pub fn join(&mut self, mut member: ChatMember) {
+        member.joined_at = micros(member.joined_at);
         if let Some(old) = self.members.get(&member.user_id) {
             self.joined.remove(&(old.joined_at, old.user_id));
         }
@@ -124,13 +154,14 @@ impl ChatRow {
         }
     }
 
-    /// The members in joining order (then by id), strictly after `after`.
+    /// The members in joining order (then by id), strictly after `after`
+    /// (its time cut to whole microseconds, as the stored ones are).
     pub fn members_after(
         &self,
         after: Option<(OffsetDateTime, UserId)>,
     ) -> impl Iterator<Item = &ChatMember> {
         let range = match after {
-            Some(after) => self.joined.range((Excluded(after), Unbounded)),
+            Some((at, user)) => self.joined.range((Excluded((micros(at), user)), Unbounded)),
             None => self.joined.range(..),
         };
         range.filter_map(|(_, user)| self.members.get(user))
@@ -178,12 +209,5 @@ impl State {
         } else {
             Err(InfraError::unexpected(format!("no such user: {user}")))
         }
-    }
-
-    /// Whether an upload record names the blob (as content or thumbnail).
-    pub fn blob_is_named(&self, sha256: &Sha256) -> bool {
-        self.uploads
-            .values()
-            .any(|u| &u.sha256 == sha256 || u.thumbnail.as_ref() == Some(sha256))
     }
 }
