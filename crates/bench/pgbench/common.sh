@@ -1,4 +1,4 @@
-# Shared by run.sh and history.sh (sourced, not run).
+# Shared by run.sh, history.sh and send-group.sh (sourced, not run).
 
 # Prints p50/p90/p99/max from the per-transaction logs pgbench wrote with
 # --log --log-prefix="$1/tx" (field 3 is the latency in microseconds).
@@ -6,6 +6,18 @@ latency_percentiles() {
   cat "$1"/tx.* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {
     if (NR) printf "latency percentiles: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (%d transactions)\n",
       a[int(NR*0.5)+1]/1000, a[int(NR*0.9)+1]/1000, a[int(NR*0.99)+1]/1000, a[NR]/1000, NR }'
+}
+
+# The same percentiles as numbers, for a summary line: "p50_ms=… p99_ms=…".
+latency_fields() {
+  cat "$1"/tx.* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {
+    if (NR) printf "p50_ms=%.2f p99_ms=%.2f", a[int(NR*0.5)+1]/1000, a[int(NR*0.99)+1]/1000
+    else printf "p50_ms=- p99_ms=-" }'
+}
+
+# pgbench's tps (without initial connection time) from its output in FILE.
+tps_of() {
+  sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$1" | head -1
 }
 
 # Creates one user and CHATS group chats it owns, with ids md5(RUN || n)

@@ -5,9 +5,9 @@
 -- reader sees them (repositories/reactions.rs, summaries(); the server
 -- binds the page's ids, here a subquery selects the same ones). history.sh
 -- runs it with -M prepared over 4 chats of 1000 messages, like
--- `missive-bench history`.
-\set n random(0, 3)
-\set before random(51, 1000)
+-- `missive-bench history` (history.sh passes -D chats=4 -D messages=1000).
+\set n random(0, :chats - 1)
+\set before random(51, :messages)
 SELECT m.id, m.chat_id, m.seq, m.sender_id, m.content, m.role,
     m.rating, m.client_id, m.reply_to, m.sent_at, m.created_at, m.edited_at, m.deleted_at,
     m.metadata, m.pinned_by, m.pinned_at, m.thread_root_id, m.reply_count, m.last_reply_seq,

@@ -59,7 +59,9 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
-    /// Clients GET pages of 50 from chats holding many messages.
+    /// Clients GET pages of 50 from chats holding many messages: by
+    /// default before a seq spread over the chat (`before_seq`), with
+    /// `--newest` the newest page (no cursor).
     History {
         /// Concurrent clients.
         #[arg(long, default_value_t = 16)]
@@ -67,6 +69,14 @@ enum Scenario {
         /// Messages per chat (stored first).
         #[arg(long, default_value_t = 1000)]
         messages: usize,
+        /// Chats the messages are stored in and the readers spread over
+        /// (client c reads chat c, c + clients, … mod chats in turn).
+        #[arg(long, default_value_t = 4)]
+        chats: usize,
+        /// Read each chat's newest page (no `before_seq`), the page a
+        /// client opening a chat asks for.
+        #[arg(long)]
+        newest: bool,
         /// Seconds to run.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
@@ -184,17 +194,19 @@ async fn main() -> anyhow::Result<()> {
         Scenario::History {
             clients,
             messages,
+            chats,
+            newest,
             seconds,
             reactions,
         } => {
-            scenarios::history(
-                &ctx,
+            let reads = scenarios::HistoryReads {
                 clients,
                 messages,
+                chats,
+                newest,
                 reactions,
-                Duration::from_secs(seconds),
-            )
-            .await?
+            };
+            scenarios::history(&ctx, reads, Duration::from_secs(seconds)).await?
         }
         Scenario::Fanout {
             members,

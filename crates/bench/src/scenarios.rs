@@ -113,17 +113,37 @@ async fn tick(bar: &indicatif::ProgressBar, deadline: Instant) {
     bar.finish_and_clear();
 }
 
-/// `history`: fills chats with `messages` each (every other one reacted
-/// to with `reactions`), then C clients read random pages of 50 for D.
+/// What the `history` scenario stores and reads.
+pub struct HistoryReads {
+    /// Concurrent readers.
+    pub clients: usize,
+    /// Messages stored in each chat first.
+    pub messages: usize,
+    /// Chats stored and read.
+    pub chats: usize,
+    /// Read the newest page (no cursor) instead of `before_seq` pages.
+    pub newest: bool,
+    /// React to every other message before reading.
+    pub reactions: bool,
+}
+
+/// `history`: fills `chats` chats with `messages` each (every other one
+/// reacted to with `reactions`), then C clients read pages of 50 for D:
+/// before a seq spread over the chat, or with `newest` the newest page.
 pub async fn history(
     ctx: &Context,
-    clients: usize,
-    messages: usize,
-    reactions: bool,
+    reads: HistoryReads,
     duration: Duration,
 ) -> anyhow::Result<Report> {
+    let HistoryReads {
+        clients,
+        messages,
+        chats,
+        newest,
+        reactions,
+    } = reads;
     let users = ctx.users(2).await?;
-    let chats = 4;
+    let chats = chats.max(1);
     let mut chat_ids = Vec::new();
     let bar = ctx.progress((chats * messages) as u64, "fill");
     for _ in 0..chats {
@@ -150,28 +170,34 @@ pub async fn history(
     let started = Instant::now();
     let deadline = started + duration;
     let bar = ctx.progress(duration.as_secs(), "history");
+    // The newest page's URL is the same every time: built once per chat.
+    let newest_urls: Vec<String> = chat_ids
+        .iter()
+        .map(|chat| ctx.url(&format!("/api/v1/chats/{chat}/messages?limit=50")))
+        .collect();
     let tasks = (0..clients).map(|c| {
-        let (latencies, errors, chat_ids, token) = (
+        let (latencies, errors, chat_ids, newest_urls, token) = (
             Arc::clone(&latencies),
             Arc::clone(&errors),
             chat_ids.clone(),
+            &newest_urls,
             users[1].token.clone(),
         );
         async move {
             let mut local = histogram();
             let mut i = c;
             while Instant::now() < deadline {
-                let chat = &chat_ids[i % chat_ids.len()];
-                let before = 51 + (i * 37) % messages.max(52);
                 let t = Instant::now();
-                let ok = ctx
-                    .http
-                    .get(ctx.url(&format!(
+                let url: Cow<'_, str> = if newest {
+                    Cow::Borrowed(&newest_urls[i % newest_urls.len()])
+                } else {
+                    let chat = &chat_ids[i % chat_ids.len()];
+                    let before = 51 + (i * 37) % messages.max(52);
+                    Cow::Owned(ctx.url(&format!(
                         "/api/v1/chats/{chat}/messages?limit=50&before_seq={before}"
                     )))
-                    .bearer_auth(&token)
-                    .send()
-                    .await;
+                };
+                let ok = ctx.http.get(url.as_ref()).bearer_auth(&token).send().await;
                 // The page is read to its end: the latency includes it.
                 let ok = match ok {
                     Ok(response) if response.status().is_success() => {
@@ -195,7 +221,7 @@ pub async fn history(
     let latencies = latencies.lock().await;
     Ok(Report {
         scenario: "history",
-        parameters: json!({"clients": clients, "messages_per_chat": messages, "chats": chats, "seconds": duration.as_secs(), "reactions": reactions}),
+        parameters: json!({"clients": clients, "messages_per_chat": messages, "chats": chats, "seconds": duration.as_secs(), "reactions": reactions, "newest": newest}),
         throughput_per_sec: latencies.len() as f64 / elapsed,
         unit: "pages",
         operations: latencies.len(),
