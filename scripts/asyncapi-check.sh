@@ -18,7 +18,10 @@ fi
 source scripts/lib/throwaway-server.sh
 start_throwaway_server "$binary"
 curl -fs "$base/asyncapi.json" > "$work/asyncapi.json"
-curl -fs "$base/docs/asyncapi" | grep -q "<code>message.created</code>"
+# Into a file first: `curl | grep -q` fails under pipefail when grep stops
+# reading at its match before curl has written the whole page.
+curl -fs "$base/docs/asyncapi" > "$work/asyncapi.html"
+grep -q "<code>message.created</code>" "$work/asyncapi.html"
 # Run from beside its node_modules (ES modules resolve from the file).
 cp tests/asyncapi/validate.mjs "$node_dir/validate.mjs"
 node "$node_dir/validate.mjs" "$work/asyncapi.json"
