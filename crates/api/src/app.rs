@@ -23,8 +23,8 @@ use missive_domain::services::uploads::UploadService;
 use missive_domain::services::users::UserService;
 use missive_domain::upload::{AllowedTypes, UploadPolicy};
 use missive_infra::{
-    Argon2Hasher, Database, DatabaseOptions, ImagePreviews, LocalBlobStore, MagicSniffer,
-    S3BlobStore, S3Config, SeaApiKeyRepository, SeaChangeLog, SeaChatRepository,
+    Argon2Hasher, Database, DatabaseOptions, GroupCommit, ImagePreviews, LocalBlobStore,
+    MagicSniffer, S3BlobStore, S3Config, SeaApiKeyRepository, SeaChangeLog, SeaChatRepository,
     SeaMessageRepository, SeaPinRepository, SeaReactionRepository, SeaUploadRepository,
     SeaUserRepository, Sha256KeyMinter, SignalBus, SignalPublisher, SystemClock,
 };
@@ -118,7 +118,12 @@ pub fn build_state(
     let clock = Arc::new(SystemClock);
     let user_repository = Arc::new(SeaUserRepository::new(&database));
     let chat_repository = Arc::new(SeaChatRepository::new(&database));
-    let message_repository = Arc::new(SeaMessageRepository::new(&database));
+    let message_repository = Arc::new(SeaMessageRepository::new(&database).with_group_commit(
+        GroupCommit {
+            wait: Duration::from_micros(settings.database.group_commit_wait_us),
+            max_batch: settings.database.group_commit_max_batch as usize,
+        },
+    ));
     let reaction_repository = Arc::new(SeaReactionRepository::new(&database));
     let events = Arc::new(SignalPublisher::new(bus.clone()));
     let users = UserService::new(

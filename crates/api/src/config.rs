@@ -332,6 +332,13 @@ pub struct DatabaseSettings {
     /// PostgreSQL: longest a statement may run before the server cancels
     /// it (the request answers 503). Migrations are exempt.
     pub statement_timeout_secs: u64,
+    /// Group commit of sends: how long (µs) the oldest waiting send may
+    /// wait for its group to fill while another group is being written;
+    /// 0 turns group commit off (one transaction per send). Only SQLite
+    /// groups sends for now, one group at a time.
+    pub group_commit_wait_us: u64,
+    /// The most sends in one group (1..=1000).
+    pub group_commit_max_batch: u32,
 }
 
 impl Default for DatabaseSettings {
@@ -342,6 +349,8 @@ impl Default for DatabaseSettings {
             acquire_timeout_secs: 3,
             auto_migrate: true,
             statement_timeout_secs: 10,
+            group_commit_wait_us: 1_000,
+            group_commit_max_batch: 32,
         }
     }
 }
@@ -565,6 +574,12 @@ impl Settings {
         if self.database.statement_timeout_secs == 0 {
             return fail("database.statement_timeout_secs", "must be at least 1");
         }
+        if !(1..=1000).contains(&self.database.group_commit_max_batch) {
+            return fail(
+                "database.group_commit_max_batch",
+                "must be between 1 and 1000",
+            );
+        }
         if let Some(secret) = &self.auth.jwt_secret {
             let secret = secret.expose_secret();
             if secret.len() < 32 {
@@ -725,6 +740,8 @@ mod tests {
         assert!(settings.metrics.bind.is_none());
         assert_eq!(settings.database.max_connections, 16);
         assert!(settings.database.auto_migrate);
+        assert_eq!(settings.database.group_commit_wait_us, 1000);
+        assert_eq!(settings.database.group_commit_max_batch, 32);
         assert!(settings.auth.jwt_secret.is_none());
         assert_eq!(settings.auth.access_token_ttl_secs, 3600);
         assert_eq!(settings.limits.max_message_chars, 4000);
@@ -763,12 +780,17 @@ mod tests {
             env(&[
                 ("MISSIVE__SERVER__BIND", "0.0.0.0:9000"),
                 ("MISSIVE__DATABASE__MAX_CONNECTIONS", "4"),
+                ("MISSIVE__DATABASE__GROUP_COMMIT_WAIT_US", "0"),
                 ("MISSIVE__LOG__FORMAT", "json"),
             ]),
         )
         .expect("valid");
         assert_eq!(settings.server.bind.to_string(), "0.0.0.0:9000");
         assert_eq!(settings.database.max_connections, 4);
+        assert_eq!(
+            settings.database.group_commit_wait_us, 0,
+            "group commit off"
+        );
         assert_eq!(settings.log.format, LogFormat::Json);
     }
 
@@ -843,6 +865,16 @@ mod tests {
                 "auth.access_token_ttl_secs",
             ),
             ("MISSIVE__SERVER__BIND", "nowhere", "bind"),
+            (
+                "MISSIVE__DATABASE__GROUP_COMMIT_MAX_BATCH",
+                "0",
+                "database.group_commit_max_batch",
+            ),
+            (
+                "MISSIVE__DATABASE__GROUP_COMMIT_MAX_BATCH",
+                "1001",
+                "database.group_commit_max_batch",
+            ),
             ("PORT", "eighty", "PORT"),
         ] {
             let error = Settings::load_from(None, env(&[(key, value)])).expect_err(key);

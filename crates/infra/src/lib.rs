@@ -25,7 +25,7 @@ pub use keys::Sha256KeyMinter;
 pub use password::Argon2Hasher;
 pub use realtime::{Signal, SignalBus, SignalPublisher};
 pub use repositories::{
-    SeaApiKeyRepository, SeaChangeLog, SeaChatRepository, SeaMessageRepository, SeaPinRepository,
-    SeaReactionRepository, SeaUploadRepository, SeaUserRepository, SearchPlan, SearchTuning,
-    UNREAD_WINDOW, send_turn_key,
+    GroupCommit, GroupCommitStats, SeaApiKeyRepository, SeaChangeLog, SeaChatRepository,
+    SeaMessageRepository, SeaPinRepository, SeaReactionRepository, SeaUploadRepository,
+    SeaUserRepository, SearchPlan, SearchTuning, UNREAD_WINDOW, send_turn_key,
 };

@@ -15,7 +15,7 @@ mod users;
 pub use api_keys::SeaApiKeyRepository;
 pub use changes::SeaChangeLog;
 pub use chats::SeaChatRepository;
-pub use messages::{SeaMessageRepository, send_turn_key};
+pub use messages::{GroupCommit, GroupCommitStats, SeaMessageRepository, send_turn_key};
 pub use reactions::{SeaPinRepository, SeaReactionRepository};
 pub use search::{SearchPlan, SearchTuning};
 pub use uploads::SeaUploadRepository;

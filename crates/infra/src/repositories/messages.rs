@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use missive_domain::InfraError;
 use missive_domain::ids::{ChatId, MessageId, UserId};
@@ -27,10 +29,13 @@ use crate::sql::statement;
 mod append;
 mod attachments;
 pub use append::send_turn_key;
+mod group;
+pub use group::{GroupCommit, GroupCommitStats};
 mod mentions;
 mod threads;
 
 use append::Attempt;
+use group::Group;
 use mentions::Notified;
 
 /// [`MessageRepository`] on SeaORM.
@@ -39,6 +44,8 @@ pub struct SeaMessageRepository {
     conn: DatabaseConnection,
     write_gate: WriteGate,
     search: SearchTuning,
+    /// SQLite with group commit on: where sends wait for their group.
+    group: Option<Arc<Group>>,
 }
 
 impl SeaMessageRepository {
@@ -48,6 +55,7 @@ impl SeaMessageRepository {
             conn: db.connection().clone(),
             write_gate: db.write_gate(),
             search: SearchTuning::default(),
+            group: None,
         }
     }
 
@@ -56,6 +64,31 @@ impl SeaMessageRepository {
     pub fn with_search_tuning(mut self, tuning: SearchTuning) -> Self {
         self.search = tuning;
         self
+    }
+
+    /// The same repository with sends grouped as `settings` say (see
+    /// [`GroupCommit`]): on SQLite, sends that arrive together share one
+    /// transaction, each answered as it would be alone and only once that
+    /// transaction has committed. PostgreSQL keeps one statement per send
+    /// for now. Batches (`append_batch`) are never grouped: each is one
+    /// transaction already.
+    pub fn with_group_commit(mut self, settings: GroupCommit) -> Self {
+        self.group = (settings.is_on() && self.conn.get_database_backend() == DbBackend::Sqlite)
+            .then(|| {
+                Arc::new(Group::new(
+                    settings,
+                    self.conn.clone(),
+                    self.write_gate.clone(),
+                ))
+            });
+        self
+    }
+
+    /// How many groups were committed and how large they were.
+    pub fn group_commit_stats(&self) -> GroupCommitStats {
+        self.group
+            .as_ref()
+            .map_or_else(GroupCommitStats::default, |group| group.stats())
     }
 }
 
@@ -160,42 +193,59 @@ impl SeaMessageRepository {
             .map_err(infra_error)?;
         Ok(found.is_some())
     }
+}
 
-    async fn find_by_client_id(&self, new: &NewMessage) -> Result<Option<Message>, InfraError> {
-        let Some(client_id) = &new.client_id else {
-            return Ok(None);
-        };
-        messages::Entity::find()
-            .filter(messages::Column::ChatId.eq(new.chat_id.as_uuid()))
-            .filter(messages::Column::SenderId.eq(new.sender_id.as_uuid()))
-            .filter(messages::Column::ClientId.eq(client_id.as_str()))
-            .one(&self.conn)
-            .await
-            .map_err(infra_error)?
-            .map(convert::message)
-            .transpose()
+/// What an append answers for `attempt`. A duplicate answers the message
+/// stored under its `client_id`, read on `conn` (after the attempt rolled
+/// back: the pool alone, or the group's transaction).
+async fn answer(
+    attempt: Attempt,
+    new: &NewMessage,
+    conn: &impl ConnectionTrait,
+) -> Result<Appended, AppendError> {
+    match attempt {
+        Attempt::Stored(seq) => Ok(Appended::Created(new.stored_as(seq))),
+        Attempt::NotMember => Err(AppendError::NotMember),
+        Attempt::UploadGone => Err(AppendError::UploadGone),
+        Attempt::Duplicate => match find_by_client_id(conn, new).await? {
+            Some(existing) => Ok(Appended::Existing(existing)),
+            None => {
+                Err(InfraError::unexpected("unique violation without a stored duplicate").into())
+            }
+        },
     }
+}
+
+async fn find_by_client_id(
+    conn: &impl ConnectionTrait,
+    new: &NewMessage,
+) -> Result<Option<Message>, InfraError> {
+    let Some(client_id) = &new.client_id else {
+        return Ok(None);
+    };
+    messages::Entity::find()
+        .filter(messages::Column::ChatId.eq(new.chat_id.as_uuid()))
+        .filter(messages::Column::SenderId.eq(new.sender_id.as_uuid()))
+        .filter(messages::Column::ClientId.eq(client_id.as_str()))
+        .one(conn)
+        .await
+        .map_err(infra_error)?
+        .map(convert::message)
+        .transpose()
 }
 
 #[async_trait]
 impl MessageRepository for SeaMessageRepository {
     async fn append(&self, new: &NewMessage) -> Result<Appended, AppendError> {
+        if let Some(group) = &self.group {
+            return group.append(new).await;
+        }
         let attempt = match self.conn.get_database_backend() {
             DbBackend::Postgres => self.append_postgres(new).await,
             _ => self.append_sqlite(new).await,
         }
         .map_err(infra_error)?;
-        match attempt {
-            Attempt::Stored(seq) => Ok(Appended::Created(new.stored_as(seq))),
-            Attempt::NotMember => Err(AppendError::NotMember),
-            Attempt::UploadGone => Err(AppendError::UploadGone),
-            Attempt::Duplicate => match self.find_by_client_id(new).await? {
-                Some(existing) => Ok(Appended::Existing(existing)),
-                None => Err(
-                    InfraError::unexpected("unique violation without a stored duplicate").into(),
-                ),
-            },
-        }
+        answer(attempt, new, &self.conn).await
     }
 
     async fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, AppendError> {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use missive_domain::testkit::{Adapters, Fixture, Hooks, Suite};
 use missive_infra::scratch::{fresh_database, postgres_test_url};
 use missive_infra::{
-    Database, LocalBlobStore, SeaApiKeyRepository, SeaChangeLog, SeaChatRepository,
+    Database, GroupCommit, LocalBlobStore, SeaApiKeyRepository, SeaChangeLog, SeaChatRepository,
     SeaMessageRepository, SeaPinRepository, SeaReactionRepository, SeaUploadRepository,
     SeaUserRepository, SearchTuning,
 };
@@ -45,7 +45,9 @@ impl Fixture for SeaFixture {
 
 /// Adapters over a fresh migrated database — SQLite in a temporary
 /// directory, or a new database on the PostgreSQL server `postgres` — with
-/// messages searched under `tuning`, and a local blob store beside it.
+/// messages searched under `tuning` and sent with group commit on (as the
+/// server's default; it groups on SQLite only), and a local blob store
+/// beside it.
 pub async fn sea_adapters(postgres: Option<&str>, tuning: SearchTuning) -> Adapters {
     let dir = tempfile::tempdir().expect("temp dir");
     let pool = if postgres.is_some() { 16 } else { 4 };
@@ -67,7 +69,11 @@ fn adapters_with(db: Database, dir: TempDir, tuning: SearchTuning) -> Adapters {
         users: Arc::new(SeaUserRepository::new(&db)),
         api_keys: Arc::new(SeaApiKeyRepository::new(&db)),
         chats: Arc::new(SeaChatRepository::new(&db)),
-        messages: Arc::new(SeaMessageRepository::new(&db).with_search_tuning(tuning)),
+        messages: Arc::new(
+            SeaMessageRepository::new(&db)
+                .with_search_tuning(tuning)
+                .with_group_commit(GroupCommit::default()),
+        ),
         reactions: Arc::new(SeaReactionRepository::new(&db)),
         pins: Arc::new(SeaPinRepository::new(&db)),
         uploads: Arc::new(SeaUploadRepository::new(&db)),

@@ -1,6 +1,7 @@
 //! Appending: one statement per message on PostgreSQL, one transaction on
-//! SQLite, and batches; each also writes the reply's thread summary and
-//! the mention rows in that same statement or transaction.
+//! SQLite (or one savepoint of a group's transaction: see `group`), and
+//! batches; each also writes the reply's thread summary and the mention
+//! rows in that same statement or transaction.
 
 use std::sync::LazyLock;
 
@@ -248,82 +249,19 @@ impl SeaMessageRepository {
         }
     }
 
+    /// SQLite, alone: one write turn and one transaction for this send
+    /// (group commit off; see [`super::group`]).
     pub(super) async fn append_sqlite(&self, new: &NewMessage) -> Result<Attempt, DbErr> {
-        let backend = self.conn.get_database_backend();
         let _turn = self.write_gate.turn().await;
         let txn = self.conn.begin().await?;
-        let Some(bumped) = txn
-            .query_one_raw(statement(backend, BUMP_SQLITE, {
-                let mut values = bump_values(new);
-                values.extend([new.chat_id.as_uuid().into(), new.sender_id.as_uuid().into()]);
-                values
-            }))
-            .await?
-        else {
-            txn.rollback().await?;
-            return Ok(Attempt::NotMember);
-        };
-        let seq: i64 = bumped.try_get("", "last_seq")?;
-        let read_seq: i64 = bumped.try_get("", "read_seq")?;
-        let model = stored_model(new, seq);
-        match messages::Entity::insert(model)
-            .exec_without_returning(&txn)
-            .await
-        {
-            Ok(_) => {
-                if let Some(root) = new.thread_root_id {
-                    txn.execute_raw(statement(
-                        backend,
-                        &ROOT_BUMP,
-                        root_bump_values(root, 1, seq, new.created_at, new.sender_id),
-                    ))
-                    .await?;
-                }
-                Notified::of(new).insert(&txn, seq).await?;
-                if let Err(e) = References::of(new).insert(&txn).await {
-                    txn.rollback().await?;
-                    return if is_upload_gone(&e) {
-                        Ok(Attempt::UploadGone)
-                    } else {
-                        Err(e)
-                    };
-                }
-                let mut changes = vec![NewChange::message(
-                    new.chat_id,
-                    ChangeKind::MessageCreated,
-                    new.id,
-                )];
-                if let Some(root) = new.thread_root_id {
-                    changes.push(NewChange::message(new.chat_id, ChangeKind::Thread, root));
-                }
-                if read_seq < seq - UNREAD_WINDOW {
-                    let moved = txn
-                        .execute_raw(statement(
-                            backend,
-                            &CATCH_UP_SQLITE,
-                            vec![
-                                seq.into(),
-                                new.chat_id.as_uuid().into(),
-                                new.sender_id.as_uuid().into(),
-                                seq.into(),
-                            ],
-                        ))
-                        .await?
-                        .rows_affected();
-                    if moved > 0 {
-                        changes.push(NewChange::read(new.chat_id, new.sender_id, seq));
-                    }
-                }
-                record(&txn, &changes).await?;
-                txn.commit().await?;
-                Ok(Attempt::Stored(seq))
-            }
-            Err(e) if is_unique_violation(&e) => {
+        let attempt = append_sqlite_in(&txn, new).await?;
+        match attempt {
+            Attempt::Stored(_) => txn.commit().await?,
+            Attempt::NotMember | Attempt::Duplicate | Attempt::UploadGone => {
                 txn.rollback().await?;
-                Ok(Attempt::Duplicate)
             }
-            Err(e) => Err(e),
         }
+        Ok(attempt)
     }
 
     pub(super) async fn append_many(
@@ -490,6 +428,83 @@ impl SeaMessageRepository {
         txn.commit().await.map_err(infra_error)?;
         Ok(answer)
     }
+}
+
+/// SQLite: one send's statements inside `txn` (a transaction, or a
+/// savepoint of a group's), in the write turn the caller holds. Commits
+/// nothing: the caller keeps the work on [`Attempt::Stored`] and must roll
+/// it back on any other answer or error (a duplicate's bump, an attachment
+/// refused after the message row, are already written).
+pub(super) async fn append_sqlite_in(
+    txn: &impl ConnectionTrait,
+    new: &NewMessage,
+) -> Result<Attempt, DbErr> {
+    let backend = txn.get_database_backend();
+    let Some(bumped) = txn
+        .query_one_raw(statement(backend, BUMP_SQLITE, {
+            let mut values = bump_values(new);
+            values.extend([new.chat_id.as_uuid().into(), new.sender_id.as_uuid().into()]);
+            values
+        }))
+        .await?
+    else {
+        return Ok(Attempt::NotMember);
+    };
+    let seq: i64 = bumped.try_get("", "last_seq")?;
+    let read_seq: i64 = bumped.try_get("", "read_seq")?;
+    let model = stored_model(new, seq);
+    match messages::Entity::insert(model)
+        .exec_without_returning(txn)
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Ok(Attempt::Duplicate),
+        Err(e) => return Err(e),
+    }
+    if let Some(root) = new.thread_root_id {
+        txn.execute_raw(statement(
+            backend,
+            &ROOT_BUMP,
+            root_bump_values(root, 1, seq, new.created_at, new.sender_id),
+        ))
+        .await?;
+    }
+    Notified::of(new).insert(txn, seq).await?;
+    if let Err(e) = References::of(new).insert(txn).await {
+        return if is_upload_gone(&e) {
+            Ok(Attempt::UploadGone)
+        } else {
+            Err(e)
+        };
+    }
+    let mut changes = vec![NewChange::message(
+        new.chat_id,
+        ChangeKind::MessageCreated,
+        new.id,
+    )];
+    if let Some(root) = new.thread_root_id {
+        changes.push(NewChange::message(new.chat_id, ChangeKind::Thread, root));
+    }
+    if read_seq < seq - UNREAD_WINDOW {
+        let moved = txn
+            .execute_raw(statement(
+                backend,
+                &CATCH_UP_SQLITE,
+                vec![
+                    seq.into(),
+                    new.chat_id.as_uuid().into(),
+                    new.sender_id.as_uuid().into(),
+                    seq.into(),
+                ],
+            ))
+            .await?
+            .rows_affected();
+        if moved > 0 {
+            changes.push(NewChange::read(new.chat_id, new.sender_id, seq));
+        }
+    }
+    record(txn, &changes).await?;
+    Ok(Attempt::Stored(seq))
 }
 
 /// A batch's failure: [`AppendError::UploadGone`] when an attached upload
