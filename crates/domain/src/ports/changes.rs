@@ -11,9 +11,13 @@ use crate::sync::{ChangePage, SyncToken};
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ChangeLog: Send + Sync {
-    /// The position "now": every change committed before the call is at
-    /// or below it, and every change at or below it has committed or
-    /// rolled back.
+    /// The position "now": every change at or below it has committed or
+    /// rolled back, so a reader resuming from it misses nothing. Changes
+    /// committed before the call are at or below it too, except on a
+    /// store whose log trails its commits (PostgreSQL: the position waits
+    /// for every transaction still running on the cluster), where some
+    /// may be above it for a moment and are then read once more after it
+    /// — which a reader's idempotent apply absorbs.
     ///
     /// # Errors
     /// [`InfraError`] when storage fails.
