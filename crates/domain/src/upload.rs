@@ -315,6 +315,59 @@ impl ByteRange {
     }
 }
 
+/// The media type of a file from its first bytes, in the order that keeps
+/// markup from passing for something harmless: UTF-8 text is first looked
+/// at for HTML and SVG tags anywhere (a browser that ignored `nosniff`
+/// would render a page behind a comment, whitespace or a GIF header just
+/// the same) and for XML; then `magic` (the adapter's magic numbers) names
+/// the format; then other UTF-8 text is `text/plain`; anything else is
+/// unknown. A `TypeSniffer` adapter supplies `magic` and calls this.
+#[must_use]
+pub fn sniff_media_type(head: &[u8], magic: impl Fn(&[u8]) -> Option<String>) -> Option<String> {
+    let Some(text) = utf8_prefix(head) else {
+        return magic(head);
+    };
+    let start = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .to_ascii_lowercase();
+    let html = [
+        "<!doctype html",
+        "<html",
+        "<script",
+        "<body",
+        "<head",
+        "<iframe",
+    ];
+    let found = if html.iter().any(|tag| start.contains(tag)) {
+        "text/html"
+    } else if start.contains("<svg") {
+        "image/svg+xml"
+    } else if start.starts_with("<?xml") {
+        "application/xml"
+    } else if let Some(kind) = magic(head) {
+        return Some(kind);
+    } else if text.chars().all(|c| !c.is_control() || c.is_whitespace()) {
+        "text/plain"
+    } else {
+        return None;
+    };
+    Some(found.to_owned())
+}
+
+/// The bytes as text when they are UTF-8 (a character cut by the end of
+/// the sniffed prefix is fine); `None` for binary.
+fn utf8_prefix(head: &[u8]) -> Option<&str> {
+    match std::str::from_utf8(head) {
+        Ok(text) => Some(text),
+        // Only an incomplete last character (at most 3 bytes) is allowed.
+        Err(e) if e.error_len().is_none() && head.len() - e.valid_up_to() < 4 => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).ok()
+        }
+        Err(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use missive_domain::ports::{ChunkSource, ImagePreviewer, Preview, TypeSniffer};
-use missive_domain::upload::ContentType;
+use missive_domain::upload::{ContentType, sniff_media_type};
 
 /// Magic numbers of the formats [`BasicSniffer`] knows.
 const MAGIC: &[(&[u8], &str)] = &[
@@ -36,51 +36,9 @@ fn magic(head: &[u8]) -> Option<&'static str> {
         .then_some("image/webp")
 }
 
-/// The bytes as text when they are UTF-8 (a character cut by the end of
-/// the sniffed bytes is fine); `None` for binary.
-fn utf8_prefix(head: &[u8]) -> Option<&str> {
-    match std::str::from_utf8(head) {
-        Ok(text) => Some(text),
-        // Only an incomplete last character (at most 3 bytes) is allowed.
-        Err(e) if e.error_len().is_none() && head.len() - e.valid_up_to() < 4 => {
-            std::str::from_utf8(&head[..e.valid_up_to()]).ok()
-        }
-        Err(_) => None,
-    }
-}
-
 impl TypeSniffer for BasicSniffer {
     fn sniff(&self, head: &[u8]) -> Option<String> {
-        let Some(text) = utf8_prefix(head) else {
-            return magic(head).map(str::to_owned);
-        };
-        let start = text
-            .trim_start_matches('\u{feff}')
-            .trim_start()
-            .to_ascii_lowercase();
-        // Markup anywhere in the sniffed bytes counts, as in production.
-        let markup = [
-            "<!doctype html",
-            "<html",
-            "<script",
-            "<body",
-            "<head",
-            "<iframe",
-        ];
-        let kind = if markup.iter().any(|tag| start.contains(tag)) {
-            "text/html"
-        } else if start.contains("<svg") {
-            "image/svg+xml"
-        } else if start.starts_with("<?xml") {
-            "application/xml"
-        } else if let Some(kind) = magic(head) {
-            kind
-        } else if text.chars().all(|c| !c.is_control() || c.is_whitespace()) {
-            "text/plain"
-        } else {
-            return None;
-        };
-        Some(kind.to_owned())
+        sniff_media_type(head, |head| magic(head).map(str::to_owned))
     }
 }
 

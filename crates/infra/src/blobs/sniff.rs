@@ -4,6 +4,7 @@
 //! UTF-8 text.
 
 use missive_domain::ports::TypeSniffer;
+use missive_domain::upload::sniff_media_type;
 
 /// Detects types by magic numbers; see the module docs.
 #[derive(Debug, Default, Clone, Copy)]
@@ -11,54 +12,9 @@ pub struct MagicSniffer;
 
 impl TypeSniffer for MagicSniffer {
     fn sniff(&self, head: &[u8]) -> Option<String> {
-        let Some(text) = utf8_prefix(head) else {
-            return infer::get(head).map(|kind| kind.mime_type().to_owned());
-        };
-        let start = text
-            .trim_start_matches('\u{feff}')
-            .trim_start()
-            .to_ascii_lowercase();
-        // Markup anywhere in the sniffed bytes counts: a browser that
-        // ignored nosniff would render a page that starts with a comment
-        // or whitespace just the same.
-        let markup = |tag: &str| start.contains(tag);
-        let found = if [
-            "<!doctype html",
-            "<html",
-            "<script",
-            "<body",
-            "<head",
-            "<iframe",
-        ]
-        .iter()
-        .any(|tag| markup(tag))
-        {
-            "text/html"
-        } else if markup("<svg") || (start.starts_with("<?xml") && start.contains("<svg")) {
-            "image/svg+xml"
-        } else if start.starts_with("<?xml") {
-            "application/xml"
-        } else if let Some(kind) = infer::get(head) {
-            return Some(kind.mime_type().to_owned());
-        } else if text.chars().all(|c| !c.is_control() || c.is_whitespace()) {
-            "text/plain"
-        } else {
-            return None;
-        };
-        Some(found.to_owned())
-    }
-}
-
-/// The bytes as text when they are UTF-8 (a character cut by the end of
-/// the sniffed prefix is fine); `None` for binary.
-fn utf8_prefix(head: &[u8]) -> Option<&str> {
-    match std::str::from_utf8(head) {
-        Ok(text) => Some(text),
-        // Only an incomplete last character (at most 3 bytes) is allowed.
-        Err(e) if e.error_len().is_none() && head.len() - e.valid_up_to() < 4 => {
-            std::str::from_utf8(&head[..e.valid_up_to()]).ok()
-        }
-        Err(_) => None,
+        sniff_media_type(head, |head| {
+            infer::get(head).map(|kind| kind.mime_type().to_owned())
+        })
     }
 }
 
